@@ -1,0 +1,64 @@
+import { Construct } from 'constructs';
+import { configEntryResource } from './config-entry-resource';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { invalidInput } from '../internal/errors';
+import { ConfigEntry } from '../internal/providers';
+import { checkProtocol } from '../internal/validation';
+import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+
+/** Props of {@link ProxyDefaults}. */
+export interface ProxyDefaultsProps {
+  /** Datacenter to write the entry through (written in a secondary, it is forwarded to the primary). */
+  readonly datacenter: IDatacenter;
+
+  /**
+   * Entry name. Consul accepts only `global`.
+   * @default "global"
+   */
+  readonly name?: string;
+
+  /**
+   * Mesh gateway mode for every proxy, the weakest layer of precedence.
+   * @default MeshGatewayMode.inherit() (Consul's default: none)
+   */
+  readonly meshGatewayMode?: MeshGatewayMode;
+
+  /**
+   * Default protocol of every service (`Config.protocol`).
+   * @default - unset (Consul treats services as tcp)
+   */
+  readonly protocol?: string;
+}
+
+/** The `proxy-defaults` config entry: mesh-wide proxy settings. */
+export class ProxyDefaults extends Construct {
+  /** The entry's name (always `global`). */
+  public readonly name: string;
+  /** Mesh gateway mode at the proxy-defaults layer. */
+  public readonly meshGatewayMode: MeshGatewayMode;
+  /** The datacenter the entry is written through. */
+  public readonly datacenter: IDatacenter;
+  /** The underlying `consul_config_entry`. */
+  public readonly resource: ConfigEntry;
+  private readonly protocol?: string;
+
+  constructor(scope: Construct, id: string, props: ProxyDefaultsProps) {
+    super(scope, id);
+    this.name = props.name ?? 'global';
+    if (this.name !== 'global') {
+      throw invalidInput(this, 'a proxy-defaults entry must be named "global"', this.name, 'Remove `name` (it defaults to "global").');
+    }
+    this.datacenter = props.datacenter;
+    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
+    this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
+    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, () => this._renderBody());
+  }
+
+  /** The config_json body (everything but Kind and Name). @internal */
+  public _renderBody(): Record<string, unknown> {
+    return {
+      ...(this.protocol ? { Config: { protocol: this.protocol } } : {}),
+      MeshGateway: this.meshGatewayMode._render(),
+    };
+  }
+}

@@ -1,0 +1,130 @@
+import { Construct } from 'constructs';
+import { configEntryResource } from './config-entry-resource';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { invalidInput } from '../internal/errors';
+import { ConfigEntry } from '../internal/providers';
+import { checkProtocol } from '../internal/validation';
+import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+
+/** An `UpstreamConfig.Overrides[]` item: settings for one named upstream. */
+export interface UpstreamOverride {
+  /** The upstream service these settings apply to. */
+  readonly service: string;
+
+  /**
+   * The cluster peer the upstream lives in.
+   * @default - an upstream of this cluster (or another federated datacenter)
+   */
+  readonly peer?: string;
+
+  /**
+   * Mesh gateway mode for this upstream; beats the service instance's mode.
+   * @default MeshGatewayMode.inherit()
+   */
+  readonly meshGatewayMode?: MeshGatewayMode;
+}
+
+/** Props of {@link ServiceDefaults}. */
+export interface ServiceDefaultsProps {
+  /** Datacenter to write the entry through. */
+  readonly datacenter: IDatacenter;
+
+  /** Service the entry configures. */
+  readonly service: string;
+
+  /**
+   * Protocol of the service: tcp, http, http2 or grpc.
+   * @default - unset (proxy-defaults' protocol, else tcp)
+   */
+  readonly protocol?: string;
+
+  /**
+   * Mesh gateway mode of this service's proxies (beats proxy-defaults).
+   * @default MeshGatewayMode.inherit()
+   */
+  readonly meshGatewayMode?: MeshGatewayMode;
+
+  /**
+   * Mode for every upstream of this service (`UpstreamConfig.Defaults`):
+   * beats the service's own mode, loses to the service instance's.
+   * @default MeshGatewayMode.inherit()
+   */
+  readonly upstreamDefaultsMeshGatewayMode?: MeshGatewayMode;
+
+  /**
+   * Settings for named upstreams (`UpstreamConfig.Overrides`).
+   * @default - none
+   */
+  readonly upstreamOverrides?: UpstreamOverride[];
+}
+
+/** The `service-defaults` config entry of one service. */
+export class ServiceDefaults extends Construct {
+  /** The service the entry configures. */
+  public readonly service: string;
+  /** Mesh gateway mode at the service-defaults layer. */
+  public readonly meshGatewayMode: MeshGatewayMode;
+  /** Mesh gateway mode of `UpstreamConfig.Defaults`. */
+  public readonly upstreamDefaultsMeshGatewayMode: MeshGatewayMode;
+  /** The datacenter the entry is written through. */
+  public readonly datacenter: IDatacenter;
+  /** The underlying `consul_config_entry`. */
+  public readonly resource: ConfigEntry;
+  private readonly protocol?: string;
+  private readonly overrides: UpstreamOverride[] = [];
+
+  constructor(scope: Construct, id: string, props: ServiceDefaultsProps) {
+    super(scope, id);
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$/.test(props.service)) {
+      throw invalidInput(this, 'invalid service name', props.service, 'Use letters, digits, dashes and underscores (e.g. "api").');
+    }
+    this.service = props.service;
+    this.datacenter = props.datacenter;
+    this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
+    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
+    this.upstreamDefaultsMeshGatewayMode = props.upstreamDefaultsMeshGatewayMode ?? MeshGatewayMode.inherit();
+    for (const override of props.upstreamOverrides ?? []) this.addUpstreamOverride(override);
+    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, () => this._renderBody());
+  }
+
+  /** Adds settings for one named upstream; returns them as stored. */
+  public addUpstreamOverride(override: UpstreamOverride): UpstreamOverride {
+    const clash = this.overrides.find((o) => o.service === override.service && o.peer === override.peer);
+    if (clash) {
+      throw invalidInput(this, 'an upstream override for this service (and peer) already exists', override.service,
+        'Give each upstream one override; set its meshGatewayMode there.');
+    }
+    this.overrides.push(override);
+    return override;
+  }
+
+  /** The upstream overrides, in the order added. */
+  public get upstreamOverrides(): UpstreamOverride[] {
+    return [...this.overrides];
+  }
+
+  /** The config_json body (everything but Kind and Name). @internal */
+  public _renderBody(): Record<string, unknown> {
+    const upstreamConfig = this.overrides.length > 0 || !this.upstreamDefaultsMeshGatewayMode.isInherit
+      ? {
+        UpstreamConfig: {
+          ...(this.overrides.length > 0 ? {
+            Overrides: this.overrides.map((o) => ({
+              Name: o.service,
+              ...(o.peer ? { Peer: o.peer } : {}),
+              MeshGateway: (o.meshGatewayMode ?? MeshGatewayMode.inherit())._render(),
+            })),
+          } : {}),
+          ...(this.upstreamDefaultsMeshGatewayMode.isInherit ? {} : {
+            Defaults: { MeshGateway: this.upstreamDefaultsMeshGatewayMode._render() },
+          }),
+        },
+      }
+      : {};
+    return {
+      ...(this.protocol ? { Protocol: this.protocol } : {}),
+      MeshGateway: this.meshGatewayMode._render(),
+      ...upstreamConfig,
+    };
+  }
+}

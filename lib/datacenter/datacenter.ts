@@ -1,0 +1,47 @@
+import { ITerraformDependable } from 'cdktf';
+import { Construct, IConstruct } from 'constructs';
+import { ConsulProvider } from '../internal/providers';
+import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
+
+/** A Consul datacenter that constructs can configure, whoever runs it. */
+export interface IDatacenter extends IConstruct {
+  /** The datacenter name Consul knows (`datacenter` in the agent config). */
+  readonly name: string;
+
+  /** The federation's primary datacenter (this one's own name when it is the primary). */
+  readonly primaryDatacenter: string;
+
+  /** The `consul` provider that manages this datacenter. */
+  readonly provider: ConsulProvider;
+
+  /** Whether Connect (service mesh) is enabled on its servers. */
+  readonly connectEnabled: boolean;
+
+  /**
+   * Resources that must be complete before anything is written to this
+   * datacenter (e.g. its servers reporting a leader). Empty for a datacenter
+   * that already runs.
+   */
+  readonly readiness: ITerraformDependable[];
+
+  /** Adds a mesh gateway, with its ACL policy and token, to this datacenter. */
+  addMeshGateway(id: string, options?: MeshGatewayOptions): MeshGateway;
+}
+
+/** What every datacenter flavour shares. */
+export abstract class DatacenterBase extends Construct implements IDatacenter {
+  public abstract readonly name: string;
+  public abstract readonly primaryDatacenter: string;
+  public abstract readonly provider: ConsulProvider;
+  public abstract readonly connectEnabled: boolean;
+  public abstract readonly readiness: ITerraformDependable[];
+
+  /** True when this datacenter is its federation's primary. */
+  public get isPrimary(): boolean {
+    return this.name === this.primaryDatacenter;
+  }
+
+  public addMeshGateway(id: string, options: MeshGatewayOptions = {}): MeshGateway {
+    return new MeshGateway(this, id, { ...options, datacenter: this });
+  }
+}

@@ -1,0 +1,432 @@
+import { dependable, ITerraformDependable, Lazy } from 'cdktf';
+import { Construct } from 'constructs';
+import { DatacenterBase } from './datacenter';
+import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';
+import { dependsOnAll } from '../internal/dependencies';
+import { invalidInput } from '../internal/errors';
+import { FederationLink } from '../internal/federation-link';
+import { GatewayHost, GatewayInstance, GatewayProcessSpec } from '../internal/gateway-host';
+import { AddressPool, DockerRuntime } from '../internal/docker-runtime';
+import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, DockerProvider, Network, Volume } from '../internal/providers';
+import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
+import { checkDatacenterName, checkPort } from '../internal/validation';
+
+
+
+/** What describes one datacenter, alone or as part of a federation. */
+export interface DatacenterOptions {
+  /** Datacenter name: lowercase letters, digits and dashes. */
+  readonly name: string;
+
+  /**
+   * Number of Consul servers. Raft needs an odd number to keep a majority.
+   * @default 1
+   */
+  readonly servers?: number;
+
+  /**
+   * Host port (on 127.0.0.1) the first server's HTTP API is published on;
+   * the datacenter's `consul` provider talks to it.
+   * @default 8500 (in a federation: 8500, 8501, ... in declaration order)
+   */
+  readonly httpPort?: number;
+
+  /**
+   * The datacenter's own Docker network, a /24.
+   * @default - 10.249.1.0/24, 10.249.2.0/24, ... in declaration order
+   */
+  readonly lanSubnet?: string;
+
+  /**
+   * Enable Connect (service mesh) on the servers. Gateways need it.
+   * @default true
+   */
+  readonly connect?: boolean;
+
+  /**
+   * The primary datacenter this one expects. Only a check in a federation,
+   * where the federation's primary decides.
+   * @default - this datacenter (alone) or the federation's primary
+   */
+  readonly primaryDatacenter?: string;
+
+  /**
+   * Replicate ACLs from the primary (secondaries only). Mesh-gateway
+   * federation cannot work without it.
+   * @default true
+   */
+  readonly aclReplication?: boolean;
+
+  /**
+   * Consul image for servers and gateway registration.
+   * @default DockerDatacenter.DEFAULT_IMAGE (or the federation's image)
+   */
+  readonly image?: string;
+
+  /**
+   * Consul agent log level.
+   * @default "INFO"
+   */
+  readonly logLevel?: string;
+}
+
+/** A datacenter run as Docker containers. */
+export interface DockerDatacenterProps extends DatacenterOptions {
+  /**
+   * The initial management token, as a reference (never a literal).
+   * @default - a sensitive variable `<id>_management_token`
+   */
+  readonly managementToken?: string;
+
+  /**
+   * The gossip encryption key, as a reference (never a literal).
+   * @default - a sensitive variable `<id>_gossip_key`
+   */
+  readonly gossipKey?: string;
+
+  /**
+   * Docker provider to create containers with.
+   * @default - one provider for the stack, talking to the local engine
+   */
+  readonly dockerProvider?: DockerProvider;
+
+  /**
+   * Prefix for Docker container, network and volume names.
+   * @default "consul"
+   */
+  readonly namePrefix?: string;
+}
+
+interface Server {
+  readonly node: string;
+  readonly lanAddress: string;
+  readonly wanAddress?: string;
+  readonly container: Container;
+}
+
+/**
+ * A Consul datacenter on Docker: a network, N servers with data volumes and
+ * an uploaded agent configuration, ACLs default-deny, and a health check that
+ * makes Terraform wait for a leader (and, in a secondary, ACL replication)
+ * instead of sleeping.
+ */
+export class DockerDatacenter extends DatacenterBase implements GatewayHost {
+  /** The Consul image users pull by default; override it where no registry is reachable. */
+  public static readonly DEFAULT_IMAGE = 'hashicorp/consul:1.19.2';
+
+  public readonly name: string;
+  public readonly primaryDatacenter: string;
+  public readonly provider: ConsulProvider;
+  public readonly connectEnabled: boolean;
+  /** Number of Consul servers. */
+  public readonly serverCount: number;
+  /** Host port of the HTTP API on 127.0.0.1. */
+  public readonly httpPort: number;
+  /** The datacenter's /24. */
+  public readonly lanSubnet: string;
+  /** Consul image of servers and gateway registration. */
+  public readonly image: string;
+  /** The datacenter's Docker network. */
+  public readonly network: Network;
+
+  private readonly runtime: DockerRuntime;
+  private readonly lanPool: AddressPool;
+  private readonly prefix: string;
+  private readonly managementToken: string;
+  private readonly link: FederationLink;
+  private readonly servers: Server[] = [];
+  /** Mesh gateway replicas only: the ones federation and peering route through. */
+  private readonly gatewayInstances: GatewayInstance[] = [];
+  private readonly gatewayListeners: ((instances: GatewayInstance[]) => void)[] = [];
+
+  constructor(scope: Construct, id: string, props: DockerDatacenterProps) {
+    super(scope, id);
+    this.link = (props as { _federation?: FederationLink })._federation ?? { wanGossip: false, meshGatewayFederation: false };
+
+    checkDatacenterName(this, props.name);
+    this.name = props.name;
+    this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
+    this.connectEnabled = props.connect ?? true;
+    this.serverCount = checkServers(this, props.servers ?? 1);
+    this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http);
+    this.image = props.image ?? DockerDatacenter.DEFAULT_IMAGE;
+    this.prefix = props.namePrefix ?? 'consul';
+
+    this.runtime = DockerRuntime.of(this, props.dockerProvider);
+    this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
+    this.runtime.registerSubnet(this, this.lanSubnet);
+    this.runtime.registerPort(this, this.httpPort);
+    this.lanPool = new AddressPool(this.lanSubnet, 10);
+
+    this.managementToken = props.managementToken !== undefined
+      ? requireReference(this, 'managementToken', props.managementToken)
+      : tokenVariable(this, 'management_token', `Initial management token of Consul datacenter ${this.name}`).stringValue;
+    const gossipKey = props.gossipKey !== undefined
+      ? requireReference(this, 'gossipKey', props.gossipKey)
+      : gossipKeyVariable(this, 'gossip_key').stringValue;
+
+    this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
+    this.provider = new ConsulProvider(this, 'Provider', {
+      alias: this.name,
+      address: `127.0.0.1:${this.httpPort}`,
+      scheme: 'http',
+      datacenter: this.name,
+      token: this.managementToken,
+    });
+
+    for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, props.logLevel ?? 'INFO');
+    this.node.addValidation({ validate: () => this.checkFederationNeeds() });
+  }
+
+  /** The containers Terraform waits on (healthy = leader elected, ACLs replicating). */
+  public get readiness(): ITerraformDependable[] {
+    return this.servers.map((s) => s.container);
+  }
+
+  /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */
+  public get meshGatewayWanAddresses(): string[] {
+    return this.gatewayInstances.map((g) => g.wanAddress);
+  }
+
+  /** @internal */
+  public get _meshGatewayFederation(): boolean {
+    return this.link.meshGatewayFederation;
+  }
+
+  /** @internal */
+  public _runGateway(spec: GatewayProcessSpec): GatewayInstance[] {
+    const image = this.runtime.image(this.image);
+    const server = this.servers[0];
+    const instances: GatewayInstance[] = [];
+    for (let r = 0; r < spec.replicas; r++) {
+      const proxyId = `${spec.service}-${r}`;
+      const lan = this.lanPool.allocate();
+      const wan = this.runtime.wanPool.allocate();
+      const base = `${this.prefix}-${this.name}-${proxyId}`;
+      const scope = new Construct(spec.gateway, `Replica${r}`);
+      const bootstrap = new Volume(scope, 'Bootstrap', { provider: this.runtime.provider, name: `${base}-bootstrap` });
+      const flags = [
+        `-gateway=${spec.kind}`, '-register',
+        `-service ${spec.service}`, `-proxy-id ${proxyId}`,
+        `-address ${lan}:${spec.port}`,
+        ...(spec.kind === 'mesh' ? [`-wan-address ${wan}:${spec.port}`] : []),
+        ...(spec.exposeServers ? ['-expose-servers'] : []),
+        '-admin-bind 127.0.0.1:19000',
+        '-bootstrap',
+      ];
+      // Registration and bootstrap need only the consul binary, so they run
+      // (and are tested) apart from Envoy, which reads the bootstrap file.
+      const registration = new Container(scope, 'Registration', {
+        provider: this.runtime.provider,
+        name: `${base}-register`,
+        image: image.imageId,
+        entrypoint: ['/bin/sh', '-c'],
+        command: [`consul connect envoy ${flags.join(' ')} > /bootstrap/envoy.json.tmp && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json`],
+        env: [
+          `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
+          `CONSUL_GRPC_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.grpc}`,
+          `CONSUL_HTTP_TOKEN=${spec.tokenSecret}`,
+        ],
+        networksAdvanced: [{ name: this.network.name }],
+        volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap' }],
+        attach: true,
+        mustRun: false,
+        dependsOn: [...this.readiness, ...spec.dependsOn],
+      });
+      if (spec.startEnvoy) {
+        new Container(scope, 'Envoy', {
+          provider: this.runtime.provider,
+          name: base,
+          image: this.runtime.image(spec.envoyImage).imageId,
+          command: ['envoy', '--config-path', '/bootstrap/envoy.json'],
+          networksAdvanced: [
+            { name: this.network.name, ipv4Address: lan },
+            ...(spec.kind === 'mesh' ? [{ name: this.runtime.wan.name, ipv4Address: wan }] : []),
+          ],
+          volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],
+          restart: 'unless-stopped',
+          dependsOn: [registration],
+        });
+      }
+      instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: `${wan}:${spec.port}`, registration });
+    }
+    if (spec.kind === 'mesh') {
+      this.gatewayInstances.push(...instances);
+      this.gatewayListeners.forEach((listener) => listener(instances));
+    }
+    return instances;
+  }
+
+  /**
+   * Calls `listener` with every mesh gateway replica placed in this datacenter,
+   * now and later (federation uses it to order secondaries after the primary's gateways).
+   * @internal
+   */
+  public _onGateways(listener: (instances: GatewayInstance[]) => void): void {
+    this.gatewayListeners.push(listener);
+    if (this.gatewayInstances.length > 0) listener([...this.gatewayInstances]);
+  }
+
+  /** Makes every server container of this datacenter wait for `dependable`. @internal */
+  public _serversDependOn(other: ITerraformDependable): void {
+    for (const server of this.servers) {
+      server.container.dependsOn = [...(server.container.dependsOn ?? []), dependable(other)];
+    }
+  }
+
+  private addServer(index: number, gossipKey: string, logLevel: string): void {
+    const node = `${this.name}-server-${index}`;
+    const base = `${this.prefix}-${node}`;
+    const lanAddress = this.lanPool.allocate();
+    const wanAddress = this.link.wanGossip ? this.runtime.wanPool.allocate() : undefined;
+    const scope = new Construct(this, `Server${index}`);
+    const data = new Volume(scope, 'Data', { provider: this.runtime.provider, name: `${base}-data` });
+    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
+    const dependsOn: ITerraformDependable[] = [];
+    if (this.link.meshGatewayFederation) {
+      const tls = this.issueServerCertificate(scope, node, base);
+      volumes.push({ volumeName: tls.volume.name, containerPath: TLS_DIR });
+      dependsOn.push(tls.issued);
+    }
+
+    const config = Lazy.stringValue({
+      produce: () => JSON.stringify(renderServerConfig({
+        datacenter: this.name,
+        primaryDatacenter: this.primaryDatacenter,
+        nodeName: node,
+        bootstrapExpect: this.serverCount,
+        advertiseAddr: lanAddress,
+        advertiseAddrWan: wanAddress,
+        retryJoin: this.servers.filter((s) => s.node !== node).map((s) => s.lanAddress),
+        retryJoinWan: this.link.primary && this.link.wanGossip
+          ? this.link.primary.servers.map((s) => s.wanAddress!) : [],
+        primaryGateways: this.link.primary && this.link.meshGatewayFederation
+          ? this.link.primary.meshGatewayWanAddresses : [],
+        meshGatewayFederation: this.link.meshGatewayFederation,
+        connect: this.connectEnabled,
+        gossipKey,
+        managementToken: this.managementToken,
+        replicationToken: this.link.replicationToken,
+        logLevel,
+      }), null, 2),
+    });
+
+    const healthy = [`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/status/leader | grep -q ':${CONSUL_PORTS.server}'`];
+    if (this.link.replicationToken) {
+      // A secondary is useful only once ACLs replicate: until then gateway
+      // registration in it fails with 403.
+      healthy.push(`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/acl/replication | grep -q '"Running":true'`);
+    }
+    const container = new Container(scope, 'Container', {
+      provider: this.runtime.provider,
+      name: base,
+      hostname: node,
+      image: this.runtime.image(this.image).imageId,
+      entrypoint: ['consul'],
+      command: ['agent', `-config-dir=${CONFIG_DIR}`],
+      upload: [{ file: `${CONFIG_DIR}/server.json`, content: config }],
+      volumes,
+      networksAdvanced: [
+        { name: this.network.name, ipv4Address: lanAddress, aliases: [node] },
+        ...(wanAddress ? [{ name: this.runtime.wan.name, ipv4Address: wanAddress }] : []),
+      ],
+      ports: index === 0 ? [{ internal: CONSUL_PORTS.http, external: this.httpPort, ip: '127.0.0.1' }] : [],
+      healthcheck: {
+        test: ['CMD-SHELL', healthy.join(' && ')],
+        interval: '2s',
+        timeout: '2s',
+        retries: 90,
+        startPeriod: '2s',
+      },
+      wait: true,
+      waitTimeout: 180,
+      restart: 'unless-stopped',
+      dependsOn: dependsOnAll(dependsOn),
+    });
+    this.servers.push({ node, lanAddress, wanAddress, container });
+    this.setAgentToken(scope, node, base, lanAddress, container);
+  }
+
+  /**
+   * The agent token can only exist once the datacenter does: create a
+   * node-identity token, then hand it to the running agent, which persists it.
+   */
+  private setAgentToken(scope: Construct, node: string, base: string, address: string, server: Container): void {
+    const token = new AclToken(scope, 'AgentToken', {
+      provider: this.provider,
+      description: `Agent token of ${node}`,
+      nodeIdentities: [{ nodeName: node, datacenter: this.name }],
+      dependsOn: [server],
+    });
+    const secret = new DataConsulAclTokenSecretId(scope, 'AgentTokenSecret', {
+      provider: this.provider,
+      accessorId: token.accessorId,
+    });
+    new Container(scope, 'SetAgentToken', {
+      provider: this.runtime.provider,
+      name: `${base}-set-agent-token`,
+      image: this.runtime.image(this.image).imageId,
+      entrypoint: ['/bin/sh', '-c'],
+      command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
+      env: [
+        `CONSUL_HTTP_ADDR=http://${address}:${CONSUL_PORTS.http}`,
+        `CONSUL_HTTP_TOKEN=${this.managementToken}`,
+        `AGENT_TOKEN=${secret.secretId}`,
+      ],
+      networksAdvanced: [{ name: this.network.name }],
+      attach: true,
+      mustRun: false,
+    });
+  }
+
+  private issueServerCertificate(scope: Construct, node: string, base: string): { volume: Volume; issued: Container } {
+    const volume = new Volume(scope, 'Tls', { provider: this.runtime.provider, name: `${base}-tls` });
+    const out = `${this.name}-server-consul-0`;
+    const issued = new Container(scope, 'IssueCertificate', {
+      provider: this.runtime.provider,
+      name: `${base}-issue-cert`,
+      image: this.runtime.image(this.image).imageId,
+      entrypoint: ['/bin/sh', '-c'],
+      // Idempotent: an existing certificate is kept across re-applies.
+      command: [[
+        `test -f ${TLS_DIR}/server.pem && exit 0`,
+        'cd /tmp',
+        `consul tls cert create -server -dc ${this.name} -node ${node} -ca /ca/consul-agent-ca.pem -key /ca/consul-agent-ca-key.pem`,
+        `cp /ca/consul-agent-ca.pem ${TLS_DIR}/ca.pem`,
+        `mv ${out}-key.pem ${TLS_DIR}/server-key.pem`,
+        `mv ${out}.pem ${TLS_DIR}/server.pem`,
+      ].join(' && ')],
+      volumes: [
+        { volumeName: this.link.caVolume!.name, containerPath: '/ca', readOnly: true },
+        { volumeName: volume.name, containerPath: TLS_DIR },
+      ],
+      attach: true,
+      mustRun: false,
+      dependsOn: this.link.caReady ? [this.link.caReady] : [],
+    });
+    return { volume, issued };
+  }
+
+  private checkFederationNeeds(): string[] {
+    if (this.link.meshGatewayFederation && this.gatewayInstances.length === 0) {
+      return [`mesh-gateway federation needs a mesh gateway in every datacenter (got: none in "${this.name}"). Call addMeshGateway() on it.`];
+    }
+    return [];
+  }
+}
+
+function checkServers(scope: Construct, servers: number): number {
+  if (![1, 3, 5, 7].includes(servers)) {
+    throw invalidInput(scope, 'servers must be an odd number from 1 to 7 so Raft keeps a majority', servers,
+      'Use 1 (no fault tolerance), 3 (tolerates one failure) or 5 (tolerates two).');
+  }
+  return servers;
+}
+
+function checkSubnet(scope: Construct, subnet: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(subnet);
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+    throw invalidInput(scope, 'lanSubnet must be an IPv4 /24 ending in .0', subnet, 'Use e.g. "10.249.7.0/24".');
+  }
+  return subnet;
+}

@@ -1,0 +1,86 @@
+import { ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { DatacenterBase } from './datacenter';
+import { invalidInput } from '../internal/errors';
+import { ConsulProvider } from '../internal/providers';
+import { requireReference, tokenVariable } from '../internal/secrets';
+import { checkDatacenterName } from '../internal/validation';
+
+/** A Consul datacenter that already runs. */
+export interface ExistingDatacenterProps {
+  /** Its datacenter name. */
+  readonly name: string;
+
+  /** `host:port` of its HTTP API. */
+  readonly address: string;
+
+  /**
+   * `http` or `https`.
+   * @default "http"
+   */
+  readonly scheme?: string;
+
+  /**
+   * Its primary datacenter.
+   * @default - this datacenter
+   */
+  readonly primaryDatacenter?: string;
+
+  /**
+   * A token that may write ACLs and config entries, as a reference (never a literal).
+   * @default - a sensitive variable `<id>_token`
+   */
+  readonly token?: string;
+
+  /**
+   * Whether Connect is enabled on its servers.
+   * @default true
+   */
+  readonly connect?: boolean;
+
+  /**
+   * CA certificate file for an https address.
+   * @default - the system's trust store
+   */
+  readonly caFile?: string;
+}
+
+/**
+ * A datacenter that runs elsewhere, managed through its HTTP API. Every
+ * construct that takes an {@link IDatacenter} works with it; gateways get
+ * their policy and token, and their process is the operator's.
+ */
+export class ExistingDatacenter extends DatacenterBase {
+  public readonly name: string;
+  public readonly primaryDatacenter: string;
+  public readonly provider: ConsulProvider;
+  public readonly connectEnabled: boolean;
+  public readonly readiness: ITerraformDependable[] = [];
+
+  constructor(scope: Construct, id: string, props: ExistingDatacenterProps) {
+    super(scope, id);
+    checkDatacenterName(this, props.name);
+    if (!/^[^\s/:]+:\d{1,5}$/.test(props.address)) {
+      throw invalidInput(this, 'address must be host:port of the HTTP API', props.address, 'Use e.g. "127.0.0.1:8500" (no scheme: set `scheme`).');
+    }
+    const scheme = props.scheme ?? 'http';
+    if (scheme !== 'http' && scheme !== 'https') {
+      throw invalidInput(this, 'scheme must be http or https', scheme, 'Use "http" or "https".');
+    }
+    this.name = props.name;
+    this.primaryDatacenter = props.primaryDatacenter ?? props.name;
+    checkDatacenterName(this, this.primaryDatacenter);
+    this.connectEnabled = props.connect ?? true;
+    const token = props.token !== undefined
+      ? requireReference(this, 'token', props.token)
+      : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
+    this.provider = new ConsulProvider(this, 'Provider', {
+      alias: props.name,
+      address: props.address,
+      scheme,
+      datacenter: props.name,
+      token,
+      caFile: props.caFile,
+    });
+  }
+}

@@ -1,0 +1,211 @@
+import { Construct } from 'constructs';
+import { FederationMethod } from './federation-method';
+import { DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
+import { FederationLink } from '../internal/federation-link';
+import { replicationRules } from '../internal/acl-rules';
+import { dependsOnAll } from '../internal/dependencies';
+import { DockerRuntime } from '../internal/docker-runtime';
+import { invalidInput } from '../internal/errors';
+import { AclPolicy, AclToken, Container, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
+import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
+
+/** Props of {@link ConsulFederation}. */
+export interface ConsulFederationProps {
+  /** The primary datacenter: ACLs and config entries are authoritative here. */
+  readonly primary: DatacenterOptions;
+
+  /** One or more secondary datacenters. */
+  readonly secondaries: DatacenterOptions[];
+
+  /**
+   * How servers of different datacenters reach each other.
+   * @default FederationMethod.wanGossip()
+   */
+  readonly method?: FederationMethod;
+
+  /**
+   * Consul image of every datacenter that does not set its own.
+   * @default DockerDatacenter.DEFAULT_IMAGE
+   */
+  readonly image?: string;
+
+  /**
+   * The initial management token (global, replicated), as a reference.
+   * @default - a sensitive variable `<id>_management_token`
+   */
+  readonly managementToken?: string;
+
+  /**
+   * Gossip encryption key shared by all datacenters (WAN gossip uses it too), as a reference.
+   * @default - a sensitive variable `<id>_gossip_key`
+   */
+  readonly gossipKey?: string;
+
+  /**
+   * Docker provider for every datacenter.
+   * @default - one provider for the stack, talking to the local engine
+   */
+  readonly dockerProvider?: DockerProvider;
+
+  /**
+   * Prefix for Docker container, network and volume names.
+   * @default "consul"
+   */
+  readonly namePrefix?: string;
+}
+
+/**
+ * A primary and one or more secondary Consul datacenters on Docker, federated
+ * over WAN gossip or through mesh gateways, with ACL token replication and
+ * the documented bootstrap order expressed as Terraform dependencies and
+ * container health checks.
+ *
+ * Order: primary servers (leader) → replication token → [mesh gateways of the
+ * primary, exposing servers] → secondary servers (leader, replication running)
+ * → secondary gateways.
+ */
+export class ConsulFederation extends Construct {
+  /** The federation method. */
+  public readonly method: FederationMethod;
+  /** The primary datacenter. */
+  public readonly primary: DockerDatacenter;
+  /** The secondary datacenters, in declaration order. */
+  public readonly secondaries: DockerDatacenter[];
+  /** The replication token's ACL rules. */
+  public readonly replicationRules: string;
+
+  constructor(scope: Construct, id: string, props: ConsulFederationProps) {
+    super(scope, id);
+    this.method = props.method ?? FederationMethod.wanGossip();
+    checkShape(this, props, this.method);
+
+    const managementToken = props.managementToken !== undefined
+      ? requireReference(this, 'managementToken', props.managementToken)
+      : tokenVariable(this, 'management_token', 'Initial management token of the Consul federation (global)').stringValue;
+    const gossipKey = props.gossipKey !== undefined
+      ? requireReference(this, 'gossipKey', props.gossipKey)
+      : gossipKeyVariable(this, 'gossip_key').stringValue;
+    const prefix = props.namePrefix ?? 'consul';
+    const meshGatewayFederation = this.method.throughMeshGateways;
+    const wanGossip = !meshGatewayFederation;
+
+    const shared = (options: DatacenterOptions, index: number): DockerDatacenterProps => ({
+      ...options,
+      httpPort: options.httpPort ?? 8500 + index,
+      image: options.image ?? props.image,
+      managementToken,
+      gossipKey,
+      dockerProvider: props.dockerProvider,
+      namePrefix: prefix,
+    });
+
+    const ca = meshGatewayFederation ? this.createCertificateAuthority(prefix, props) : undefined;
+    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ...ca };
+    this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), _federation: primaryLink } as DockerDatacenterProps);
+
+    this.replicationRules = replicationRules();
+    const replicationToken = this.createReplicationToken(prefix);
+
+    this.secondaries = props.secondaries.map((options, i) => {
+      const link: FederationLink = {
+        wanGossip,
+        meshGatewayFederation,
+        primary: this.primary,
+        replicationToken: options.aclReplication === false ? undefined : replicationToken,
+        ...ca,
+      };
+      return new DockerDatacenter(this, options.name, { ...shared(options, i + 1), _federation: link } as DockerDatacenterProps);
+    });
+
+    if (meshGatewayFederation) {
+      // Secondaries dial the primary's gateways: start them only once those are registered.
+      this.primary._onGateways((instances) => {
+        for (const secondary of this.secondaries) {
+          for (const instance of instances) secondary._serversDependOn(instance.registration);
+        }
+      });
+    }
+  }
+
+  /** Every datacenter, primary first. */
+  public get datacenters(): DockerDatacenter[] {
+    return [this.primary, ...this.secondaries];
+  }
+
+  /** The datacenter called `name`. */
+  public datacenter(name: string): DockerDatacenter {
+    const found = this.datacenters.find((dc) => dc.name === name);
+    if (!found) {
+      throw invalidInput(this, 'no datacenter of that name in this federation', name,
+        `Use one of: ${this.datacenters.map((dc) => dc.name).join(', ')}.`);
+    }
+    return found;
+  }
+
+  /** A global token, created in the primary, that secondaries replicate ACLs with. */
+  private createReplicationToken(prefix: string): string {
+    const policy = new AclPolicy(this, 'ReplicationPolicy', {
+      provider: this.primary.provider,
+      name: `${prefix}-acl-replication`,
+      description: 'ACL and config entry replication for secondary datacenters',
+      rules: this.replicationRules,
+      dependsOn: dependsOnAll(this.primary.readiness),
+    });
+    const token = new AclToken(this, 'ReplicationToken', {
+      provider: this.primary.provider,
+      description: 'ACL replication for secondary datacenters',
+      policies: [policy.name],
+    });
+    return new DataConsulAclTokenSecretId(this, 'ReplicationTokenSecret', {
+      provider: this.primary.provider,
+      accessorId: token.accessorId,
+    }).secretId;
+  }
+
+  /**
+   * The servers' CA is created inside a Docker volume by `consul tls ca
+   * create`, so its key never passes through Terraform state.
+   */
+  private createCertificateAuthority(prefix: string, props: ConsulFederationProps): Pick<FederationLink, 'caVolume' | 'caReady'> {
+    const runtime = DockerRuntime.of(this, props.dockerProvider);
+    const caVolume = new Volume(this, 'CaVolume', { provider: runtime.provider, name: `${prefix}-ca` });
+    const caReady = new Container(this, 'CreateCa', {
+      provider: runtime.provider,
+      name: `${prefix}-create-ca`,
+      image: runtime.image(props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE).imageId,
+      entrypoint: ['/bin/sh', '-c'],
+      command: ['cd /ca && (test -f consul-agent-ca.pem || consul tls ca create)'],
+      volumes: [{ volumeName: caVolume.name, containerPath: '/ca' }],
+      attach: true,
+      mustRun: false,
+    });
+    return { caVolume, caReady };
+  }
+}
+
+function checkShape(scope: Construct, props: ConsulFederationProps, method: FederationMethod): void {
+  if (props.secondaries.length === 0) {
+    throw invalidInput(scope, 'a federation needs at least one secondary datacenter', [],
+      'Add a secondary (secondaries: [{ name: "dc2" }]), or use a DockerDatacenter on its own.');
+  }
+  const seen = new Set<string>();
+  for (const dc of [props.primary, ...props.secondaries]) {
+    if (seen.has(dc.name)) {
+      throw invalidInput(scope, 'datacenter names must be unique in a federation', dc.name, 'Rename one of the datacenters.');
+    }
+    seen.add(dc.name);
+    if (dc.primaryDatacenter !== undefined && dc.primaryDatacenter !== props.primary.name) {
+      throw invalidInput(scope, `datacenter "${dc.name}" expects primary "${dc.primaryDatacenter}" but the federation's primary is "${props.primary.name}"`,
+        dc.primaryDatacenter, `Remove primaryDatacenter from "${dc.name}" or set it to "${props.primary.name}".`);
+    }
+  }
+  if (props.primary.aclReplication === false) {
+    throw invalidInput(scope, 'aclReplication is for secondaries: the primary is the source of ACLs', false, 'Remove aclReplication from the primary.');
+  }
+  for (const dc of props.secondaries) {
+    if (method.throughMeshGateways && dc.aclReplication === false) {
+      throw invalidInput(scope, `mesh-gateway federation needs ACL replication, which is off in "${dc.name}"`, false,
+        `Remove aclReplication: false from "${dc.name}", or use FederationMethod.wanGossip().`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { dependsOnAll } from '../internal/dependencies';
+import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
+
+/** @internal */
+export interface GatewayAclProps {
+  readonly datacenter: IDatacenter;
+  readonly policyName: string;
+  readonly description: string;
+  readonly rules: string;
+}
+
+/**
+ * A gateway's least-privilege identity: a policy valid only in its own
+ * datacenter, a token, and the token's secret read back through a data
+ * source so it is never written into the configuration.
+ * @internal
+ */
+export class GatewayAcl extends Construct {
+  public readonly policy: AclPolicy;
+  public readonly token: AclToken;
+  /** The token's SecretID: a sensitive data source reference. */
+  public readonly secretId: string;
+  /** The token's SecretID, as something to depend on. */
+  public readonly secret: ITerraformDependable;
+
+  constructor(scope: Construct, id: string, props: GatewayAclProps) {
+    super(scope, id);
+    const { datacenter } = props;
+    this.policy = new AclPolicy(this, 'Policy', {
+      provider: datacenter.provider,
+      name: props.policyName,
+      description: props.description,
+      rules: props.rules,
+      datacenters: [datacenter.name],
+      dependsOn: dependsOnAll(datacenter.readiness),
+    });
+    this.token = new AclToken(this, 'Token', {
+      provider: datacenter.provider,
+      description: props.description,
+      policies: [this.policy.name],
+    });
+    const secret = new DataConsulAclTokenSecretId(this, 'Secret', {
+      provider: datacenter.provider,
+      accessorId: this.token.accessorId,
+    });
+    this.secretId = secret.secretId;
+    this.secret = secret;
+  }
+}

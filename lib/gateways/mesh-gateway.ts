@@ -1,0 +1,139 @@
+import { ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { GatewayAcl } from './gateway-acl';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { gatewayRules } from '../internal/acl-rules';
+import { invalidInput } from '../internal/errors';
+import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { AclPolicy, AclToken } from '../internal/providers';
+import { checkPort } from '../internal/validation';
+
+/** Options of {@link IDatacenter.addMeshGateway}. */
+export interface MeshGatewayOptions {
+  /**
+   * Consul service name of the gateway.
+   * @default "mesh-gateway"
+   */
+  readonly serviceName?: string;
+
+  /**
+   * Gateway instances (Envoy processes) to run.
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * Port the gateway listens on, LAN and WAN.
+   * @default 8443
+   */
+  readonly port?: number;
+
+  /**
+   * Grant `peering = "read"`, which a mesh gateway needs to carry cluster-peering traffic.
+   * @default false
+   */
+  readonly peering?: boolean;
+
+  /**
+   * Register with `-expose-servers` (service meta `consul-wan-federation = "1"`).
+   * @default - true when the datacenter is federated through mesh gateways
+   */
+  readonly exposeServers?: boolean;
+
+  /**
+   * Start Envoy after registration. Registration and the Envoy bootstrap need
+   * only Consul; turn this off where no Envoy image is available.
+   * @default true
+   */
+  readonly startEnvoy?: boolean;
+
+  /**
+   * Envoy image for the gateway process.
+   * @default MeshGateway.DEFAULT_ENVOY_IMAGE
+   */
+  readonly envoyImage?: string;
+}
+
+/** Props of {@link MeshGateway}. */
+export interface MeshGatewayProps extends MeshGatewayOptions {
+  /** The datacenter the gateway serves. */
+  readonly datacenter: IDatacenter;
+}
+
+/**
+ * A mesh gateway: its ACL policy (exactly `mesh` write, its own service
+ * write, services/nodes/agents read, peering read when asked), a token, and,
+ * in a Docker datacenter, the registration and Envoy containers per replica.
+ * In a datacenter that already runs, the operator starts the process with
+ * {@link MeshGateway.tokenSecretId}.
+ */
+export class MeshGateway extends Construct {
+  /** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
+  public static readonly DEFAULT_ENVOY_IMAGE = 'envoyproxy/envoy:v1.29.12';
+
+  /** Consul service name. */
+  public readonly serviceName: string;
+  /** Listener port. */
+  public readonly port: number;
+  /** Number of gateway instances. */
+  public readonly replicas: number;
+  /** The exact ACL rules of the gateway's policy. */
+  public readonly rules: string;
+  /** The gateway's ACL policy. */
+  public readonly policy: AclPolicy;
+  /** The gateway's ACL token. */
+  public readonly token: AclToken;
+  /** The token's SecretID, as a (sensitive) data source reference. */
+  public readonly tokenSecretId: string;
+  private readonly instances: GatewayInstance[];
+
+  constructor(scope: Construct, id: string, props: MeshGatewayProps) {
+    super(scope, id);
+    const dc = props.datacenter;
+    if (!dc.connectEnabled) {
+      throw invalidInput(this, `a mesh gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
+        'Remove `connect: false` from that datacenter, or put the gateway in another one.');
+    }
+    this.serviceName = props.serviceName ?? 'mesh-gateway';
+    this.replicas = props.replicas ?? 1;
+    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
+      throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
+    }
+    this.port = checkPort(this, 'port', props.port ?? 8443);
+
+    this.rules = gatewayRules({ kind: 'mesh', service: this.serviceName, peering: props.peering ?? false });
+    const acl = new GatewayAcl(this, 'Acl', {
+      datacenter: dc,
+      policyName: `${this.serviceName}-${dc.name}`,
+      description: `Mesh gateway ${this.serviceName} in ${dc.name}`,
+      rules: this.rules,
+    });
+    this.policy = acl.policy;
+    this.token = acl.token;
+    this.tokenSecretId = acl.secretId;
+
+    const host = gatewayHostOf(dc);
+    this.instances = host?._runGateway({
+      gateway: this,
+      kind: 'mesh',
+      service: this.serviceName,
+      replicas: this.replicas,
+      port: this.port,
+      tokenSecret: acl.secretId,
+      exposeServers: props.exposeServers ?? host._meshGatewayFederation,
+      startEnvoy: props.startEnvoy ?? true,
+      envoyImage: props.envoyImage ?? MeshGateway.DEFAULT_ENVOY_IMAGE,
+      dependsOn: [acl.secret],
+    }) ?? [];
+  }
+
+  /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
+  public get registrations(): ITerraformDependable[] {
+    return this.instances.map((i) => i.registration);
+  }
+
+  /** `host:port` WAN addresses of the replicas run by this library. */
+  public get wanAddresses(): string[] {
+    return this.instances.map((i) => i.wanAddress);
+  }
+}

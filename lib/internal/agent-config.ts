@@ -1,0 +1,91 @@
+// Consul agent configuration, rendered as the JSON the agent reads from
+// /consul/config. Secrets arrive as unresolved tokens, so the JSON written to
+// cdk.tf.json holds `${var...}` / `${data...}` references, never values.
+
+export const CONSUL_PORTS = {
+  http: 8500,
+  https: -1,
+  grpc: 8502,
+  grpc_tls: 8503,
+  dns: 8600,
+  serf_lan: 8301,
+  serf_wan: 8302,
+  server: 8300,
+} as const;
+
+export const CONFIG_DIR = '/consul/config';
+export const DATA_DIR = '/consul/data';
+export const TLS_DIR = '/consul/tls';
+
+export interface ServerConfigInput {
+  readonly datacenter: string;
+  readonly primaryDatacenter: string;
+  readonly nodeName: string;
+  readonly bootstrapExpect: number;
+  readonly advertiseAddr: string;
+  readonly advertiseAddrWan?: string;
+  readonly retryJoin: string[];
+  readonly retryJoinWan: string[];
+  readonly primaryGateways: string[];
+  readonly meshGatewayFederation: boolean;
+  readonly connect: boolean;
+  readonly gossipKey: string;
+  readonly managementToken?: string;
+  readonly replicationToken?: string;
+  readonly logLevel: string;
+}
+
+export function renderServerConfig(i: ServerConfigInput): Record<string, unknown> {
+  const isPrimary = i.datacenter === i.primaryDatacenter;
+  const tokens: Record<string, string> = {};
+  if (isPrimary && i.managementToken) tokens.initial_management = i.managementToken;
+  if (!isPrimary && i.replicationToken) tokens.replication = i.replicationToken;
+
+  const config: Record<string, unknown> = {
+    datacenter: i.datacenter,
+    primary_datacenter: i.primaryDatacenter,
+    node_name: i.nodeName,
+    server: true,
+    bootstrap_expect: i.bootstrapExpect,
+    data_dir: DATA_DIR,
+    log_level: i.logLevel,
+    // Containers on two networks have two private addresses: bind everywhere,
+    // advertise the one on each network explicitly.
+    bind_addr: '0.0.0.0',
+    client_addr: '0.0.0.0',
+    advertise_addr: i.advertiseAddr,
+    ...(i.advertiseAddrWan ? { advertise_addr_wan: i.advertiseAddrWan } : {}),
+    retry_join: i.retryJoin,
+    ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan } : {}),
+    ...(i.primaryGateways.length > 0 ? { primary_gateways: i.primaryGateways, primary_gateways_interval: '5s' } : {}),
+    encrypt: i.gossipKey,
+    ports: { ...CONSUL_PORTS },
+    connect: {
+      enabled: i.connect,
+      ...(i.meshGatewayFederation ? { enable_mesh_gateway_wan_federation: true } : {}),
+    },
+    acl: {
+      enabled: true,
+      default_policy: 'deny',
+      down_policy: 'extend-cache',
+      enable_token_persistence: true,
+      ...(isPrimary ? {} : { enable_token_replication: true }),
+      tokens,
+    },
+    ui_config: { enabled: true },
+  };
+  if (i.meshGatewayFederation) {
+    // Gateways route server traffic by SNI, so servers need certificates that
+    // name `server.<dc>.consul` and verify each other's hostnames.
+    config.tls = {
+      defaults: {
+        ca_file: `${TLS_DIR}/ca.pem`,
+        cert_file: `${TLS_DIR}/server.pem`,
+        key_file: `${TLS_DIR}/server-key.pem`,
+        verify_outgoing: true,
+      },
+      internal_rpc: { verify_incoming: true, verify_server_hostname: true },
+    };
+  }
+  return config;
+}

@@ -1,0 +1,121 @@
+import { TerraformStack } from 'cdktf';
+import { Construct, IConstruct } from 'constructs';
+import { validationMessage } from './errors';
+import { DockerProvider, Image, Network } from './providers';
+
+const RUNTIME_ID = 'ConsulMeshDocker';
+
+/** A /24 network of the project's own, handing out fixed addresses in order. */
+export class AddressPool {
+  private next: number;
+  constructor(public readonly subnet: string, first: number) {
+    this.next = first;
+  }
+
+  public allocate(): string {
+    if (this.next > 254) throw new Error(`subnet ${this.subnet} has no free address left`);
+    return `${this.prefix}.${this.next++}`;
+  }
+
+  public get prefix(): string {
+    return this.subnet.split('.').slice(0, 3).join('.');
+  }
+}
+
+export interface PublishedPort {
+  readonly owner: IConstruct;
+  readonly port: number;
+}
+
+/**
+ * One per stack: the Docker provider, the image resources (one per name) and
+ * the WAN network every datacenter of the stack shares. Also the registry of
+ * host ports and subnets, so collisions between datacenters are caught.
+ * @internal
+ */
+export class DockerRuntime extends Construct {
+  public static of(scope: IConstruct, provider?: DockerProvider): DockerRuntime {
+    const stack = TerraformStack.of(scope);
+    const existing = stack.node.tryFindChild(RUNTIME_ID) as DockerRuntime | undefined;
+    return existing ?? new DockerRuntime(stack, RUNTIME_ID, provider);
+  }
+
+  public readonly provider: DockerProvider;
+  public readonly wanPool = new AddressPool('10.249.0.0/24', 10);
+  private _wan?: Network;
+  private readonly images = new Map<string, Image>();
+  private readonly ports: PublishedPort[] = [];
+  private readonly subnets: { owner: IConstruct; subnet: string }[] = [];
+  private lanCount = 0;
+
+  private constructor(scope: Construct, id: string, provider?: DockerProvider) {
+    super(scope, id);
+    this.provider = provider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
+    this.node.addValidation({ validate: () => this.collisions() });
+  }
+
+  /** The network WAN gossip and mesh gateways' WAN addresses live on. */
+  public get wan(): Network {
+    this._wan ??= this.network(this, 'Wan', 'consul-mesh-wan', this.wanPool.subnet);
+    return this._wan;
+  }
+
+  public network(scope: Construct, id: string, name: string, subnet: string): Network {
+    return new Network(scope, id, {
+      provider: this.provider,
+      name,
+      ipamConfig: [{ subnet }],
+    });
+  }
+
+  public image(name: string): Image {
+    let image = this.images.get(name);
+    if (!image) {
+      image = new Image(this, `Image${this.images.size}`, {
+        provider: this.provider,
+        name,
+        // A locally built image must never be pulled or deleted by destroy.
+        keepLocally: true,
+      });
+      this.images.set(name, image);
+    }
+    return image;
+  }
+
+  /** The next default LAN subnet: 10.249.1.0/24, 10.249.2.0/24, ... */
+  public nextLanSubnet(): string {
+    this.lanCount += 1;
+    return `10.249.${this.lanCount}.0/24`;
+  }
+
+  public registerPort(owner: IConstruct, port: number): void {
+    this.ports.push({ owner, port });
+  }
+
+  public registerSubnet(owner: IConstruct, subnet: string): void {
+    this.subnets.push({ owner, subnet });
+  }
+
+  private collisions(): string[] {
+    const errors: string[] = [];
+    const byPort = new Map<number, IConstruct>();
+    for (const { owner, port } of this.ports) {
+      const first = byPort.get(port);
+      if (first) {
+        errors.push(validationMessage(
+          `${owner.node.path} and ${first.node.path} publish the same host port`, port,
+          'Give each datacenter its own httpPort.'));
+      } else byPort.set(port, owner);
+    }
+    const bySubnet = new Map<string, IConstruct>();
+    for (const { owner, subnet } of [{ owner: this as IConstruct, subnet: this.wanPool.subnet }, ...this.subnets]) {
+      const first = bySubnet.get(subnet);
+      if (first) {
+        errors.push(validationMessage(
+          `${owner.node.path} and ${first.node.path} use the same subnet`, subnet,
+          'Give each datacenter its own lanSubnet.'));
+      } else bySubnet.set(subnet, owner);
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,20 @@
+import { IConstruct } from 'constructs';
+
+/**
+ * The library's one error shape: where (construct path), what was received,
+ * and how to fix it. Thrown before anything is written.
+ */
+export function invalidInput(scope: IConstruct, problem: string, received: unknown, fix: string): Error {
+  return new Error(`${scope.node.path}: ${problem} (got: ${show(received)}). ${fix}`);
+}
+
+/** Same text as {@link invalidInput}, for `node.addValidation` results. */
+export function validationMessage(problem: string, received: unknown, fix: string): string {
+  return `${problem} (got: ${show(received)}). ${fix}`;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,42 @@
+import { ITerraformDependable } from 'cdktf';
+import { IConstruct } from 'constructs';
+
+/** What a gateway asks of the datacenter that runs its process. */
+export interface GatewayProcessSpec {
+  readonly gateway: IConstruct;
+  /** `mesh`, `ingress` or `terminating` (the `-gateway` flag). */
+  readonly kind: string;
+  readonly service: string;
+  readonly replicas: number;
+  readonly port: number;
+  readonly tokenSecret: string;
+  readonly exposeServers: boolean;
+  readonly startEnvoy: boolean;
+  readonly envoyImage: string;
+  readonly dependsOn: ITerraformDependable[];
+}
+
+/** One gateway replica as placed: its addresses and the resources that ran it. */
+export interface GatewayInstance {
+  readonly proxyId: string;
+  readonly lanAddress: string;
+  readonly wanAddress: string;
+  /** Completes once the gateway is registered and its Envoy bootstrap written. */
+  readonly registration: ITerraformDependable;
+}
+
+/**
+ * Implemented by datacenters that run gateway processes themselves (Docker).
+ * A datacenter that already exists leaves the process to its operator.
+ * @internal
+ */
+export interface GatewayHost {
+  /** True when servers federate through mesh gateways, so gateways expose them. */
+  readonly _meshGatewayFederation: boolean;
+  _runGateway(spec: GatewayProcessSpec): GatewayInstance[];
+}
+
+export function gatewayHostOf(datacenter: unknown): GatewayHost | undefined {
+  const candidate = datacenter as Partial<GatewayHost>;
+  return typeof candidate._runGateway === 'function' ? candidate as GatewayHost : undefined;
+}

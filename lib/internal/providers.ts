@@ -1,0 +1,13 @@
+// The one place that imports the prebuilt provider bindings, so an upgrade of
+// either package touches a single file.
+export { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
+export { AclPolicy } from '@cdktf/provider-consul/lib/acl-policy';
+export { AclToken } from '@cdktf/provider-consul/lib/acl-token';
+export { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
+export { DataConsulAclTokenSecretId } from '@cdktf/provider-consul/lib/data-consul-acl-token-secret-id';
+
+export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+export { Container } from '@cdktf/provider-docker/lib/container';
+export { Image } from '@cdktf/provider-docker/lib/image';
+export { Network } from '@cdktf/provider-docker/lib/network';
+export { Volume } from '@cdktf/provider-docker/lib/volume';

@@ -1,0 +1,50 @@
+import { TerraformVariable, Token } from 'cdktf';
+import { Construct, IConstruct } from 'constructs';
+import { invalidInput } from './errors';
+
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+// 32 random bytes in standard base64: 43 characters and one pad.
+const GOSSIP_KEY = '^[A-Za-z0-9+/]{43}=$';
+
+/** Terraform variable names allow letters, digits, `_` and `-`. */
+export function variablePrefix(scope: IConstruct): string {
+  return scope.node.id.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** A sensitive variable for an ACL token secret (a UUID), e.g. TF_VAR_fed_management_token. */
+export function tokenVariable(scope: Construct, name: string, description: string): TerraformVariable {
+  return sensitive(scope, name, description, UUID, 'must be a UUID, e.g. the output of `uuidgen`.');
+}
+
+/** A sensitive variable for a gossip encryption key, e.g. TF_VAR_fed_gossip_key. */
+export function gossipKeyVariable(scope: Construct, name: string): TerraformVariable {
+  return sensitive(scope, name, 'Consul gossip encryption key shared by every datacenter (32 bytes, base64)',
+    GOSSIP_KEY, 'must be 32 bytes in base64, e.g. the output of `consul keygen`.');
+}
+
+function sensitive(scope: Construct, name: string, description: string, pattern: string, hint: string): TerraformVariable {
+  const variable = new TerraformVariable(scope, name, {
+    type: 'string',
+    sensitive: true,
+    nullable: false,
+    description,
+    validation: [{
+      condition: `\${can(regex("${pattern}", var.${`${variablePrefix(scope)}_${name}`}))}`,
+      errorMessage: `${variablePrefix(scope)}_${name} ${hint}`,
+    }],
+  });
+  variable.overrideLogicalId(`${variablePrefix(scope)}_${name}`);
+  return variable;
+}
+
+/**
+ * Secrets must reach cdk.tf.json as references (a variable, a data source),
+ * never as literal text: a literal here would be written in plaintext.
+ */
+export function requireReference(scope: IConstruct, prop: string, value: string): string {
+  if (!Token.isUnresolved(value)) {
+    throw invalidInput(scope, `${prop} is a literal and would be written in plaintext to cdk.tf.json`, '<redacted literal>',
+      `Pass a reference instead, e.g. a sensitive TerraformVariable's .stringValue or a data source attribute.`);
+  }
+  return value;
+}

@@ -1,0 +1,29 @@
+import { IConstruct } from 'constructs';
+import { invalidInput } from './errors';
+
+const DATACENTER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const PROTOCOLS = ['tcp', 'http', 'http2', 'grpc'];
+
+/** Consul accepts lowercase letters, digits and dashes in datacenter names. */
+export function checkDatacenterName(scope: IConstruct, name: string): string {
+  if (!DATACENTER_NAME.test(name) || name.length > 63) {
+    throw invalidInput(scope, 'invalid datacenter name', name,
+      'Use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit (e.g. "dc1", "eu-west").');
+  }
+  return name;
+}
+
+/** Consul lowercases protocols: accept only what it would store, so plans stay clean. */
+export function checkProtocol(scope: IConstruct, protocol: string): string {
+  if (!PROTOCOLS.includes(protocol)) {
+    throw invalidInput(scope, 'unknown protocol', protocol, `Use one of: ${PROTOCOLS.join(', ')} (lowercase).`);
+  }
+  return protocol;
+}
+
+export function checkPort(scope: IConstruct, prop: string, port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalidInput(scope, `${prop} must be a TCP port`, port, 'Use an integer from 1 to 65535.');
+  }
+  return port;
+}

@@ -1,0 +1,74 @@
+import { ConsulFederation, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
+
+function setup() {
+  const stack = newStack();
+  const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
+  return { stack, fed };
+}
+
+describe('ProxyDefaults', () => {
+  test('is always named global and carries the mesh gateway mode', () => {
+    const { stack, fed } = setup();
+    new ProxyDefaults(stack, 'pd', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local(), protocol: 'http' });
+    const json = synthJson(stack);
+    const entry = resourceAt(json, 'consul_config_entry', 'pd/Resource');
+    expect(entry).toMatchObject({ kind: 'proxy-defaults', name: 'global', provider: 'consul.dc1' });
+    expect(JSON.parse(entry.config_json)).toEqual({ Config: { protocol: 'http' }, MeshGateway: { Mode: 'local' } });
+    expect(entry.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
+  });
+
+  test('with nothing set sends an empty mode, which defers to Consul', () => {
+    const { stack, fed } = setup();
+    new ProxyDefaults(stack, 'pd', { datacenter: fed.datacenter('dc2') });
+    const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'pd/Resource');
+    expect(entry.provider).toBe('consul.dc2');
+    expect(JSON.parse(entry.config_json)).toEqual({ MeshGateway: { Mode: '' } });
+  });
+});
+
+describe('ServiceDefaults', () => {
+  test('renders protocol, mode, upstream defaults and overrides in Consul\'s field names', () => {
+    const { stack, fed } = setup();
+    const sd = new ServiceDefaults(stack, 'web', {
+      datacenter: fed.primary,
+      service: 'web',
+      protocol: 'http',
+      meshGatewayMode: MeshGatewayMode.remote(),
+      upstreamDefaultsMeshGatewayMode: MeshGatewayMode.local(),
+      upstreamOverrides: [{ service: 'api', meshGatewayMode: MeshGatewayMode.none() }],
+    });
+    sd.addUpstreamOverride({ service: 'billing', peer: 'partner', meshGatewayMode: MeshGatewayMode.remote() });
+    const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'web/Resource');
+    expect(entry).toMatchObject({ kind: 'service-defaults', name: 'web' });
+    expect(JSON.parse(entry.config_json)).toEqual({
+      Protocol: 'http',
+      MeshGateway: { Mode: 'remote' },
+      UpstreamConfig: {
+        Overrides: [
+          { Name: 'api', MeshGateway: { Mode: 'none' } },
+          { Name: 'billing', Peer: 'partner', MeshGateway: { Mode: 'remote' } },
+        ],
+        Defaults: { MeshGateway: { Mode: 'local' } },
+      },
+    });
+    expect(sd.upstreamOverrides.map((o) => o.service)).toEqual(['api', 'billing']);
+  });
+
+  test('omits UpstreamConfig when nothing is set for upstreams', () => {
+    const { stack, fed } = setup();
+    new ServiceDefaults(stack, 'api', { datacenter: fed.primary, service: 'api' });
+    const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'api/Resource');
+    expect(JSON.parse(entry.config_json)).toEqual({ MeshGateway: { Mode: '' } });
+  });
+});
+
+describe('MeshGatewayMode', () => {
+  test('spells each mode as Consul stores it', () => {
+    expect([MeshGatewayMode.local(), MeshGatewayMode.remote(), MeshGatewayMode.none(), MeshGatewayMode.inherit()].map((m) => m.value))
+      .toEqual(['local', 'remote', 'none', '']);
+    expect(MeshGatewayMode.inherit().isInherit).toBe(true);
+    expect(MeshGatewayMode.none().isInherit).toBe(false);
+    expect(MeshGatewayMode.of(newStack(), 'remote').value).toBe('remote');
+  });
+});

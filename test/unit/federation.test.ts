@@ -1,0 +1,152 @@
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { ConsulFederation, FederationMethod } from '../../lib';
+import { addressOf, newStack, resourceAt, resourcesOf, synthJson, uploadedConfig } from '../support/synth';
+
+function pair(method = FederationMethod.wanGossip()) {
+  const stack = newStack();
+  const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], method });
+  return { stack, fed };
+}
+
+describe('ConsulFederation over WAN gossip', () => {
+  test('renders a primary and a secondary with one primary_datacenter, ACLs default-deny and token persistence', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    const dc1 = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container'));
+    const dc2 = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container'));
+
+    expect(dc1).toMatchObject({ datacenter: 'dc1', primary_datacenter: 'dc1', server: true, bootstrap_expect: 1 });
+    expect(dc2).toMatchObject({ datacenter: 'dc2', primary_datacenter: 'dc1' });
+    for (const config of [dc1, dc2]) {
+      expect(config.acl).toMatchObject({ enabled: true, default_policy: 'deny', enable_token_persistence: true });
+      expect(config.connect).toEqual({ enabled: true });
+      expect(config.encrypt).toBe('${var.fed_gossip_key}');
+    }
+    expect(dc1.acl.tokens).toEqual({ initial_management: '${var.fed_management_token}' });
+    expect(dc1.acl.enable_token_replication).toBeUndefined();
+    expect(dc2.acl.enable_token_replication).toBe(true);
+    expect(dc2.acl.tokens.replication).toMatch(/^\$\{data\.consul_acl_token_secret_id\.fed_ReplicationTokenSecret_\w+\.secret_id\}$/);
+  });
+
+  test('joins secondaries to the primary servers over the WAN network', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    const primary = resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container');
+    const secondary = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container'));
+    const primaryWan = primary.networks_advanced[1].ipv4_address;
+    expect(uploadedConfig(primary).advertise_addr_wan).toBe(primaryWan);
+    expect(secondary.retry_join_wan).toEqual([primaryWan]);
+    expect(secondary.primary_gateways).toBeUndefined();
+  });
+
+  test('gives each datacenter its own network, subnet and published HTTP port on loopback', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    expect(resourceAt(json, 'docker_network', 'fed/dc1/Lan')).toMatchObject({ name: 'consul-dc1', ipam_config: [{ subnet: '10.249.1.0/24' }] });
+    expect(resourceAt(json, 'docker_network', 'fed/dc2/Lan')).toMatchObject({ name: 'consul-dc2', ipam_config: [{ subnet: '10.249.2.0/24' }] });
+    expect(resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container').ports).toEqual([{ internal: 8500, external: 8500, ip: '127.0.0.1' }]);
+    expect(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container').ports).toEqual([{ internal: 8500, external: 8501, ip: '127.0.0.1' }]);
+    expect(json.provider.consul).toEqual([
+      { alias: 'dc1', address: '127.0.0.1:8500', scheme: 'http', datacenter: 'dc1', token: '${var.fed_management_token}' },
+      { alias: 'dc2', address: '127.0.0.1:8501', scheme: 'http', datacenter: 'dc2', token: '${var.fed_management_token}' },
+    ]);
+  });
+
+  test('waits for a leader (and ACL replication in secondaries) through health checks, never sleeps', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    const primary = resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container');
+    const secondary = resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container');
+    expect(primary).toMatchObject({ wait: true, healthcheck: { test: ['CMD-SHELL', "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"] } });
+    expect(secondary.healthcheck.test[1]).toContain('/v1/acl/replication');
+    expect(JSON.stringify(json)).not.toMatch(/sleep/);
+  });
+
+  test('creates the replication token in the primary with acl/operator write and service/intention read', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    const policy = resourceAt(json, 'consul_acl_policy', 'fed/ReplicationPolicy');
+    expect(policy.provider).toBe('consul.dc1');
+    expect(policy.rules).toBe('acl = "write"\noperator = "write"\nservice_prefix "" {\n  policy     = "read"\n  intentions = "read"\n}\n');
+    expect(policy.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
+  });
+
+  test('hands every server a node-identity agent token once it runs', () => {
+    const { stack } = pair();
+    const json = synthJson(stack);
+    expect(resourceAt(json, 'consul_acl_token', 'fed/dc2/Server0/AgentToken')).toMatchObject({
+      provider: 'consul.dc2', node_identities: [{ node_name: 'dc2-server-0', datacenter: 'dc2' }],
+    });
+    const setter = resourceAt(json, 'docker_container', 'fed/dc2/Server0/SetAgentToken');
+    expect(setter.command).toEqual(['consul acl set-agent-token agent "$AGENT_TOKEN"']);
+    expect(setter.env).toContain('CONSUL_HTTP_ADDR=http://10.249.2.10:8500');
+    expect(setter.attach).toBe(true);
+  });
+
+  test('runs three servers that retry-join each other, with one published port', () => {
+    const stack = newStack();
+    new ConsulFederation(stack, 'fed', { primary: { name: 'dc1', servers: 3 }, secondaries: [{ name: 'dc2' }] });
+    const json = synthJson(stack);
+    const servers = [0, 1, 2].map((i) => resourceAt(json, 'docker_container', `fed/dc1/Server${i}/Container`));
+    expect(servers.map((s) => uploadedConfig(s).bootstrap_expect)).toEqual([3, 3, 3]);
+    expect(uploadedConfig(servers[1]).retry_join).toEqual(['10.249.1.10', '10.249.1.12']);
+    expect(servers.map((s) => (s.ports ?? []).length)).toEqual([1, 0, 0]);
+    expect(Object.keys(resourcesOf(json, 'docker_volume')).filter((p) => p.startsWith('fed/dc1/Server'))).toHaveLength(3);
+  });
+
+  test('uses the stack-wide Docker provider and the chosen image', () => {
+    const stack = newStack();
+    new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], image: 'consul-local:1.19.2' });
+    expect(Testing_synth(stack)).toHaveResourceWithProperties(Container, { name: 'consul-dc1-server-0', provider: 'docker.consul_mesh_docker' });
+    const json = synthJson(stack);
+    expect(Object.values(json.resource.docker_image)).toEqual([expect.objectContaining({ name: 'consul-local:1.19.2', keep_locally: true })]);
+  });
+});
+
+describe('ConsulFederation through mesh gateways', () => {
+  function meshPair() {
+    const { stack, fed } = pair(FederationMethod.meshGateways());
+    const gateways = fed.datacenters.map((dc) => dc.addMeshGateway('gateway'));
+    return { stack, fed, gateways, json: synthJson(stack) };
+  }
+
+  test('enables mesh-gateway federation and points secondaries at the primary gateways instead of WAN gossip', () => {
+    const { json, gateways } = meshPair();
+    const dc1 = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container'));
+    const dc2 = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container'));
+    expect(dc1.connect).toEqual({ enabled: true, enable_mesh_gateway_wan_federation: true });
+    expect(dc2.primary_gateways).toEqual(gateways[0].wanAddresses);
+    expect(dc2.primary_gateways).toEqual(['10.249.0.10:8443']);
+    expect(dc2.retry_join_wan).toBeUndefined();
+    expect(dc1.advertise_addr_wan).toBeUndefined();
+  });
+
+  test('gives servers TLS from a CA created inside a Docker volume', () => {
+    const { json } = meshPair();
+    const config = uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container'));
+    expect(config.tls.internal_rpc).toEqual({ verify_incoming: true, verify_server_hostname: true });
+    const issue = resourceAt(json, 'docker_container', 'fed/dc2/Server0/IssueCertificate');
+    expect(issue.command[0]).toContain('consul tls cert create -server -dc dc2 -node dc2-server-0');
+    expect(resourceAt(json, 'docker_container', 'fed/CreateCa').command[0]).toContain('consul tls ca create');
+  });
+
+  test('orders secondary servers after the primary gateway registration, and gateways expose servers', () => {
+    const { json } = meshPair();
+    const registrations = resourcesOf(json, 'docker_container');
+    expect(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container').depends_on)
+      .toContain(addressOf(json, 'docker_container', 'fed/dc1/gateway/Replica0/Registration'));
+    expect(registrations['fed/dc1/gateway/Replica0/Registration'].command[0]).toContain('-expose-servers');
+    expect(registrations['fed/dc2/gateway/Replica0/Registration'].command[0]).toContain('-expose-servers');
+  });
+
+  test('fails validation when a datacenter has no mesh gateway', () => {
+    const { stack, fed } = pair(FederationMethod.meshGateways());
+    fed.primary.addMeshGateway('gateway');
+    expect(() => synthJson(stack)).toThrow(/mesh-gateway federation needs a mesh gateway in every datacenter \(got: none in "dc2"\)/);
+  });
+});
+
+// toHaveResourceWithProperties takes the synthesized string.
+function Testing_synth(stack: Parameters<typeof synthJson>[0]): string {
+  return JSON.stringify(synthJson(stack));
+}

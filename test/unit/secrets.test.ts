@@ -1,0 +1,45 @@
+import { Testing } from 'cdktf';
+import { FederatedPair } from '../../examples/federated-pair/main';
+import { FederationMethod } from '../../lib';
+
+// What secrets look like: ACL token secrets are UUIDs, gossip keys 32 bytes of base64.
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const GOSSIP_KEY = /[A-Za-z0-9+/]{43}=/;
+
+function synthesized(method: FederationMethod): any {
+  return JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { method }), true));
+}
+
+/** Every string in the document with the path it sits at. */
+function strings(value: unknown, at = ''): [string, string][] {
+  if (typeof value === 'string') return [[at, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, `${at}[${i}]`));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, `${at}.${k}`));
+  return [];
+}
+
+describe.each([['WAN gossip', FederationMethod.wanGossip()], ['mesh gateways', FederationMethod.meshGateways()]])('secrets in the %s federated pair', (_name, method) => {
+  const json = synthesized(method);
+
+  test('no token- or key-shaped literal appears anywhere in cdk.tf.json', () => {
+    const leaks = strings(json).filter(([, s]) => UUID.test(s) || GOSSIP_KEY.test(s));
+    expect(leaks).toEqual([]);
+  });
+
+  test('the management token and gossip key are sensitive variables', () => {
+    expect(json.variable.fed_management_token).toMatchObject({ sensitive: true, type: 'string' });
+    expect(json.variable.fed_gossip_key).toMatchObject({ sensitive: true, type: 'string' });
+  });
+
+  test('every place a secret goes holds a variable or data-source reference', () => {
+    const secretPlaces = strings(json).filter(([at, s]) => /token|encrypt|TOKEN/.test(at + s) && /initial_management|replication"|encrypt|CONSUL_HTTP_TOKEN|AGENT_TOKEN|\.token$/.test(at + s));
+    expect(secretPlaces.length).toBeGreaterThan(5);
+    for (const [at, s] of secretPlaces) {
+      const values = [...s.matchAll(/"(?:initial_management|replication|encrypt)": "([^"]*)"|(?:CONSUL_HTTP_TOKEN|AGENT_TOKEN)=(.*)$/g)].map((m) => m[1] ?? m[2]);
+      const direct = at.endsWith('.token') ? [s] : [];
+      for (const value of [...values, ...direct]) {
+        expect({ at, value }).toEqual({ at, value: expect.stringMatching(/^\$\{(var\.[a-z_]+|data\.consul_acl_token_secret_id\.\w+\.secret_id)\}$/) });
+      }
+    }
+  });
+});

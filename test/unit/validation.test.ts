@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, TerraformStack, TerraformVariable } from 'cdktf';
+import {
+  ConsulFederation, ConsulFederationProps, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults,
+} from '../../lib';
+
+/** Builds into a real app with its own outdir, synthesizes, and reports what was thrown and what was written. */
+function attempt(build: (stack: TerraformStack) => void): { error: string; written: string[] } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
+  const app = new App({ outdir });
+  let error = '';
+  try {
+    build(new TerraformStack(app, 'bad'));
+    app.synth();
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const written = fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : [];
+  fs.rmSync(outdir, { recursive: true, force: true });
+  return { error, written };
+}
+
+const pair = (overrides: Partial<ConsulFederationProps> = {}) => (stack: TerraformStack) =>
+  new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], ...overrides });
+
+// Each row: the bad input, then what the one message must say (where, what was received, the fix).
+const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
+  ['rejects duplicate datacenter names', pair({ secondaries: [{ name: 'dc1' }] }),
+    [/^bad\/fed: datacenter names must be unique/, /got: "dc1"/, /Rename one/]],
+  ['rejects a datacenter name Consul refuses', pair({ primary: { name: 'DC_1' } }),
+    [/^bad\/fed\/DC_1: invalid datacenter name/, /got: "DC_1"/, /lowercase letters, digits and dashes/]],
+  ['rejects a secondary expecting another primary', pair({ secondaries: [{ name: 'dc2', primaryDatacenter: 'dc9' }] }),
+    [/^bad\/fed: datacenter "dc2" expects primary "dc9" but the federation's primary is "dc1"/, /got: "dc9"/, /set it to "dc1"/]],
+  ['rejects a federation with no secondary', pair({ secondaries: [] }),
+    [/^bad\/fed: a federation needs at least one secondary/, /got: \[\]/, /Add a secondary/]],
+  ['rejects mesh-gateway federation with ACL replication off',
+    pair({ method: FederationMethod.meshGateways(), secondaries: [{ name: 'dc2', aclReplication: false }] }),
+    [/^bad\/fed: mesh-gateway federation needs ACL replication, which is off in "dc2"/, /got: false/, /FederationMethod.wanGossip\(\)/]],
+  ['rejects an unknown mode string', (stack) => MeshGatewayMode.of(stack, 'remote-ish'),
+    [/^bad: unknown mesh gateway mode/, /got: "remote-ish"/, /MeshGatewayMode.local\(\)/]],
+  ['rejects two datacenters publishing the same host port', pair({ secondaries: [{ name: 'dc2', httpPort: 8500 }] }),
+    [/bad\/fed\/dc2 and bad\/fed\/dc1 publish the same host port/, /got: 8500/, /own httpPort/]],
+  ['rejects two datacenters on the same subnet', pair({ secondaries: [{ name: 'dc2', lanSubnet: '10.249.1.0/24' }] }),
+    [/bad\/fed\/dc2 and bad\/fed\/dc1 use the same subnet/, /got: "10.249.1.0\/24"/, /own lanSubnet/]],
+  ['rejects replicas below one', (stack) => pair()(stack).primary.addMeshGateway('gw', { replicas: 0 }),
+    [/^bad\/fed\/dc1\/gw: replicas must be a whole number of at least 1/, /got: 0/, /replicas: 1 or more/]],
+  ['rejects an even server count', pair({ primary: { name: 'dc1', servers: 2 } }),
+    [/^bad\/fed\/dc1: servers must be an odd number/, /got: 2/, /Use 1 .* 3 .* or 5/]],
+  ['rejects proxy-defaults not named global', (stack) => new ProxyDefaults(stack, 'pd', { datacenter: pair()(stack).primary, name: 'mine' }),
+    [/^bad\/pd: a proxy-defaults entry must be named "global"/, /got: "mine"/, /Remove `name`/]],
+  ['rejects a mesh gateway in a datacenter with Connect disabled',
+    (stack) => pair({ secondaries: [{ name: 'dc2', connect: false }] })(stack).datacenter('dc2').addMeshGateway('gw'),
+    [/^bad\/fed\/dc2\/gw: a mesh gateway needs Connect, which is disabled in datacenter "dc2"/, /got: false/, /connect: false/]],
+  ['rejects a secret passed as a literal', pair({ managementToken: '9b7f0a4e-1d2c-4c1b-8f1e-2a3b4c5d6e7f' }),
+    [/^bad\/fed: managementToken is a literal and would be written in plaintext/, /got: "<redacted literal>"/, /sensitive TerraformVariable/]],
+  ['rejects an unknown protocol', (stack) => new ServiceDefaults(stack, 'sd', { datacenter: pair()(stack).primary, service: 'api', protocol: 'HTTP' }),
+    [/^bad\/sd: unknown protocol/, /got: "HTTP"/, /tcp, http, http2, grpc/]],
+  ['rejects a malformed subnet', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', lanSubnet: '10.0.0.0/16' }),
+    [/^bad\/dc: lanSubnet must be an IPv4 \/24/, /got: "10.0.0.0\/16"/]],
+  ['rejects a second override for the same upstream', (stack) => new ServiceDefaults(stack, 'sd', {
+    datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api' }, { service: 'api' }],
+  }), [/^bad\/sd: an upstream override for this service \(and peer\) already exists/, /got: "api"/]],
+  ['rejects a datacenter the federation does not have', (stack) => pair()(stack).datacenter('dc3'),
+    [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],
+];
+
+describe('bad input', () => {
+  test.each(cases)('%s, naming the path, the value and the fix, and writes no stack', (_name, build, expected) => {
+    const { error, written } = attempt(build);
+    for (const pattern of expected) expect(error).toMatch(pattern);
+    expect(written).toEqual([]);
+  });
+
+  test('a good federation with a reference as secret writes its stack (the harness can see success)', () => {
+    const { error, written } = attempt((stack) => {
+      const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+      pair({ managementToken: token.stringValue })(stack);
+    });
+    expect(error).toBe('');
+    expect(written).toEqual(['bad']);
+  });
+});
