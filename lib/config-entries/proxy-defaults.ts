@@ -51,7 +51,7 @@ export class ProxyDefaults extends Construct {
     this.datacenter = props.datacenter;
     this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
-    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, () => this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, this._renderBody());
   }
 
   /** The config_json body (everything but Kind and Name). @internal */

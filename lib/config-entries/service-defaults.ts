@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { configEntryResource } from './config-entry-resource';
+import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
@@ -83,18 +83,14 @@ export class ServiceDefaults extends Construct {
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
     this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
     this.upstreamDefaultsMeshGatewayMode = props.upstreamDefaultsMeshGatewayMode ?? MeshGatewayMode.inherit();
-    for (const override of props.upstreamOverrides ?? []) this.addUpstreamOverride(override);
-    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, () => this._renderBody());
+    this.overrides.push(...checkOverrides(this, props.upstreamOverrides ?? []));
+    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, this._renderBody());
   }
 
   /** Adds settings for one named upstream; returns them as stored. */
   public addUpstreamOverride(override: UpstreamOverride): UpstreamOverride {
-    const clash = this.overrides.find((o) => o.service === override.service && o.peer === override.peer);
-    if (clash) {
-      throw invalidInput(this, 'an upstream override for this service (and peer) already exists', override.service,
-        'Give each upstream one override; set its meshGatewayMode there.');
-    }
-    this.overrides.push(override);
+    this.overrides.push(...checkOverrides(this, [...this.overrides, override]).slice(this.overrides.length));
+    refreshConfigEntry(this.resource, this._renderBody());
     return override;
   }
 
@@ -127,4 +123,18 @@ export class ServiceDefaults extends Construct {
       ...upstreamConfig,
     };
   }
+}
+
+/** One override per upstream (service and peer): a second would silently shadow the first. */
+function checkOverrides(scope: Construct, overrides: UpstreamOverride[]): UpstreamOverride[] {
+  const seen = new Set<string>();
+  for (const o of overrides) {
+    const key = `${o.service}\u0000${o.peer ?? ''}`;
+    if (seen.has(key)) {
+      throw invalidInput(scope, 'an upstream override for this service (and peer) already exists', o.service,
+        'Give each upstream one override; set its meshGatewayMode there.');
+    }
+    seen.add(key);
+  }
+  return overrides;
 }
