@@ -1,0 +1,68 @@
+// Real Consul reads every agent configuration the library renders:
+// `consul validate` runs the agent's own config loader and semantic checks.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+import { FederatedPair } from '../../examples/federated-pair/main';
+import { FederationMethod } from '../../lib';
+import { requireTool } from '../support/tools';
+
+const consul = requireTool('consul');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-config-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function run(args: string[], cwd = work): string {
+  const result = spawnSync(consul, args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`consul ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
+/** Real TLS material where the config expects it, so `consul validate` can load it. */
+function tlsDir(datacenter: string, node: string): string {
+  const dir = fs.mkdtempSync(path.join(work, `tls-${node}-`));
+  if (!fs.existsSync(path.join(work, 'consul-agent-ca.pem'))) run(['tls', 'ca', 'create']);
+  run(['tls', 'cert', 'create', '-server', '-dc', datacenter, '-node', node,
+    '-ca', path.join(work, 'consul-agent-ca.pem'), '-key', path.join(work, 'consul-agent-ca-key.pem')], dir);
+  fs.copyFileSync(path.join(work, 'consul-agent-ca.pem'), path.join(dir, 'ca.pem'));
+  fs.renameSync(path.join(dir, `${datacenter}-server-consul-0.pem`), path.join(dir, 'server.pem'));
+  fs.renameSync(path.join(dir, `${datacenter}-server-consul-0-key.pem`), path.join(dir, 'server-key.pem'));
+  return dir;
+}
+
+function renderedConfigs(method: FederationMethod): { path: string; content: string }[] {
+  const json = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { method }), true));
+  return Object.entries<any>(json.resource.docker_container)
+    .filter(([, c]) => c.upload)
+    .map(([id, c]) => ({ path: id, content: c.upload[0].content }));
+}
+
+const gossipKey = run(['keygen']).trim();
+
+describe.each([
+  ['WAN gossip', FederationMethod.wanGossip(), 2],
+  ['mesh gateways', FederationMethod.meshGateways(), 2],
+])('agent configuration for federation over %s', (_name, method, servers) => {
+  const configs = renderedConfigs(method);
+
+  test('renders one config per server', () => {
+    expect(configs).toHaveLength(servers);
+  });
+
+  test.each(configs.map((c) => [c.path, c.content]))('%s passes `consul validate`', (id, content) => {
+    const parsed = JSON.parse(content.replace(/\$\{var\.fed_gossip_key\}/g, gossipKey)
+      .replace(/\$\{(var|data)\.[^}]+\}/g, '3f2b5c1e-8d4a-4e6f-9a7b-0c1d2e3f4a5b'));
+    const dir = fs.mkdtempSync(path.join(work, 'agent-'));
+    parsed.data_dir = path.join(dir, 'data');
+    if (parsed.tls) {
+      const tls = tlsDir(parsed.datacenter, parsed.node_name);
+      for (const key of ['ca_file', 'cert_file', 'key_file']) parsed.tls.defaults[key] = path.join(tls, path.basename(parsed.tls.defaults[key]));
+    }
+    const file = path.join(dir, 'server.json');
+    fs.writeFileSync(file, JSON.stringify(parsed));
+    const result = spawnSync(consul, ['validate', file], { encoding: 'utf8' });
+    expect({ id, status: result.status, output: result.stdout + result.stderr })
+      .toEqual({ id, status: 0, output: expect.stringContaining('Configuration is valid!') });
+  });
+});

@@ -1,0 +1,123 @@
+// Locates the real binaries built by tools/build.sh (terraform, consul, and the
+// provider filesystem mirror) so integration tests can drive them.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface Toolchain {
+  /** Absolute path of the terraform binary, '' when missing. */
+  readonly terraform: string;
+  /** Absolute path of the consul binary, '' when missing. */
+  readonly consul: string;
+  /** Provider binaries installed in the filesystem mirror. */
+  readonly providers: { readonly consul?: string; readonly docker?: string };
+  /** One human-readable line per unavailable tool. */
+  readonly missing: string[];
+  /** Environment for terraform/cdktf child processes: mirror-only CLI config, no checkpoint calls. */
+  readonly env: Record<string, string>;
+}
+
+export type ToolName = 'terraform' | 'consul' | 'provider-consul' | 'provider-docker';
+
+type Entry = { path: string; version: string } | { missing: string };
+interface Status {
+  terraform: Entry;
+  consul: Entry;
+  providers: Record<string, Entry>;
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+const labels: Record<ToolName, string> = {
+  'terraform': 'terraform',
+  'consul': 'consul',
+  'provider-consul': 'provider hashicorp/consul',
+  'provider-docker': 'provider kreuzwerker/docker',
+};
+
+/** Same resolution as tools/build.sh. */
+export function cacheDir(): string {
+  const env = process.env;
+  return env.CDKTF_CONSUL_MESH_CACHE
+    || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'cdktf-consul-mesh');
+}
+
+function readStatus(file: string): Status | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Status;
+  } catch {
+    return undefined;
+  }
+}
+
+function entries(status: Status): Entry[] {
+  return [status.terraform, status.consul, ...Object.values(status.providers ?? {})];
+}
+
+/** Stale when a binary the status names has since been deleted. */
+function isStale(status: Status | undefined): boolean {
+  return !status || entries(status).some(e => 'path' in e && !fs.existsSync(e.path));
+}
+
+let cached: Toolchain | undefined;
+
+/**
+ * Reads <cache>/status.json, running `bash tools/build.sh` first when it is
+ * absent or stale. Never throws for missing tools: see `missing`/requireTool.
+ */
+export function loadToolchain(): Toolchain {
+  if (cached) return cached;
+  const cache = cacheDir();
+  const statusFile = path.join(cache, 'status.json');
+  let status = readStatus(statusFile);
+  if (isStale(status)) {
+    // stdout too goes to stderr: jest reserves stdout for its reporters.
+    const run = spawnSync('bash', [path.join(repoRoot, 'tools', 'build.sh')], {
+      cwd: repoRoot,
+      stdio: ['ignore', process.stderr, process.stderr],
+    });
+    status = readStatus(statusFile);
+    if (!status) {
+      throw new Error(`tools/build.sh exited with ${run.status ?? run.signal} and wrote no ${statusFile}; run \`npm run tools\` to see why`);
+    }
+  }
+  const s = status!;
+  const missing: string[] = [];
+  const pick = (name: ToolName, e: Entry | undefined): string | undefined => {
+    if (e && 'path' in e) return e.path;
+    missing.push(`${labels[name]}: ${e ? e.missing : 'not recorded in status.json'}`);
+    return undefined;
+  };
+  const terraform = pick('terraform', s.terraform) ?? '';
+  cached = {
+    terraform,
+    consul: pick('consul', s.consul) ?? '',
+    providers: {
+      consul: pick('provider-consul', s.providers?.['hashicorp/consul']),
+      docker: pick('provider-docker', s.providers?.['kreuzwerker/docker']),
+    },
+    missing,
+    env: {
+      TF_CLI_CONFIG_FILE: path.join(cache, 'terraformrc'),
+      TF_PLUGIN_CACHE_DIR: path.join(cache, 'plugin-cache'),
+      CHECKPOINT_DISABLE: '1',
+      ...(terraform ? { TERRAFORM_BINARY_NAME: terraform } : {}),
+      PATH: `${path.join(cache, 'path')}${path.delimiter}${process.env.PATH ?? ''}`,
+    },
+  };
+  return cached;
+}
+
+/** Path of a tool, or an Error saying what is missing and how to build it. */
+export function requireTool(name: ToolName, toolchain: Toolchain = loadToolchain()): string {
+  const found = {
+    'terraform': toolchain.terraform,
+    'consul': toolchain.consul,
+    'provider-consul': toolchain.providers.consul,
+    'provider-docker': toolchain.providers.docker,
+  }[name];
+  if (found) return found;
+  const why = toolchain.missing.find(line => line.startsWith(`${labels[name]}:`)) ?? `${labels[name]}: unavailable`;
+  throw new Error(`required tool missing: ${why}\nBuild the toolchain with \`npm run tools\` (bash tools/build.sh); status is in ${path.join(cacheDir(), 'status.json')}.`);
+}
