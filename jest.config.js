@@ -1,9 +1,10 @@
-/** Unit tests run in parallel; integration and e2e suites start real servers and run one at a time (see .ci/run). */
+/** Integration suites start real Consul servers: a timeout for that, not for unit tests' sake. */
 module.exports = {
+  testTimeout: 120_000,
   preset: 'ts-jest',
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
   setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/cdktf.out/'],

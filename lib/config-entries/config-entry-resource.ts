@@ -6,7 +6,8 @@ import { ConfigEntry } from '../internal/providers';
 /**
  * The generic `consul_config_entry` under every typed entry. The body holds
  * every field Consul would otherwise fill in, because the provider compares
- * the decoded body with what Consul returns.
+ * the decoded body with what Consul returns. Written through the primary
+ * (globalProvider), where config entries live and reads do not lag.
  *
  * Rendered eagerly, and again by {@link refreshConfigEntry} when an `add*()`
  * call changes it: a Lazy per entry costs a captured stack trace and a token
@@ -16,7 +17,7 @@ import { ConfigEntry } from '../internal/providers';
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
   body: Record<string, unknown>): ConfigEntry {
   return new ConfigEntry(scope, 'Resource', {
-    provider: datacenter.provider,
+    provider: datacenter.globalProvider,
     kind,
     name,
     configJson: JSON.stringify(body),

@@ -54,11 +54,19 @@ export class ProxyDefaults extends Construct {
     this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, this._renderBody());
   }
 
-  /** The config_json body (everything but Kind and Name). @internal */
+  /**
+   * The config_json body (everything but Kind and Name). `TransparentProxy`
+   * and `AccessLogs` are pointers in Consul's API structs and come back as
+   * `{}`: sent absent, they would decode to nil and show a diff on every plan.
+   * @internal
+   */
   public _renderBody(): Record<string, unknown> {
     return {
       ...(this.protocol ? { Config: { protocol: this.protocol } } : {}),
+      TransparentProxy: {},
       MeshGateway: this.meshGatewayMode._render(),
+      Expose: {},
+      AccessLogs: {},
     };
   }
 }

@@ -99,7 +99,11 @@ export class ServiceDefaults extends Construct {
     return [...this.overrides];
   }
 
-  /** The config_json body (everything but Kind and Name). @internal */
+  /**
+   * The config_json body (everything but Kind and Name), with the empty
+   * objects Consul returns (see ProxyDefaults._renderBody).
+   * @internal
+   */
   public _renderBody(): Record<string, unknown> {
     const upstreamConfig = this.overrides.length > 0 || !this.upstreamDefaultsMeshGatewayMode.isInherit
       ? {
@@ -119,7 +123,9 @@ export class ServiceDefaults extends Construct {
       : {};
     return {
       ...(this.protocol ? { Protocol: this.protocol } : {}),
+      TransparentProxy: {},
       MeshGateway: this.meshGatewayMode._render(),
+      Expose: {},
       ...upstreamConfig,
     };
   }

@@ -14,6 +14,15 @@ export interface IDatacenter extends IConstruct {
   /** The `consul` provider that manages this datacenter. */
   readonly provider: ConsulProvider;
 
+  /**
+   * The provider for global state (ACL policies and tokens, config entries):
+   * it addresses the primary datacenter. A secondary forwards such writes to
+   * the primary but answers reads from a replica that lags, so a read right
+   * after a write (the token secret, the provider's refresh) can miss.
+   * The same as `provider` in a primary.
+   */
+  readonly globalProvider: ConsulProvider;
+
   /** Whether Connect (service mesh) is enabled on its servers. */
   readonly connectEnabled: boolean;
 
@@ -33,8 +42,18 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   public abstract readonly name: string;
   public abstract readonly primaryDatacenter: string;
   public abstract readonly provider: ConsulProvider;
+  public abstract readonly globalProvider: ConsulProvider;
   public abstract readonly connectEnabled: boolean;
   public abstract readonly readiness: ITerraformDependable[];
+
+  /**
+   * `provider` in a primary; in a secondary, a second alias (`<name>-global`)
+   * on the same address whose requests carry `?dc=<primary>`.
+   */
+  protected createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
+    if (this.isPrimary) return provider;
+    return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${this.name}-global`, datacenter: this.primaryDatacenter });
+  }
 
   /** True when this datacenter is its federation's primary. */
   public get isPrimary(): boolean {

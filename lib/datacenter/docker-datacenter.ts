@@ -117,6 +117,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   public readonly name: string;
   public readonly primaryDatacenter: string;
   public readonly provider: ConsulProvider;
+  public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
   /** Number of Consul servers. */
   public readonly serverCount: number;
@@ -166,13 +167,9 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       : gossipKeyVariable(this, 'gossip_key').stringValue;
 
     this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
-    this.provider = new ConsulProvider(this, 'Provider', {
-      alias: this.name,
-      address: `127.0.0.1:${this.httpPort}`,
-      scheme: 'http',
-      datacenter: this.name,
-      token: this.managementToken,
-    });
+    const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
+    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: this.name, datacenter: this.name });
+    this.globalProvider = this.createGlobalProvider(this.provider, api);
 
     for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, props.logLevel ?? 'INFO');
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
@@ -211,6 +208,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
         `-address ${lan}:${spec.port}`,
         ...(spec.kind === 'mesh' ? [`-wan-address ${wan}:${spec.port}`] : []),
         ...(spec.exposeServers ? ['-expose-servers'] : []),
+        // One listener on every interface of the Envoy container (LAN and
+        // WAN); it also spares the check that the LAN address is bindable
+        // here, in a container that is not the one holding it.
+        `-bind-address default=0.0.0.0:${spec.port}`,
         '-admin-bind 127.0.0.1:19000',
         '-bootstrap',
       ];
@@ -353,13 +354,13 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
    */
   private setAgentToken(scope: Construct, node: string, base: string, address: string, server: Container): void {
     const token = new AclToken(scope, 'AgentToken', {
-      provider: this.provider,
+      provider: this.globalProvider,
       description: `Agent token of ${node}`,
       nodeIdentities: [{ nodeName: node, datacenter: this.name }],
       dependsOn: [server],
     });
     const secret = new DataConsulAclTokenSecretId(scope, 'AgentTokenSecret', {
-      provider: this.provider,
+      provider: this.globalProvider,
       accessorId: token.accessorId,
     });
     new Container(scope, 'SetAgentToken', {

@@ -54,6 +54,7 @@ export class ExistingDatacenter extends DatacenterBase {
   public readonly name: string;
   public readonly primaryDatacenter: string;
   public readonly provider: ConsulProvider;
+  public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
   public readonly readiness: ITerraformDependable[] = [];
 
@@ -74,13 +75,8 @@ export class ExistingDatacenter extends DatacenterBase {
     const token = props.token !== undefined
       ? requireReference(this, 'token', props.token)
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
-    this.provider = new ConsulProvider(this, 'Provider', {
-      alias: props.name,
-      address: props.address,
-      scheme,
-      datacenter: props.name,
-      token,
-      caFile: props.caFile,
-    });
+    const api = { address: props.address, scheme, token, caFile: props.caFile };
+    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: props.name, datacenter: props.name });
+    this.globalProvider = this.createGlobalProvider(this.provider, api);
   }
 }

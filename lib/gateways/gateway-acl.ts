@@ -30,7 +30,7 @@ export class GatewayAcl extends Construct {
     super(scope, id);
     const { datacenter } = props;
     this.policy = new AclPolicy(this, 'Policy', {
-      provider: datacenter.provider,
+      provider: datacenter.globalProvider,
       name: props.policyName,
       description: props.description,
       rules: props.rules,
@@ -38,12 +38,12 @@ export class GatewayAcl extends Construct {
       dependsOn: dependsOnAll(datacenter.readiness),
     });
     this.token = new AclToken(this, 'Token', {
-      provider: datacenter.provider,
+      provider: datacenter.globalProvider,
       description: props.description,
       policies: [this.policy.name],
     });
     const secret = new DataConsulAclTokenSecretId(this, 'Secret', {
-      provider: datacenter.provider,
+      provider: datacenter.globalProvider,
       accessorId: this.token.accessorId,
     });
     this.secretId = secret.secretId;

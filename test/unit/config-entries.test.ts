@@ -14,16 +14,18 @@ describe('ProxyDefaults', () => {
     const json = synthJson(stack);
     const entry = resourceAt(json, 'consul_config_entry', 'pd/Resource');
     expect(entry).toMatchObject({ kind: 'proxy-defaults', name: 'global', provider: 'consul.dc1' });
-    expect(JSON.parse(entry.config_json)).toEqual({ Config: { protocol: 'http' }, MeshGateway: { Mode: 'local' } });
+    expect(JSON.parse(entry.config_json)).toEqual({
+      Config: { protocol: 'http' }, TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {}, AccessLogs: {},
+    });
     expect(entry.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
   });
 
-  test('with nothing set sends an empty mode, which defers to Consul', () => {
+  test('with nothing set sends an empty mode, which defers to Consul; written in a secondary, it goes to the primary', () => {
     const { stack, fed } = setup();
     new ProxyDefaults(stack, 'pd', { datacenter: fed.datacenter('dc2') });
     const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'pd/Resource');
-    expect(entry.provider).toBe('consul.dc2');
-    expect(JSON.parse(entry.config_json)).toEqual({ MeshGateway: { Mode: '' } });
+    expect(entry.provider).toBe('consul.dc2-global');
+    expect(JSON.parse(entry.config_json)).toEqual({ TransparentProxy: {}, MeshGateway: { Mode: '' }, Expose: {}, AccessLogs: {} });
   });
 });
 
@@ -43,7 +45,9 @@ describe('ServiceDefaults', () => {
     expect(entry).toMatchObject({ kind: 'service-defaults', name: 'web' });
     expect(JSON.parse(entry.config_json)).toEqual({
       Protocol: 'http',
+      TransparentProxy: {},
       MeshGateway: { Mode: 'remote' },
+      Expose: {},
       UpstreamConfig: {
         Overrides: [
           { Name: 'api', MeshGateway: { Mode: 'none' } },
@@ -59,7 +63,7 @@ describe('ServiceDefaults', () => {
     const { stack, fed } = setup();
     new ServiceDefaults(stack, 'api', { datacenter: fed.primary, service: 'api' });
     const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'api/Resource');
-    expect(JSON.parse(entry.config_json)).toEqual({ MeshGateway: { Mode: '' } });
+    expect(JSON.parse(entry.config_json)).toEqual({ TransparentProxy: {}, MeshGateway: { Mode: '' }, Expose: {} });
   });
 });
 

@@ -53,7 +53,7 @@ describe('MeshGateway', () => {
     const json = synthJson(stack);
     const commands = [0, 1].map((r) => resourceAt(json, 'docker_container', `fed/dc2/gw/Replica${r}/Registration`).command[0]);
     expect(commands[0]).toBe('consul connect envoy -gateway=mesh -register -service mesh-gateway -proxy-id mesh-gateway-0'
-      + ' -address 10.249.2.11:8443 -wan-address 10.249.0.12:8443 -admin-bind 127.0.0.1:19000 -bootstrap'
+      + ' -address 10.249.2.11:8443 -wan-address 10.249.0.12:8443 -bind-address default=0.0.0.0:8443 -admin-bind 127.0.0.1:19000 -bootstrap'
       + ' > /bootstrap/envoy.json.tmp && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
     expect(commands[1]).toContain('-proxy-id mesh-gateway-1 -address 10.249.2.12:8443 -wan-address 10.249.0.13:8443');
     const envoy = resourceAt(json, 'docker_container', 'fed/dc2/gw/Replica1/Envoy');
