@@ -7,5 +7,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
   setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testPathIgnorePatterns: ['/node_modules/', '/cdktf.out/'],
 };

@@ -49,8 +49,9 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   /**
    * `provider` in a primary; in a secondary, a second alias (`<name>-global`)
    * on the same address whose requests carry `?dc=<primary>`.
+   * @internal
    */
-  protected createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
+  protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
     if (this.isPrimary) return provider;
     return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${this.name}-global`, datacenter: this.primaryDatacenter });
   }

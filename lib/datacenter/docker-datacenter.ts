@@ -169,7 +169,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
     const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: this.name, datacenter: this.name });
-    this.globalProvider = this.createGlobalProvider(this.provider, api);
+    this.globalProvider = this._createGlobalProvider(this.provider, api);
 
     for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, props.logLevel ?? 'INFO');
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });

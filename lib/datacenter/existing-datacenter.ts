@@ -77,6 +77,6 @@ export class ExistingDatacenter extends DatacenterBase {
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
     const api = { address: props.address, scheme, token, caFile: props.caFile };
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: props.name, datacenter: props.name });
-    this.globalProvider = this.createGlobalProvider(this.provider, api);
+    this.globalProvider = this._createGlobalProvider(this.provider, api);
   }
 }
