@@ -3,7 +3,7 @@
 // and one service that goes straight to the remote gateway.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConsulFederation, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface FederatedPairOptions {
@@ -35,6 +35,21 @@ export class FederatedPair extends TerraformStack {
       service: 'api',
       protocol: 'http',
       meshGatewayMode: MeshGatewayMode.remote(),
+    });
+
+    // web in dc1 calls api in dc2 and billing in dc1. `npm run explain` shows
+    // which gateway each call uses: proxy-defaults (local) decides api, even
+    // though api's own service-defaults says remote.
+    const dc2 = this.federation.datacenter('dc2');
+    new MeshService(this, 'api', { datacenter: dc2, service: 'api', port: 8080 });
+    new MeshService(this, 'web', {
+      datacenter: this.federation.primary,
+      service: 'web',
+      port: 8080,
+      upstreams: [
+        { service: 'api', datacenter: dc2.name, localBindPort: 9191 },
+        { service: 'billing', localBindPort: 9192 },
+      ],
     });
   }
 }

@@ -27,6 +27,13 @@ export interface IDatacenter extends IConstruct {
   readonly connectEnabled: boolean;
 
   /**
+   * Whether its workloads can reach workloads in other datacenters without
+   * mesh gateways. Decides whether a cross-datacenter upstream in mode
+   * `none` is an error or a warning.
+   */
+  readonly directlyRoutable: boolean;
+
+  /**
    * Resources that must be complete before anything is written to this
    * datacenter (e.g. its servers reporting a leader). Empty for a datacenter
    * that already runs.
@@ -44,6 +51,7 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   public abstract readonly provider: ConsulProvider;
   public abstract readonly globalProvider: ConsulProvider;
   public abstract readonly connectEnabled: boolean;
+  public abstract readonly directlyRoutable: boolean;
   public abstract readonly readiness: ITerraformDependable[];
 
   /**

@@ -64,6 +64,13 @@ export interface DatacenterOptions {
   readonly image?: string;
 
   /**
+   * Whether workloads here can reach other datacenters' workloads without
+   * gateways.
+   * @default false (each datacenter's workloads sit on their own Docker network)
+   */
+  readonly directlyRoutable?: boolean;
+
+  /**
    * Consul agent log level.
    * @default "INFO"
    */
@@ -119,6 +126,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
+  public readonly directlyRoutable: boolean;
   /** Number of Consul servers. */
   public readonly serverCount: number;
   /** Host port of the HTTP API on 127.0.0.1. */
@@ -148,6 +156,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.name = props.name;
     this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
     this.connectEnabled = props.connect ?? true;
+    this.directlyRoutable = props.directlyRoutable ?? false;
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http);
     this.image = props.image ?? DockerDatacenter.DEFAULT_IMAGE;

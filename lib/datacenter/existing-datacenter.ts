@@ -39,6 +39,12 @@ export interface ExistingDatacenterProps {
   readonly connect?: boolean;
 
   /**
+   * Whether its workloads can reach other datacenters' workloads without gateways.
+   * @default true
+   */
+  readonly directlyRoutable?: boolean;
+
+  /**
    * CA certificate file for an https address.
    * @default - the system's trust store
    */
@@ -56,6 +62,7 @@ export class ExistingDatacenter extends DatacenterBase {
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
+  public readonly directlyRoutable: boolean;
   public readonly readiness: ITerraformDependable[] = [];
 
   constructor(scope: Construct, id: string, props: ExistingDatacenterProps) {
@@ -72,6 +79,7 @@ export class ExistingDatacenter extends DatacenterBase {
     this.primaryDatacenter = props.primaryDatacenter ?? props.name;
     checkDatacenterName(this, this.primaryDatacenter);
     this.connectEnabled = props.connect ?? true;
+    this.directlyRoutable = props.directlyRoutable ?? true;
     const token = props.token !== undefined
       ? requireReference(this, 'token', props.token)
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;

@@ -1,0 +1,153 @@
+import { IConstruct } from 'constructs';
+import { MeshGatewayMode } from './mesh-gateway-mode';
+import { ProxyDefaults } from '../config-entries/proxy-defaults';
+import { ServiceDefaults, UpstreamOverride } from '../config-entries/service-defaults';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { MeshService, UpstreamOptions } from '../services/mesh-service';
+
+/** The places a mesh gateway mode can be set, strongest first. */
+export enum MeshGatewayModeLayer {
+  /** The upstream's own `mesh_gateway`. */
+  UPSTREAM = 'UPSTREAM',
+  /** The downstream service's service-defaults `UpstreamConfig.Overrides[]` for this upstream. */
+  UPSTREAM_OVERRIDE = 'UPSTREAM_OVERRIDE',
+  /** The service instance's sidecar `proxy.mesh_gateway`. */
+  SERVICE_INSTANCE = 'SERVICE_INSTANCE',
+  /** The downstream service's service-defaults `UpstreamConfig.Defaults`. */
+  UPSTREAM_DEFAULTS = 'UPSTREAM_DEFAULTS',
+  /** The downstream service's service-defaults `MeshGateway`. */
+  SERVICE_DEFAULTS = 'SERVICE_DEFAULTS',
+  /** proxy-defaults `MeshGateway`. */
+  PROXY_DEFAULTS = 'PROXY_DEFAULTS',
+  /**
+   * The destination service's service-defaults `MeshGateway`: it decides the
+   * discovery chain's target only when nothing above set a mode.
+   */
+  DESTINATION_SERVICE_DEFAULTS = 'DESTINATION_SERVICE_DEFAULTS',
+  /** Nothing set: `none` across a federation, `remote` for a peer. */
+  BUILT_IN = 'BUILT_IN',
+}
+
+const LAYER_TEXT: Record<MeshGatewayModeLayer, string> = {
+  UPSTREAM: 'upstream mesh_gateway',
+  UPSTREAM_OVERRIDE: 'service-defaults UpstreamConfig.Overrides',
+  SERVICE_INSTANCE: 'service instance proxy.mesh_gateway',
+  UPSTREAM_DEFAULTS: 'service-defaults UpstreamConfig.Defaults',
+  SERVICE_DEFAULTS: 'service-defaults MeshGateway',
+  PROXY_DEFAULTS: 'proxy-defaults MeshGateway',
+  DESTINATION_SERVICE_DEFAULTS: 'destination service-defaults MeshGateway',
+  BUILT_IN: 'built-in default',
+};
+
+/** One upstream of one service, and the mode its traffic will use. */
+export interface MeshGatewayModeExplanation {
+  /** The downstream service. */
+  readonly service: string;
+  /** Its datacenter. */
+  readonly datacenter: string;
+  /** The upstream (destination) service. */
+  readonly upstream: string;
+  /** Where the destination lives: a datacenter name, or `peer:<name>`. */
+  readonly target: string;
+  /** Whether traffic leaves the service's datacenter (only then do gateways matter). */
+  readonly crossesDatacenter: boolean;
+  /** The mode the discovery chain's target gets: local, remote or none. */
+  readonly mode: string;
+  /** The layer that decided it. */
+  readonly decidedBy: MeshGatewayModeLayer;
+  /** Construct path of what set it (empty for the built-in default). */
+  readonly decidedAt: string;
+  /**
+   * What Consul reports for this upstream in `/v1/agent/service/<sidecar-id>`
+   * (the downstream layers only; empty when none of them set a mode).
+   */
+  readonly agentMode: string;
+}
+
+/**
+ * Computes, before deploy, the mesh gateway mode of every upstream and the
+ * layer that decided it, following what Consul 1.19 does (measured by the
+ * integration suite): upstream > service-defaults overrides > service
+ * instance > service-defaults upstream defaults > service-defaults >
+ * proxy-defaults > destination's service-defaults > built-in.
+ */
+export class MeshGatewayModes {
+  /** Every upstream of every {@link MeshService} under `scope`. */
+  public static explain(scope: IConstruct): MeshGatewayModeExplanation[] {
+    const entries = configEntries(scope.node.root);
+    return scope.node.findAll()
+      .filter((c): c is MeshService => c instanceof MeshService)
+      .flatMap((service) => service.upstreams.map((u) => resolve(service, u, entries)));
+  }
+
+  /** The explanations as an aligned text table. */
+  public static renderTable(rows: MeshGatewayModeExplanation[]): string {
+    const header = ['service', 'dc', 'upstream', 'target', 'mode', 'decided by', 'set at', 'agent reports'];
+    const cells = rows.map((r) => [r.service, r.datacenter, r.upstream, r.target + (r.crossesDatacenter ? '' : ' (local)'),
+      r.mode, LAYER_TEXT[r.decidedBy], r.decidedAt || '-', r.agentMode || '""']);
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+    return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+  }
+
+  /** Human text of a layer, as the table and error messages spell it. */
+  public static describeLayer(layer: MeshGatewayModeLayer): string {
+    return LAYER_TEXT[layer];
+  }
+
+  private constructor() {}
+}
+
+interface Entries {
+  readonly proxyDefaults: ProxyDefaults[];
+  readonly serviceDefaults: ServiceDefaults[];
+}
+
+function configEntries(root: IConstruct): Entries {
+  const all = root.node.findAll();
+  return {
+    proxyDefaults: all.filter((c): c is ProxyDefaults => c instanceof ProxyDefaults),
+    serviceDefaults: all.filter((c): c is ServiceDefaults => c instanceof ServiceDefaults),
+  };
+}
+
+/** Config entries are global to a federation: what is written anywhere in it applies everywhere in it. */
+const sameFederation = (a: IDatacenter, b: IDatacenter) => a.primaryDatacenter === b.primaryDatacenter;
+
+function resolve(service: MeshService, upstream: UpstreamOptions, entries: Entries): MeshGatewayModeExplanation {
+  const dc = service.datacenter;
+  const proxyDefaults = entries.proxyDefaults.find((p) => sameFederation(p.datacenter, dc));
+  const downstream = entries.serviceDefaults.find((s) => s.service === service.service && sameFederation(s.datacenter, dc));
+  const override = downstream?.upstreamOverrides.find((o: UpstreamOverride) => o.service === upstream.service && o.peer === upstream.peer);
+  // A peer's service-defaults live in the other cluster; they are not ours to see.
+  const destination = upstream.peer === undefined
+    ? entries.serviceDefaults.find((s) => s.service === upstream.service && sameFederation(s.datacenter, dc)) : undefined;
+
+  const downstreamLayers: [MeshGatewayModeLayer, MeshGatewayMode | undefined, IConstruct | undefined][] = [
+    [MeshGatewayModeLayer.UPSTREAM, upstream.meshGatewayMode, service],
+    [MeshGatewayModeLayer.UPSTREAM_OVERRIDE, override?.meshGatewayMode, downstream],
+    [MeshGatewayModeLayer.SERVICE_INSTANCE, service.meshGatewayMode, service],
+    [MeshGatewayModeLayer.UPSTREAM_DEFAULTS, downstream?.upstreamDefaultsMeshGatewayMode, downstream],
+    [MeshGatewayModeLayer.SERVICE_DEFAULTS, downstream?.meshGatewayMode, downstream],
+    [MeshGatewayModeLayer.PROXY_DEFAULTS, proxyDefaults?.meshGatewayMode, proxyDefaults],
+  ];
+  const agent = downstreamLayers.find(([, mode]) => mode && !mode.isInherit);
+  // The sidecar compiles the chain with its merged upstream mode as override;
+  // only when that is empty does the destination's own entry count.
+  const decided = agent ?? (destination && !destination.meshGatewayMode.isInherit
+    ? [MeshGatewayModeLayer.DESTINATION_SERVICE_DEFAULTS, destination.meshGatewayMode, destination] as const : undefined);
+
+  const peered = upstream.peer !== undefined;
+  const targetDc = upstream.datacenter ?? dc.name;
+  return {
+    service: service.service,
+    datacenter: dc.name,
+    upstream: upstream.service,
+    target: peered ? `peer:${upstream.peer}` : targetDc,
+    crossesDatacenter: peered || targetDc !== dc.name,
+    mode: decided ? decided[1]!.value : peered ? 'remote' : 'none',
+    decidedBy: decided ? decided[0] : MeshGatewayModeLayer.BUILT_IN,
+    decidedAt: decided ? decided[2]!.node.path : '',
+    agentMode: agent ? agent[1]!.value : '',
+  };
+}

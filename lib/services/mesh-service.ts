@@ -1,0 +1,171 @@
+import { Annotations } from 'cdktf';
+import { Construct } from 'constructs';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { invalidInput } from '../internal/errors';
+import { installExplainOutput } from '../internal/explain-output';
+import { checkPort } from '../internal/validation';
+import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { MeshGatewayModes } from '../modes/mesh-gateway-modes';
+
+/** An upstream of a {@link MeshService}: a service its sidecar reaches on a local port. */
+export interface UpstreamOptions {
+  /** The destination service. */
+  readonly service: string;
+
+  /** Local port the sidecar listens on for this upstream. */
+  readonly localBindPort: number;
+
+  /**
+   * Datacenter of the destination (federation).
+   * @default - the service's own datacenter
+   */
+  readonly datacenter?: string;
+
+  /**
+   * Cluster peer of the destination (peering); excludes `datacenter`.
+   * @default - not peered
+   */
+  readonly peer?: string;
+
+  /**
+   * Mode set on the upstream itself: the strongest layer.
+   * @default MeshGatewayMode.inherit()
+   */
+  readonly meshGatewayMode?: MeshGatewayMode;
+}
+
+/** Props of {@link MeshService}. */
+export interface MeshServiceProps {
+  /** Datacenter the service instance registers in. */
+  readonly datacenter: IDatacenter;
+
+  /** Service name. */
+  readonly service: string;
+
+  /** Port the service listens on. */
+  readonly port: number;
+
+  /**
+   * Mode of the service instance's sidecar (`proxy.mesh_gateway`).
+   * @default MeshGatewayMode.inherit()
+   */
+  readonly meshGatewayMode?: MeshGatewayMode;
+
+  /**
+   * Upstreams of the sidecar.
+   * @default - none; add them with addUpstream()
+   */
+  readonly upstreams?: UpstreamOptions[];
+}
+
+/**
+ * A service instance with a Connect sidecar and its upstreams. It renders the
+ * service definition a Consul agent loads (`services/<dc>-<service>.json`
+ * next to the synthesized stack, or {@link MeshService.definitionJson}), and
+ * takes part in {@link MeshGatewayModes.explain}.
+ */
+export class MeshService extends Construct {
+  /** The service name. */
+  public readonly service: string;
+  /** The datacenter it registers in. */
+  public readonly datacenter: IDatacenter;
+  /** Port the service listens on. */
+  public readonly port: number;
+  /** Mode of the service instance's sidecar. */
+  public readonly meshGatewayMode: MeshGatewayMode;
+  private readonly _upstreams: UpstreamOptions[] = [];
+
+  constructor(scope: Construct, id: string, props: MeshServiceProps) {
+    super(scope, id);
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$/.test(props.service)) {
+      throw invalidInput(this, 'invalid service name', props.service, 'Use letters, digits, dashes and underscores (e.g. "web").');
+    }
+    this.service = props.service;
+    this.datacenter = props.datacenter;
+    this.port = checkPort(this, 'port', props.port);
+    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
+    for (const upstream of props.upstreams ?? []) this.addUpstream(upstream);
+    installExplainOutput(this);
+    this.node.addValidation({ validate: () => this.checkModes() });
+  }
+
+  /** Adds an upstream; returns it as stored. */
+  public addUpstream(upstream: UpstreamOptions): UpstreamOptions {
+    checkPort(this, 'localBindPort', upstream.localBindPort);
+    if (upstream.peer !== undefined && upstream.datacenter !== undefined) {
+      throw invalidInput(this, `upstream "${upstream.service}" names both a peer and a datacenter`, { peer: upstream.peer, datacenter: upstream.datacenter },
+        'A peered upstream lives in the peer\'s cluster: set only `peer`.');
+    }
+    const clash = this._upstreams.find((u) => u.localBindPort === upstream.localBindPort);
+    if (clash) {
+      throw invalidInput(this, `upstreams "${clash.service}" and "${upstream.service}" bind the same local port`, upstream.localBindPort,
+        'Give each upstream its own localBindPort.');
+    }
+    this._upstreams.push(upstream);
+    return upstream;
+  }
+
+  /** The upstreams, in the order added. */
+  public get upstreams(): UpstreamOptions[] {
+    return [...this._upstreams];
+  }
+
+  /** ID of the sidecar Consul registers: `<service>-sidecar-proxy`. */
+  public get sidecarId(): string {
+    return `${this.service}-sidecar-proxy`;
+  }
+
+  /** The service definition in the agent's configuration format. */
+  public get definitionJson(): string {
+    return JSON.stringify(this._renderDefinition(), null, 2);
+  }
+
+  /**
+   * Mode `none` sends traffic straight to the destination. Consul turns it
+   * into `remote` for peers (the setting is misleading, so refuse it), and
+   * across datacenters it works only where workloads can route to each other.
+   */
+  private checkModes(): string[] {
+    const errors: string[] = [];
+    for (const row of MeshGatewayModes.explain(this)) {
+      if (row.mode !== 'none' || !row.crossesDatacenter) continue;
+      const where = `upstream "${row.upstream}" (${row.target}) resolves to mesh gateway mode none, set by ${MeshGatewayModes.describeLayer(row.decidedBy)}`
+        + (row.decidedAt ? ` at ${row.decidedAt}` : '');
+      const fix = `Set local or remote there or at a stronger layer (e.g. this upstream's meshGatewayMode).`;
+      if (row.target.startsWith('peer:')) {
+        errors.push(`${where} (got: "none"). Peered upstreams always go through mesh gateways; Consul treats none as remote. ${fix}`);
+      } else if (!this.datacenter.directlyRoutable) {
+        errors.push(`${where} (got: "none"), but datacenter "${this.datacenter.name}" is not directly routable to "${row.target}". ${fix}`);
+      } else {
+        Annotations.of(this).addWarning(`${where}: traffic to ${row.target} goes directly, without gateways. ${fix}`);
+      }
+    }
+    return errors;
+  }
+
+  /** @internal */
+  public _renderDefinition(): Record<string, unknown> {
+    const mode = (m?: MeshGatewayMode) => (m && !m.isInherit ? { mesh_gateway: { mode: m.value } } : {});
+    return {
+      service: {
+        name: this.service,
+        id: this.service,
+        port: this.port,
+        connect: {
+          sidecar_service: {
+            proxy: {
+              ...mode(this.meshGatewayMode),
+              upstreams: this._upstreams.map((u) => ({
+                destination_name: u.service,
+                ...(u.datacenter ? { datacenter: u.datacenter } : {}),
+                ...(u.peer ? { destination_peer: u.peer } : {}),
+                local_bind_port: u.localBindPort,
+                ...mode(u.meshGatewayMode),
+              })),
+            },
+          },
+        },
+      },
+    };
+  }
+}
