@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
 import { ConsulProvider } from '../internal/providers';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';

@@ -1,4 +1,4 @@
-import { dependable, ITerraformDependable, Lazy } from 'cdktf';
+import { dependable, ITerraformDependable, Lazy } from '../internal/tf';
 import { Construct } from 'constructs';
 import { DatacenterBase } from './datacenter';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';

@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
 import { DatacenterBase } from './datacenter';
 import { invalidInput } from '../internal/errors';

@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable } from './tf';
 
 /** `dependsOn` for a list that may be empty, so no `depends_on = []` is written. */
 export function dependsOnAll(dependables: ITerraformDependable[]): ITerraformDependable[] | undefined {

@@ -1,4 +1,4 @@
-import { TerraformStack } from 'cdktf';
+import { TerraformStack } from './tf';
 import { Construct, IConstruct } from 'constructs';
 import { validationMessage } from './errors';
 import { DockerProvider, Image, Network } from './providers';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from 'cdktf';
+import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from './tf';
 import { IConstruct } from 'constructs';
 import { MeshGatewayModes } from '../modes/mesh-gateway-modes';
 import { MeshService } from '../services/mesh-service';

@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable } from './tf';
 import type { DockerDatacenter } from '../datacenter/docker-datacenter';
 import { Volume } from './providers';
 

@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable } from './tf';
 import { IConstruct } from 'constructs';
 
 /** What a gateway asks of the datacenter that runs its process. */

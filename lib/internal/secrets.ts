@@ -1,4 +1,4 @@
-import { TerraformVariable, Token } from 'cdktf';
+import { TerraformVariable, Token } from './tf';
 import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from './errors';
 

@@ -1,4 +1,4 @@
-import { Annotations } from 'cdktf';
+import { Annotations } from '../internal/tf';
 import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
