@@ -115,14 +115,15 @@ fi
 # --- consul ------------------------------------------------------------------
 consul_version=$(required_version "$tools_dir/consul" github.com/hashicorp/consul)
 consul_path="$cache/bin/consul-$consul_version"
-consul_key=$(sha "$tools_dir/consul/go.sum")
+# Static (CGO off): the same binary serves the host tests and a FROM-scratch image.
+consul_key="static-$(sha "$tools_dir/consul/go.sum")"
 consul_keyfile="$cache/keys/consul-$consul_version"
 step "consul $consul_version"
 if [[ -x $consul_path && $(cat "$consul_keyfile" 2>/dev/null) == "$consul_key" ]]; then
   done_step cached
 else
   note "building (several minutes cold)"
-  if need_go && (cd "$tools_dir/consul" && go build -trimpath -o "$consul_path.tmp" github.com/hashicorp/consul); then
+  if need_go && (cd "$tools_dir/consul" && CGO_ENABLED=0 go build -trimpath -o "$consul_path.tmp" github.com/hashicorp/consul); then
     mv "$consul_path.tmp" "$consul_path"
     echo "$consul_key" >"$consul_keyfile"
     done_step built

@@ -1,4 +1,4 @@
-import { dependable, ITerraformDependable, Lazy } from '../internal/tf';
+import { Annotations, dependable, ITerraformDependable, Lazy } from '../internal/tf';
 import { Construct } from 'constructs';
 import { DatacenterBase } from './datacenter';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';
@@ -201,6 +201,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 
   /** @internal */
   public _runGateway(spec: GatewayProcessSpec): GatewayInstance[] {
+    if (spec.kind === 'mesh' && this.link.meshGatewayFederation && !spec.startEnvoy) {
+      Annotations.of(spec.gateway).addWarning(`startEnvoy is off in mesh-gateway federation: "${this.name}" will register its gateway`
+        + ' but servers cannot reach other datacenters until an Envoy runs it.');
+    }
     const image = this.runtime.image(this.image);
     const server = this.servers[0];
     const instances: GatewayInstance[] = [];
@@ -226,8 +230,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       ];
       // Registration and bootstrap need only the consul binary, so they run
       // (and are tested) apart from Envoy, which reads the bootstrap file.
-      const registration = new Container(scope, 'Registration', {
-        provider: this.runtime.provider,
+      const registration = this.runtime.oneShot(scope, 'Registration', {
         name: `${base}-register`,
         image: image.imageId,
         entrypoint: ['/bin/sh', '-c'],
@@ -239,8 +242,6 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
         ],
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap' }],
-        attach: true,
-        mustRun: false,
         dependsOn: [...this.readiness, ...spec.dependsOn],
       });
       if (spec.startEnvoy) {
@@ -324,8 +325,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     const healthy = [`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/status/leader | grep -q ':${CONSUL_PORTS.server}'`];
     if (this.link.replicationToken) {
       // A secondary is useful only once ACLs replicate: until then gateway
-      // registration in it fails with 403.
-      healthy.push(`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/acl/replication | grep -q '"Running":true'`);
+      // registration in it fails with 403. "Running" only means the routine
+      // started (it stays true with a bad token): wait for replicated indexes.
+      healthy.push(`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/acl/replication`
+        + ` | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`);
     }
     const container = new Container(scope, 'Container', {
       provider: this.runtime.provider,
@@ -372,8 +375,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       provider: this.globalProvider,
       accessorId: token.accessorId,
     });
-    new Container(scope, 'SetAgentToken', {
-      provider: this.runtime.provider,
+    this.runtime.oneShot(scope, 'SetAgentToken', {
       name: `${base}-set-agent-token`,
       image: this.runtime.image(this.image).imageId,
       entrypoint: ['/bin/sh', '-c'],
@@ -384,34 +386,28 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
         `AGENT_TOKEN=${secret.secretId}`,
       ],
       networksAdvanced: [{ name: this.network.name }],
-      attach: true,
-      mustRun: false,
     });
   }
 
   private issueServerCertificate(scope: Construct, node: string, base: string): { volume: Volume; issued: Container } {
     const volume = new Volume(scope, 'Tls', { provider: this.runtime.provider, name: `${base}-tls` });
     const out = `${this.name}-server-consul-0`;
-    const issued = new Container(scope, 'IssueCertificate', {
-      provider: this.runtime.provider,
+    const issued = this.runtime.oneShot(scope, 'IssueCertificate', {
       name: `${base}-issue-cert`,
       image: this.runtime.image(this.image).imageId,
       entrypoint: ['/bin/sh', '-c'],
       // Idempotent: an existing certificate is kept across re-applies.
-      command: [[
-        `test -f ${TLS_DIR}/server.pem && exit 0`,
+      command: [`test -f ${TLS_DIR}/server.pem || (${[
         'cd /tmp',
         `consul tls cert create -server -dc ${this.name} -node ${node} -ca /ca/consul-agent-ca.pem -key /ca/consul-agent-ca-key.pem`,
         `cp /ca/consul-agent-ca.pem ${TLS_DIR}/ca.pem`,
         `mv ${out}-key.pem ${TLS_DIR}/server-key.pem`,
         `mv ${out}.pem ${TLS_DIR}/server.pem`,
-      ].join(' && ')],
+      ].join(' && ')})`],
       volumes: [
         { volumeName: this.link.caVolume!.name, containerPath: '/ca', readOnly: true },
         { volumeName: volume.name, containerPath: TLS_DIR },
       ],
-      attach: true,
-      mustRun: false,
       dependsOn: this.link.caReady ? [this.link.caReady] : [],
     });
     return { volume, issued };

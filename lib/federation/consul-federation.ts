@@ -6,7 +6,7 @@ import { replicationRules } from '../internal/acl-rules';
 import { dependsOnAll } from '../internal/dependencies';
 import { DockerRuntime } from '../internal/docker-runtime';
 import { invalidInput } from '../internal/errors';
-import { AclPolicy, AclToken, Container, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
+import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 
 /** Props of {@link ConsulFederation}. */
@@ -169,15 +169,12 @@ export class ConsulFederation extends Construct {
   private createCertificateAuthority(prefix: string, props: ConsulFederationProps): Pick<FederationLink, 'caVolume' | 'caReady'> {
     const runtime = DockerRuntime.of(this, props.dockerProvider);
     const caVolume = new Volume(this, 'CaVolume', { provider: runtime.provider, name: `${prefix}-ca` });
-    const caReady = new Container(this, 'CreateCa', {
-      provider: runtime.provider,
+    const caReady = runtime.oneShot(this, 'CreateCa', {
       name: `${prefix}-create-ca`,
       image: runtime.image(props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE).imageId,
       entrypoint: ['/bin/sh', '-c'],
       command: ['cd /ca && (test -f consul-agent-ca.pem || consul tls ca create)'],
       volumes: [{ volumeName: caVolume.name, containerPath: '/ca' }],
-      attach: true,
-      mustRun: false,
     });
     return { caVolume, caReady };
   }

@@ -1,8 +1,8 @@
-import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { dependsOnAll } from '../internal/dependencies';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
+import { ITerraformDependable } from '../internal/tf';
 
 /** @internal */
 export interface GatewayAclProps {

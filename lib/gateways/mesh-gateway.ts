@@ -1,11 +1,12 @@
-import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { GatewayAcl } from './gateway-acl';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
 import { invalidInput } from '../internal/errors';
 import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { AclPolicy, AclToken } from '../internal/providers';
+import { ITerraformDependable } from '../internal/tf';
 import { checkPort } from '../internal/validation';
 
 /** Options of {@link IDatacenter.addMeshGateway}. */
@@ -71,8 +72,12 @@ export class MeshGateway extends Construct {
   /** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
   public static readonly DEFAULT_ENVOY_IMAGE = 'envoyproxy/envoy:v1.29.12';
 
+  /** The datacenter the gateway serves. */
+  public readonly datacenter: IDatacenter;
   /** Consul service name. */
   public readonly serviceName: string;
+  /** Whether the gateway may carry cluster-peering traffic (`peering = "read"`). */
+  public readonly peering: boolean;
   /** Listener port. */
   public readonly port: number;
   /** Number of gateway instances. */
@@ -90,6 +95,7 @@ export class MeshGateway extends Construct {
   constructor(scope: Construct, id: string, props: MeshGatewayProps) {
     super(scope, id);
     const dc = props.datacenter;
+    this.datacenter = dc;
     if (!dc.connectEnabled) {
       throw invalidInput(this, `a mesh gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
         'Remove `connect: false` from that datacenter, or put the gateway in another one.');
@@ -100,8 +106,11 @@ export class MeshGateway extends Construct {
       throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
     }
     this.port = checkPort(this, 'port', props.port ?? 8443);
+    this.peering = props.peering ?? false;
+    registerGateway(this, { kind: 'mesh', datacenter: dc, ports: () => [this.port] });
+    this.node.addValidation({ validate: () => gatewayPortClashes(this) });
 
-    this.rules = gatewayRules({ kind: 'mesh', service: this.serviceName, peering: props.peering ?? false });
+    this.rules = gatewayRules({ kind: 'mesh', service: this.serviceName, peering: this.peering });
     const acl = new GatewayAcl(this, 'Acl', {
       datacenter: dc,
       policyName: `${this.serviceName}-${dc.name}`,

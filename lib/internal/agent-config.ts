@@ -49,6 +49,10 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     bootstrap_expect: i.bootstrapExpect,
     data_dir: DATA_DIR,
     log_level: i.logLevel,
+    // No calls home: these machines (and many production networks) reach nothing outside.
+    disable_update_check: true,
+    // HashiCorp's production setting: elections in ~1 s instead of 5-10 s (apply 23 s -> 8 s in the e2e suite).
+    performance: { raft_multiplier: 1 },
     // Containers on two networks have two private addresses: bind everywhere,
     // advertise the one on each network explicitly.
     bind_addr: '0.0.0.0',

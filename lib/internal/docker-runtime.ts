@@ -1,7 +1,7 @@
 import { TerraformStack } from './tf';
 import { Construct, IConstruct } from 'constructs';
 import { validationMessage } from './errors';
-import { DockerProvider, Image, Network } from './providers';
+import { Container, ContainerConfig, DockerProvider, Image, Network } from './providers';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
 
@@ -80,6 +80,26 @@ export class DockerRuntime extends Construct {
       this.images.set(name, image);
     }
     return image;
+  }
+
+  /**
+   * A container that runs to completion during apply (registration, tokens,
+   * certificates). The docker provider only records `exit_code`, so a
+   * postcondition makes a failed step fail the apply instead of passing silently.
+   */
+  public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle'>): Container {
+    return new Container(scope, id, {
+      ...config,
+      provider: this.provider,
+      attach: true,
+      mustRun: false,
+      lifecycle: {
+        postcondition: [{
+          condition: '${self.exit_code == 0}',
+          errorMessage: `${config.name} exited non-zero: see \`docker logs ${config.name}\`.`,
+        }],
+      },
+    });
   }
 
   /** The next default LAN subnet: 10.249.1.0/24, 10.249.2.0/24, ... */

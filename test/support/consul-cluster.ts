@@ -1,5 +1,6 @@
 // Two real Consul server agents on loopback: dc1 (primary) and dc2 (secondary,
-// WAN-joined to dc1, replicating ACLs). Used by the integration tests to check
+// WAN-joined to dc1, replicating ACLs), and on request dc3, a third server that
+// is a cluster of its own, to peer with. Used by the integration tests to check
 // that the constructs' output is accepted by real servers.
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomUUID } from 'crypto';
@@ -8,7 +9,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-export type Datacenter = 'dc1' | 'dc2';
+export type Datacenter = 'dc1' | 'dc2' | 'dc3';
 
 export interface ConsulAgent {
   readonly name: Datacenter;
@@ -39,6 +40,11 @@ export interface ConsulClusterOptions {
   readonly consulBin: string;
   /** How long each agent may take to serve HTTP. Default 30 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Also start dc3: an independent cluster (its own primary, no WAN join),
+   * since dc1 and dc2 are one cluster and cannot peer. Default false.
+   */
+  readonly peerCluster?: boolean;
 }
 
 const PORT_NAMES = ['http', 'grpc', 'grpc_tls', 'dns', 'serf_lan', 'serf_wan', 'server'] as const;
@@ -99,6 +105,10 @@ export class ConsulCluster {
       const dc2 = await cluster.launch('dc2', dc1.ports.serf_wan);
       await cluster.waitFor(`dc2 HTTP API on ${dc2.httpAddr}`, timeout, async () =>
         (await cluster.api('dc2', 'GET', '/v1/status/leader')).status === 200);
+      if (options.peerCluster) {
+        await cluster.launch('dc3');
+        await cluster.waitFor('dc3 to bootstrap ACLs and the Connect CA', timeout, () => cluster.caAndAclReady('dc3'));
+      }
     } catch (e) {
       const logs = cluster.logTails();
       await cluster.stop();
@@ -107,7 +117,7 @@ export class ConsulCluster {
     return cluster;
   }
 
-  /** initial_management token of dc1, replicated to dc2. */
+  /** initial_management token of dc1, replicated to dc2; dc3 bootstraps with the same one. */
   readonly managementToken: string;
   private readonly consulBin: string;
   private readonly agents: Running[] = [];
@@ -120,9 +130,10 @@ export class ConsulCluster {
 
   get dc1(): ConsulAgent { return this.agent('dc1'); }
   get dc2(): ConsulAgent { return this.agent('dc2'); }
+  get dc3(): ConsulAgent { return this.agent('dc3'); }
 
   /**
-   * Waits until both datacenters have a raft leader and an active Connect CA,
+   * Waits until every datacenter has a raft leader and an active Connect CA,
    * and dc2 has replicated ACL policies and tokens from dc1 (so the
    * management token, and policies made in dc1, work there too).
    */
@@ -135,7 +146,7 @@ export class ConsulCluster {
         state = `leaders=${JSON.stringify(leaders)} dc2 /v1/acl/replication=${JSON.stringify(replication)}`;
         return leaders.every(l => typeof l === 'string' && l !== '')
           && replication?.Running === true && replication.ReplicatedIndex > 0 && replication.ReplicatedTokenIndex > 0
-          && (await this.caAndAclReady('dc1')) && (await this.caAndAclReady('dc2'));
+          && (await Promise.all(this.agents.map((a) => this.caAndAclReady(a.name)))).every(Boolean);
       });
     } catch (e) {
       throw new Error(`${(e as Error).message}; last seen: ${state}\n${this.logTails()}`);
@@ -206,10 +217,11 @@ export class ConsulCluster {
     const ports = Object.fromEntries(PORT_NAMES.map((n, i) => [n, values[i]])) as Record<PortName, number>;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-consul-mesh-${dc}-`));
     const token = this.managementToken;
-    const primary = dc === 'dc1';
+    // dc3 is a cluster of its own: its own primary, never WAN-joined.
+    const primary = dc !== 'dc2';
     const config = {
       datacenter: dc,
-      primary_datacenter: 'dc1',
+      primary_datacenter: dc === 'dc3' ? 'dc3' : 'dc1',
       node_name: `server-${dc}`,
       data_dir: dataDir,
       bind_addr: '127.0.0.1',

@@ -132,6 +132,29 @@ describe('ConsulFederation through mesh gateways', () => {
     expect(resourceAt(json, 'docker_container', 'fed/CreateCa').command[0]).toContain('consul tls ca create');
   });
 
+  test('issues a certificate unless one exists (a first apply must not stop at the existence test)', () => {
+    const { json } = meshPair();
+    const command: string = resourceAt(json, 'docker_container', 'fed/dc1/Server0/IssueCertificate').command[0];
+    expect(command).toMatch(/^test -f \/consul\/tls\/server\.pem \|\| \(cd \/tmp && consul tls cert create .* && mv dc1-server-consul-0\.pem \/consul\/tls\/server\.pem\)$/);
+  });
+
+  test('fails the apply when a one-shot container exits non-zero (the provider only records exit_code)', () => {
+    const { json } = meshPair();
+    for (const path of ['fed/CreateCa', 'fed/dc1/Server0/IssueCertificate', 'fed/dc1/Server0/SetAgentToken', 'fed/dc2/gateway/Replica0/Registration']) {
+      const container = resourceAt(json, 'docker_container', path);
+      expect({ path, attach: container.attach, must_run: container.must_run, lifecycle: container.lifecycle }).toEqual({
+        path, attach: true, must_run: false,
+        lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: expect.stringContaining(`${container.name} exited non-zero`) }] },
+      });
+    }
+  });
+
+  test('a secondary is healthy only once policies and tokens have replicated', () => {
+    const { json } = meshPair();
+    expect(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container').healthcheck.test[1])
+      .toContain(`/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`);
+  });
+
   test('orders secondary servers after the primary gateway registration, and gateways expose servers', () => {
     const { json } = meshPair();
     const registrations = resourcesOf(json, 'docker_container');

@@ -1,0 +1,105 @@
+import { Construct } from 'constructs';
+import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { findInStack, sameCluster } from '../internal/cluster';
+import { validationMessage } from '../internal/errors';
+import { checkPeerName, checkServiceName } from '../internal/names';
+import { ConfigEntry } from '../internal/providers';
+import { TerraformStack } from '../internal/tf';
+
+/** A service and the cluster peers that may consume it. */
+export interface ExportedService {
+  /** The exported service. */
+  readonly service: string;
+
+  /** The peers, by the names this cluster knows them by. */
+  readonly peers: string[];
+}
+
+/** Props of {@link ExportedServices}. */
+export interface ExportedServicesProps {
+  /** A datacenter of the exporting cluster (the entry is global to a federation). */
+  readonly datacenter: IDatacenter;
+
+  /**
+   * Services to export.
+   * @default - none yet: add them with exportService()
+   */
+  readonly services?: ExportedService[];
+}
+
+/**
+ * The `exported-services` config entry, which makes services visible to
+ * cluster peers. One per cluster (named `default` in Consul CE), so get it
+ * with {@link ExportedServices.of}; ClusterPeering adds to it.
+ */
+export class ExportedServices extends Construct {
+  /**
+   * The exported-services entry of `datacenter`'s cluster in this stack: the
+   * one already declared, or a new one at `<datacenter>/ExportedServices`.
+   */
+  public static of(datacenter: IDatacenter): ExportedServices {
+    const existing = findInStack(datacenter, (c): c is ExportedServices => c instanceof ExportedServices && sameCluster(c.datacenter, datacenter));
+    if (existing.length > 0) return existing[0];
+    const scope = datacenter instanceof Construct ? datacenter : TerraformStack.of(datacenter);
+    return new ExportedServices(scope, scope === datacenter ? 'ExportedServices' : `ExportedServices-${datacenter.name}`, { datacenter });
+  }
+
+  /** The datacenter the entry is written through. */
+  public readonly datacenter: IDatacenter;
+  /** The underlying `consul_config_entry` (kind `exported-services`, name `default`). */
+  public readonly resource: ConfigEntry;
+  private readonly exports = new Map<string, string[]>();
+
+  constructor(scope: Construct, id: string, props: ExportedServicesProps) {
+    super(scope, id);
+    this.datacenter = props.datacenter;
+    for (const e of props.services ?? []) this.add(e.service, e.peers);
+    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', this._renderBody());
+    this.node.addValidation({ validate: () => this.checkUnique() });
+  }
+
+  /** Exports `service` to `peers` (added to any it is already exported to); returns the export as it now stands. */
+  public exportService(service: string, peers: string[]): ExportedService {
+    this.add(service, peers);
+    refreshConfigEntry(this.resource, this._renderBody());
+    return { service, peers: [...this.exports.get(service)!] };
+  }
+
+  /** The exports, in the order first added. */
+  public get services(): ExportedService[] {
+    return [...this.exports].map(([service, peers]) => ({ service, peers: [...peers] }));
+  }
+
+  /**
+   * The config_json body. `Services` is left out while empty: Consul drops an
+   * empty list, and `[]` against its absence is a diff on every plan.
+   * @internal
+   */
+  public _renderBody(): Record<string, unknown> {
+    if (this.exports.size === 0) return {};
+    return {
+      Services: [...this.exports].map(([service, peers]) => ({ Name: service, Consumers: peers.map((peer) => ({ Peer: peer })) })),
+    };
+  }
+
+  private add(service: string, peers: string[]): void {
+    checkServiceName(this, 'exported service', service);
+    peers.forEach((peer) => checkPeerName(this, `peer of exported service "${service}"`, peer));
+    const consumers = this.exports.get(service) ?? [];
+    this.exports.set(service, [...consumers, ...peers.filter((p, i) => !consumers.includes(p) && peers.indexOf(p) === i)]);
+  }
+
+  private checkUnique(): string[] {
+    const all = findInStack(this, (c): c is ExportedServices => c instanceof ExportedServices && sameCluster(c.datacenter, this.datacenter));
+    const errors = all[0] === this ? [] : [validationMessage(
+      `${this.node.path} and ${all[0].node.path} both write the exported-services entry of the cluster of "${this.datacenter.name}"`,
+      this.datacenter.primaryDatacenter, 'Keep one: declare it before anything that uses it, or get it with ExportedServices.of(datacenter).')];
+    for (const [service, peers] of this.exports) {
+      if (peers.length === 0) {
+        errors.push(validationMessage(`service "${service}" is exported to no peer`, [], 'Name at least one peer, or do not export it.'));
+      }
+    }
+    return errors;
+  }
+}

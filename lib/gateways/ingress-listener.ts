@@ -1,0 +1,160 @@
+import { IConstruct } from 'constructs';
+import { invalidInput } from '../internal/errors';
+import { checkServiceName } from '../internal/names';
+import { checkPort, checkProtocol } from '../internal/validation';
+
+/** A service behind an ingress listener. */
+export interface IngressServiceOptions {
+  /**
+   * The mesh service. `*` (http listeners only) exposes every service whose
+   * protocol is http, each under `<service>.ingress.*`.
+   */
+  readonly name: string;
+
+  /**
+   * Host names routed to the service, matched against the request's Host
+   * header; `*` may stand for the leftmost label. http, http2 and grpc only.
+   * @default - Consul's `<service>.ingress.*`
+   */
+  readonly hosts?: string[];
+}
+
+/** Options of {@link IngressGateway.addListener}. */
+export interface IngressListenerOptions {
+  /** Port Envoy listens on. */
+  readonly port: number;
+
+  /**
+   * `tcp`, `http`, `http2` or `grpc`. Every service behind an http-family
+   * listener must have that protocol (service-defaults or proxy-defaults),
+   * or Consul refuses the entry.
+   * @default "tcp"
+   */
+  readonly protocol?: string;
+
+  /**
+   * Serve TLS on this listener, with certificates from the Connect CA.
+   * @default - the gateway's `tls`
+   */
+  readonly tls?: boolean;
+
+  /**
+   * Services behind the listener: exactly one on tcp, one or more otherwise.
+   * @default - none yet: add them with addService()
+   */
+  readonly services?: IngressServiceOptions[];
+}
+
+/** @internal */
+export interface IngressListenerOwner extends IConstruct {
+  _listenerChanged(): void;
+}
+
+const HTTP_FAMILY = ['http', 'http2', 'grpc'];
+
+/**
+ * One listener of an {@link IngressGateway}, a port and the services behind
+ * it. Each change re-renders the gateway's config entry.
+ */
+export class IngressListener {
+  /** @internal */
+  public static _create(owner: IngressListenerOwner, options: IngressListenerOptions): IngressListener {
+    const listener = new IngressListener(owner, options);
+    for (const service of options.services ?? []) {
+      listener.check(service);
+      listener._services.push(copy(service));
+    }
+    return listener;
+  }
+
+  /** Port Envoy listens on. */
+  public readonly port: number;
+  /** `tcp`, `http`, `http2` or `grpc`. */
+  public readonly protocol: string;
+  /** TLS of this listener; undefined defers to the gateway. */
+  public readonly tls?: boolean;
+  private readonly owner: IngressListenerOwner;
+  private readonly _services: IngressServiceOptions[] = [];
+
+  private constructor(owner: IngressListenerOwner, options: IngressListenerOptions) {
+    this.owner = owner;
+    this.port = checkPort(owner, 'listener port', options.port);
+    this.protocol = checkProtocol(owner, options.protocol ?? 'tcp');
+    this.tls = options.tls;
+  }
+
+  /** Adds a service behind this listener; returns it as stored. */
+  public addService(service: IngressServiceOptions): IngressServiceOptions {
+    this.check(service);
+    const stored = copy(service);
+    this._services.push(stored);
+    this.owner._listenerChanged();
+    return copy(stored);
+  }
+
+  /** The services behind the listener, in the order added. */
+  public get services(): IngressServiceOptions[] {
+    return this._services.map(copy);
+  }
+
+  /** Whether the listener routes HTTP requests (http, http2, grpc), so hosts apply. */
+  public get isHttpFamily(): boolean {
+    return HTTP_FAMILY.includes(this.protocol);
+  }
+
+  /** @internal */
+  public _render(): Record<string, unknown> {
+    return {
+      Port: this.port,
+      Protocol: this.protocol,
+      ...(this.tls === undefined ? {} : { TLS: { Enabled: this.tls } }),
+      Services: this._services.map((s) => ({
+        Name: s.name,
+        // An empty list and none read back alike; none keeps the body minimal.
+        ...(s.hosts && s.hosts.length > 0 ? { Hosts: [...s.hosts] } : {}),
+      })),
+    };
+  }
+
+  /** Consul's own rules for a listener's services, checked before anything is written. */
+  private check(service: IngressServiceOptions): void {
+    const where = `listener ${this.port} (${this.protocol})`;
+    checkServiceName(this.owner, `service of ${where}`, service.name, 'every http service (http listeners only)');
+    if (service.name === '*' && this.protocol !== 'http') {
+      throw invalidInput(this.owner, `the wildcard service "*" is only valid on http listeners, and ${where} is not`, service.name,
+        'Name the service, or put it on a listener with protocol "http".');
+    }
+    if (this.protocol === 'tcp' && this._services.length > 0) {
+      throw invalidInput(this.owner, `a tcp listener takes exactly one service, and ${where} already has "${this._services[0].name}"`,
+        service.name, 'Add another listener on its own port for this service, or use protocol "http" to route by host.');
+    }
+    if (this._services.some((s) => s.name === service.name)) {
+      throw invalidInput(this.owner, `service "${service.name}" is already behind ${where}`, service.name,
+        'Add each service once per listener; give it several hosts instead.');
+    }
+    const hosts = service.hosts ?? [];
+    if (hosts.length > 0 && !this.isHttpFamily) {
+      throw invalidInput(this.owner, `hosts route HTTP requests, so they apply only to http, http2 and grpc listeners, and ${where} is not`,
+        hosts, `Remove hosts from service "${service.name}", or use protocol "http".`);
+    }
+    if (hosts.length > 0 && service.name === '*') {
+      throw invalidInput(this.owner, `the wildcard service on ${where} cannot have hosts: each service gets <service>.ingress.*`,
+        hosts, 'Remove hosts, or name the service.');
+    }
+    const taken = this._services.flatMap((s) => s.hosts ?? []);
+    for (const host of hosts) {
+      if (!/^(\*|[^*\s]+)(\.[^*\s]+)*$/.test(host)) {
+        throw invalidInput(this.owner, `host of service "${service.name}" on ${where} is not a host name ("*" may only be the whole leftmost label)`,
+          host, 'Use e.g. "api.example.com" or "*.example.com".');
+      }
+      if (taken.includes(host) || hosts.indexOf(host) !== hosts.lastIndexOf(host)) {
+        throw invalidInput(this.owner, `host "${host}" is routed twice on ${where}`, host,
+          'Hosts must be unique within a listener: give each service its own.');
+      }
+    }
+  }
+}
+
+function copy(service: IngressServiceOptions): IngressServiceOptions {
+  return { name: service.name, ...(service.hosts ? { hosts: [...service.hosts] } : {}) };
+}

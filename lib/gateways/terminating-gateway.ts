@@ -1,0 +1,173 @@
+import { Construct } from 'constructs';
+import { GatewayAcl } from './gateway-acl';
+import { LinkedService, LinkedServiceOptions } from './linked-service';
+import { MeshGateway } from './mesh-gateway';
+import { configEntryResource, refreshConfigEntry } from '../config-entries/config-entry-resource';
+import type { IDatacenter } from '../datacenter/datacenter';
+import { gatewayRules } from '../internal/acl-rules';
+import { invalidInput } from '../internal/errors';
+import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
+import { checkServiceName } from '../internal/names';
+import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
+import { ITerraformDependable } from '../internal/tf';
+import { checkPort } from '../internal/validation';
+
+/** Props of {@link TerminatingGateway}. */
+export interface TerminatingGatewayProps {
+  /** The datacenter the gateway runs in. */
+  readonly datacenter: IDatacenter;
+
+  /**
+   * Consul service name of the gateway, and the name of its `terminating-gateway` config entry.
+   * @default "terminating-gateway"
+   */
+  readonly serviceName?: string;
+
+  /**
+   * Port the gateway listens on for mesh traffic.
+   * @default 9443 (Consul's docs use 8443, which mesh gateways take here)
+   */
+  readonly port?: number;
+
+  /**
+   * Gateway instances (Envoy processes) to run.
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * Services the gateway represents.
+   * @default - none yet: link them with linkService()
+   */
+  readonly services?: LinkedServiceOptions[];
+
+  /**
+   * Start Envoy after registration; turn this off where no Envoy image is available.
+   * @default true
+   */
+  readonly startEnvoy?: boolean;
+
+  /**
+   * Envoy image for the gateway process.
+   * @default MeshGateway.DEFAULT_ENVOY_IMAGE
+   */
+  readonly envoyImage?: string;
+}
+
+/**
+ * A terminating gateway: the `terminating-gateway` config entry (the linked
+ * services, with the TLS the gateway uses towards them), the catalog
+ * registration of linked services that live outside the mesh, an ACL policy
+ * (its own service write, services and nodes read, and `service write` for
+ * each linked service, kept in step with linkService()) and token, and, in a
+ * Docker datacenter, the registration and Envoy containers per replica.
+ */
+export class TerminatingGateway extends Construct {
+  /** The datacenter the gateway runs in. */
+  public readonly datacenter: IDatacenter;
+  /** Consul service name (and config entry name). */
+  public readonly serviceName: string;
+  /** Port the gateway listens on. */
+  public readonly port: number;
+  /** Number of gateway instances. */
+  public readonly replicas: number;
+  /** The gateway's ACL policy (its rules follow the linked services). */
+  public readonly policy: AclPolicy;
+  /** The gateway's ACL token. */
+  public readonly token: AclToken;
+  /** The token's SecretID, as a (sensitive) data source reference. */
+  public readonly tokenSecretId: string;
+  /** The underlying `consul_config_entry` (kind `terminating-gateway`). */
+  public readonly resource: ConfigEntry;
+  private readonly linked: LinkedService[] = [];
+  private readonly instances: GatewayInstance[];
+
+  constructor(scope: Construct, id: string, props: TerminatingGatewayProps) {
+    super(scope, id);
+    const dc = props.datacenter;
+    this.datacenter = dc;
+    if (!dc.connectEnabled) {
+      throw invalidInput(this, `a terminating gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
+        'Remove `connect: false` from that datacenter, or put the gateway in another one.');
+    }
+    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'terminating-gateway');
+    this.port = checkPort(this, 'port', props.port ?? 9443);
+    this.replicas = props.replicas ?? 1;
+    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
+      throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
+    }
+    registerGateway(this, { kind: 'terminating', datacenter: dc, ports: () => [this.port] });
+
+    const acl = new GatewayAcl(this, 'Acl', {
+      datacenter: dc,
+      policyName: `${this.serviceName}-${dc.name}`,
+      description: `Terminating gateway ${this.serviceName} in ${dc.name}`,
+      rules: this.rules,
+    });
+    this.policy = acl.policy;
+    this.token = acl.token;
+    this.tokenSecretId = acl.secretId;
+    this.resource = configEntryResource(this, dc, 'terminating-gateway', this.serviceName, this._renderBody());
+    for (const service of props.services ?? []) this.linkService(service);
+
+    this.instances = gatewayHostOf(dc)?._runGateway({
+      gateway: this,
+      kind: 'terminating',
+      service: this.serviceName,
+      replicas: this.replicas,
+      port: this.port,
+      tokenSecret: acl.secretId,
+      exposeServers: false,
+      startEnvoy: props.startEnvoy ?? true,
+      envoyImage: props.envoyImage ?? MeshGateway.DEFAULT_ENVOY_IMAGE,
+      dependsOn: [acl.secret],
+    }) ?? [];
+    this.node.addValidation({ validate: () => gatewayPortClashes(this) });
+  }
+
+  /**
+   * Links a service: the gateway represents it to the mesh (config entry),
+   * may write it (policy), and, given an address, registers it in the catalog.
+   * Returns what it created.
+   */
+  public linkService(options: LinkedServiceOptions): LinkedService {
+    if (options.service !== '*') checkServiceName(this, 'service', options.service); // before it becomes a construct id
+    if (options.service === '*') {
+      throw invalidInput(this, 'linking every service ("*") would need `service_prefix "" write` in the gateway\'s policy', options.service,
+        'Link each service by name, so the token may write only those.');
+    }
+    if (this.linked.some((l) => l.service === options.service)) {
+      throw invalidInput(this, `service "${options.service}" is already linked`, options.service, 'Link each service once.');
+    }
+    const linked = new LinkedService(this, options.service, { ...options, datacenter: this.datacenter });
+    this.linked.push(linked);
+    this.policy.rules = this.rules;
+    refreshConfigEntry(this.resource, this._renderBody());
+    return linked;
+  }
+
+  /** The linked services, in the order linked. */
+  public get linkedServices(): LinkedService[] {
+    return [...this.linked];
+  }
+
+  /** The exact ACL rules of the gateway's policy, with `service write` for each linked service. */
+  public get rules(): string {
+    return gatewayRules({ kind: 'terminating', service: this.serviceName, linkedServices: this.linked.map((l) => l.service) });
+  }
+
+  /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
+  public get registrations(): ITerraformDependable[] {
+    return this.instances.map((i) => i.registration);
+  }
+
+  /**
+   * The config_json body. `Services` is left out while empty: Consul drops an
+   * empty list, and `[]` against its absence is a diff on every plan.
+   * @internal
+   */
+  public _renderBody(): Record<string, unknown> {
+    return this.linked.length > 0 ? { Services: this.linked.map((l) => l._render()) } : {};
+  }
+}

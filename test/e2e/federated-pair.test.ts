@@ -1,0 +1,218 @@
+// The main example deployed for real: two WAN-federated Consul datacenters as
+// containers on a Docker engine of the suite's own, applied by the stand-in
+// for the two providers Terraform cannot get here (test/support/docker-apply.ts),
+// then checked through Consul's HTTP API on the published ports and the consul
+// CLI inside the containers, broken, re-applied, and destroyed.
+import { spawnSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import { Testing } from 'cdktf';
+import { FederatedPair } from '../../examples/federated-pair/main';
+import { StackDeployment } from '../support/docker-apply';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { requireTool } from '../support/tools';
+
+const consulBin = requireTool('consul');
+const token = randomUUID();
+const vars = {
+  fed_management_token: token,
+  fed_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+};
+// What the example publishes: dc1's HTTP API on 127.0.0.1:8500, dc2's on :8501.
+const PORT = { dc1: 8500, dc2: 8501 } as const;
+type Dc = keyof typeof PORT;
+const SERVER = { dc1: 'consul-dc1-server-0', dc2: 'consul-dc2-server-0' } as const;
+
+let engine: DockerEngine;
+let image: string;
+let stack: any;
+let deployment: StackDeployment;
+let destroyed = false;
+const timings: string[] = [];
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await fn();
+  timings.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return result;
+}
+
+/** GET from a datacenter's published HTTP API; `null` sends no token (anonymous). */
+async function api(dc: Dc, path: string, withToken: string | null = token) {
+  const res = await fetch(`http://127.0.0.1:${PORT[dc]}${path}`, {
+    headers: withToken ? { 'X-Consul-Token': withToken } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  // Errors come back as plain text.
+  return { status: res.status, text, json: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
+}
+
+async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    last = await read();
+  }
+  if (!ok(last)) throw new Error(`${what}: still ${JSON.stringify(last)}`);
+  return last;
+}
+
+/** Replication has completed rounds since its last error (Running alone only says the routine started). */
+const replicating = (s: any) => s?.Running === true && s.ReplicatedIndex > 0 && s.ReplicatedTokenIndex > 0 && Date.parse(s.LastSuccess) >= Date.parse(s.LastError);
+
+/** The secret a consul_acl_token_secret_id data source read, by construct path suffix. */
+function secret(pathSuffix: string): string {
+  const id = Object.keys(stack.data.consul_acl_token_secret_id).find((k) => k.replace(/_[0-9A-F]{8}$/, '') === pathSuffix);
+  return deployment.state.get(`data.consul_acl_token_secret_id.${id}`)!.secret_id;
+}
+
+beforeAll(async () => {
+  engine = await timed('dockerd start', () => startDockerEngine());
+  image = await timed('image check/build', () => ensureConsulImage(engine, consulBin));
+  stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
+  deployment = new StackDeployment(engine, stack, vars);
+  await deployment.destroy(); // whatever an interrupted run left on the engine's data root
+  await timed('apply (until every container healthy or exited 0)', () => deployment.apply());
+}, 20 * 60_000);
+
+afterAll(async () => {
+  try {
+    if (deployment && !destroyed) await deployment.destroy();
+  } finally {
+    await engine?.stop();
+    if (timings.length > 0) process.stderr.write(`e2e timings: ${timings.join(', ')}\n`);
+  }
+}, 5 * 60_000);
+
+describe('the deployed federation', () => {
+  test.each(['dc1', 'dc2'] as Dc[])('%s has a leader, its own server', async (dc) => {
+    const leader = await api(dc, '/v1/status/leader', null);
+    expect(leader.json).toBe(`10.249.${dc === 'dc1' ? 1 : 2}.10:8300`);
+  });
+
+  test('dc2 replicates ACLs from dc1', async () => {
+    const status = (await api('dc2', '/v1/acl/replication')).json;
+    expect(status).toMatchObject({ Enabled: true, SourceDatacenter: 'dc1', ReplicationType: 'tokens', LastErrorMessage: '' });
+    expect(replicating(status)).toBe(true);
+  });
+
+  test('consul members -wan lists the servers of both datacenters', async () => {
+    const out = await engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, SERVER.dc1, 'consul', 'members', '-wan']);
+    const alive = out.split('\n').slice(1).map((l) => l.split(/\s+/)).map(([node, address, status]) => `${node} ${address} ${status}`).sort();
+    expect(alive).toEqual(['dc1-server-0.dc1 10.249.0.10:8302 alive', 'dc2-server-0.dc2 10.249.0.11:8302 alive']);
+  });
+
+  test.each(['dc1', 'dc2'] as Dc[])('%s refuses anonymous KV reads (default deny)', async (dc) => {
+    const res = await api(dc, '/v1/kv/anything', null);
+    expect({ status: res.status, text: res.text }).toEqual({ status: 403, text: expect.stringContaining("anonymous token lacks permission 'key:read'") });
+  });
+
+  test.each(['dc1', 'dc2'] as Dc[])('%s serves both config entries (written in dc1, replicated to dc2)', async (dc) => {
+    for (const [entry, mode] of [['proxy-defaults/global', 'local'], ['service-defaults/api', 'remote']]) {
+      const res = await eventually(`${entry} in ${dc}`, () => api(dc, `/v1/config/${entry}`), (r) => r.status === 200);
+      expect(res.json.MeshGateway).toEqual({ Mode: mode });
+    }
+  });
+
+  test.each([['dc1', 1, 12], ['dc2', 2, 13]] as [Dc, number, number][])(
+    'the %s mesh gateway is registered with its LAN and WAN addresses, and its Envoy bootstrap is in the volume',
+    async (dc, lan, wan) => {
+      const catalog = await api(dc, '/v1/catalog/service/mesh-gateway');
+      expect(catalog.json).toHaveLength(1);
+      expect(catalog.json[0]).toMatchObject({
+        Node: `${dc}-server-0`,
+        ServiceKind: 'mesh-gateway',
+        ServiceID: 'mesh-gateway-0',
+        ServiceAddress: `10.249.${lan}.11`,
+        ServicePort: 8443,
+        ServiceTaggedAddresses: {
+          lan: { Address: `10.249.${lan}.11`, Port: 8443 },
+          wan: { Address: `10.249.0.${wan}`, Port: 8443 },
+        },
+      });
+      const raw = await engine.mustDocker(['run', '--rm', '--network', 'none', '--volume', `consul-${dc}-mesh-gateway-0-bootstrap:/bootstrap:ro`,
+        '--entrypoint', 'cat', image, '/bootstrap/envoy.json']);
+      const bootstrap = JSON.parse(raw);
+      expect(bootstrap.node).toMatchObject({ id: 'mesh-gateway-0', cluster: 'mesh-gateway' });
+      // Envoy would fetch its configuration from the server's gRPC port.
+      const xds = bootstrap.static_resources.clusters.find((c: any) => c.name === 'local_agent');
+      expect(JSON.stringify(xds)).toContain(`"address":"10.249.${lan}.10","port_value":8502`);
+    });
+
+  test.each(['dc1', 'dc2'] as Dc[])('the %s server agent holds its node-identity token and uses it', async (dc) => {
+    // set-agent-token reached the agent, which persisted the token (enable_token_persistence).
+    const persisted = JSON.parse(await engine.mustDocker(['exec', SERVER[dc], 'cat', '/consul/data/acl-tokens.json']));
+    expect(persisted.agent).toBe(secret(`fed_${dc}_Server0_AgentTokenSecret`));
+    // And acts with it: after the token arrived, node info syncs (anti-entropy,
+    // up to a minute) and nothing is blocked by ACLs any more, as it was while
+    // the agent acted as anonymous.
+    const since = (logs: string) => logs.split('\n').slice(logs.split('\n').findIndex((l) => l.includes("Updated agent's ACL token: token=agent")))
+      .filter((l) => /Updated agent's ACL token|Synced node info|blocked by ACLs/.test(l));
+    const lines = await eventually(`${dc} agent syncs with its token`, async () => since((await engine.docker(['logs', SERVER[dc]])).stdout),
+      (l) => l.length > 0 && l.some((x) => x.includes('Synced node info')), 120_000);
+    expect(lines.filter((l) => l.includes('blocked by ACLs'))).toEqual([]);
+  }, 150_000);
+
+  test('a second apply changes nothing', async () => {
+    const snapshot = async () => ({
+      containers: await engine.mustDocker(['ps', '-a', '--format', '{{.Names}} {{.ID}} {{.State}}']),
+      tokens: (await api('dc1', '/v1/acl/tokens')).json.map((t: any) => t.AccessorID).sort(),
+      policies: (await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.ID).sort(),
+    });
+    const before = await snapshot();
+    await deployment.apply();
+    const after = await snapshot();
+    expect(after).toEqual(before);
+  });
+});
+
+describe('a killed dc1 server', () => {
+  let policiesBefore: string[];
+  let containerBefore: string;
+
+  test('blocks the refresh terraform runs before any change: no Consul object of the stack can be read', async () => {
+    policiesBefore = (await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.Name).sort();
+    containerBefore = await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER.dc1]);
+    await engine.mustDocker(['kill', SERVER.dc1]);
+    expect(await engine.mustDocker(['inspect', '--format', '{{.State.Running}}', SERVER.dc1])).toBe('false');
+
+    // Every consul provider reaches Consul through dc1's server (dc2's global
+    // provider forwards to it), so `terraform apply` fails before the docker
+    // provider could recreate the container; only a targeted apply of the
+    // container gets out of it. Recorded here as the library's behaviour today.
+    const failures = await timed('refresh with dc1 down', () => deployment.refresh());
+    const consulAddresses = ['resource', 'data'].flatMap((block) => Object.entries<any>(stack[block])
+      .filter(([type]) => type.startsWith('consul_'))
+      .flatMap(([type, byId]) => Object.keys(byId).map((id) => `${block === 'data' ? 'data.' : ''}${type}.${id}`)));
+    const dc1Server = `docker_container.${Object.keys(stack.resource.docker_container).find((id) => id.startsWith('fed_dc1_Server0_Container'))}`;
+    expect(failures.map((f) => f.slice(0, f.indexOf(': '))).sort()).toEqual([...consulAddresses, dc1Server].sort());
+  }, 5 * 60_000);
+
+  test('comes back on re-apply with its ACLs and config entries, from its data volume', async () => {
+    await timed('re-apply after kill', () => deployment.apply());
+
+    expect(await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER.dc1])).not.toBe(containerBefore);
+    expect((await api('dc1', '/v1/status/leader', null)).json).toBe('10.249.1.10:8300');
+    expect((await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.Name).sort()).toEqual(policiesBefore);
+    expect(policiesBefore).toEqual(expect.arrayContaining(['consul-acl-replication', 'mesh-gateway-dc1', 'mesh-gateway-dc2']));
+    for (const entry of ['proxy-defaults/global', 'service-defaults/api']) expect((await api('dc1', `/v1/config/${entry}`)).status).toBe(200);
+    // The gateway registered with the old container's agent survives too (agent state on the volume).
+    expect((await api('dc1', '/v1/catalog/service/mesh-gateway')).json).toHaveLength(1);
+    await eventually('dc2 replicating again', async () => (await api('dc2', '/v1/acl/replication')).json, replicating);
+    await eventually('both servers alive on the WAN', async () => (await engine.docker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, SERVER.dc2, 'consul', 'members', '-wan'])).stdout,
+      (out) => (out.match(/ alive /g) ?? []).length === 2);
+  }, 5 * 60_000);
+});
+
+describe('destroy', () => {
+  test('removes every container, network and volume of the stack', async () => {
+    await timed('destroy', () => deployment.destroy());
+    destroyed = true;
+    expect(await deployment.leftovers()).toEqual([]);
+    // The engine is the suite's own: nothing at all may be left on it but the image.
+    expect(await engine.mustDocker(['ps', '-a', '--format', '{{.Names}}'])).toBe('');
+    expect(await engine.mustDocker(['volume', 'ls', '--format', '{{.Name}}'])).toBe('');
+    expect((await engine.mustDocker(['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort()).toEqual(['bridge', 'host', 'none']);
+  }, 5 * 60_000);
+});
