@@ -14,7 +14,7 @@ import { gatewayPortClashes, registerGateway } from '../internal/gateway-registr
 import { checkServiceName } from '../internal/names';
 import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
 import { Annotations, ITerraformDependable } from '../internal/tf';
-import { checkPort } from '../internal/validation';
+import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
 
 /** Props of {@link IngressGateway}. */
 export interface IngressGatewayProps {
@@ -104,16 +104,10 @@ export class IngressGateway extends Construct {
     super(scope, id);
     const dc = props.datacenter;
     this.datacenter = dc;
-    if (!dc.connectEnabled) {
-      throw invalidInput(this, `an ingress gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
-        'Remove `connect: false` from that datacenter, or put the gateway in another one.');
-    }
+    checkConnect(this, 'an ingress gateway', dc);
     this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'ingress-gateway');
     this.port = checkPort(this, 'port', props.port ?? 8888);
-    this.replicas = props.replicas ?? 1;
-    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
-      throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
-    }
+    this.replicas = checkReplicas(this, props.replicas ?? 1);
     this.tls = props.tls ?? false;
     for (const listener of props.listeners ?? []) this.place(listener);
     registerGateway(this, { kind: 'ingress', datacenter: dc, ports: () => [this.port, ...this._listeners.map((l) => l.port)] });

@@ -2,12 +2,11 @@ import { Construct } from 'constructs';
 import { GatewayAcl } from './gateway-acl';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
-import { invalidInput } from '../internal/errors';
 import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
-import { checkPort } from '../internal/validation';
+import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
 
 /** Options of {@link IDatacenter.addMeshGateway}. */
 export interface MeshGatewayOptions {
@@ -96,15 +95,9 @@ export class MeshGateway extends Construct {
     super(scope, id);
     const dc = props.datacenter;
     this.datacenter = dc;
-    if (!dc.connectEnabled) {
-      throw invalidInput(this, `a mesh gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
-        'Remove `connect: false` from that datacenter, or put the gateway in another one.');
-    }
+    checkConnect(this, 'a mesh gateway', dc);
     this.serviceName = props.serviceName ?? 'mesh-gateway';
-    this.replicas = props.replicas ?? 1;
-    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
-      throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
-    }
+    this.replicas = checkReplicas(this, props.replicas ?? 1);
     this.port = checkPort(this, 'port', props.port ?? 8443);
     this.peering = props.peering ?? false;
     registerGateway(this, { kind: 'mesh', datacenter: dc, ports: () => [this.port] });

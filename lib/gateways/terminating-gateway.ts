@@ -11,7 +11,7 @@ import { gatewayPortClashes, registerGateway } from '../internal/gateway-registr
 import { checkServiceName } from '../internal/names';
 import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
-import { checkPort } from '../internal/validation';
+import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
 
 /** Props of {@link TerminatingGateway}. */
 export interface TerminatingGatewayProps {
@@ -87,16 +87,10 @@ export class TerminatingGateway extends Construct {
     super(scope, id);
     const dc = props.datacenter;
     this.datacenter = dc;
-    if (!dc.connectEnabled) {
-      throw invalidInput(this, `a terminating gateway needs Connect, which is disabled in datacenter "${dc.name}"`, false,
-        'Remove `connect: false` from that datacenter, or put the gateway in another one.');
-    }
+    checkConnect(this, 'a terminating gateway', dc);
     this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'terminating-gateway');
     this.port = checkPort(this, 'port', props.port ?? 9443);
-    this.replicas = props.replicas ?? 1;
-    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
-      throw invalidInput(this, 'replicas must be a whole number of at least 1', props.replicas, 'Use replicas: 1 or more.');
-    }
+    this.replicas = checkReplicas(this, props.replicas ?? 1);
     registerGateway(this, { kind: 'terminating', datacenter: dc, ports: () => [this.port] });
 
     const acl = new GatewayAcl(this, 'Acl', {

@@ -21,6 +21,21 @@ export function checkProtocol(scope: IConstruct, protocol: string): string {
   return protocol;
 }
 
+/** Gateways are Connect proxies: their datacenter must have Connect on. */
+export function checkConnect(scope: IConstruct, what: string, datacenter: { name: string; connectEnabled: boolean }): void {
+  if (!datacenter.connectEnabled) {
+    throw invalidInput(scope, `${what} needs Connect, which is disabled in datacenter "${datacenter.name}"`, false,
+      'Remove `connect: false` from that datacenter, or put the gateway in another one.');
+  }
+}
+
+export function checkReplicas(scope: IConstruct, replicas: number): number {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw invalidInput(scope, 'replicas must be a whole number of at least 1', replicas, 'Use replicas: 1 or more.');
+  }
+  return replicas;
+}
+
 export function checkPort(scope: IConstruct, prop: string, port: number): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalidInput(scope, `${prop} must be a TCP port`, port, 'Use an integer from 1 to 65535.');

@@ -3,15 +3,12 @@
 // the mesh gateway's token. Terraform itself cannot run the consul provider
 // here (see README, Limits), so consul-api-apply sends each resource through
 // the endpoint the provider uses.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { FederationMethod } from '../../lib';
 import { Applied, applyConsulResources } from '../support/consul-api-apply';
 import { ConsulCluster, Datacenter } from '../support/consul-cluster';
+import { runRegistration } from '../support/registration';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
@@ -38,28 +35,11 @@ function normalized(value: any): any {
   return value;
 }
 
-/**
- * Runs a registration container's shell command against dc1's agent, with
- * `consul` on PATH and /bootstrap in a temp dir; returns the Envoy bootstrap.
- */
-function runRegistration(command: string, token: string): { bootstrap: any } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-'));
-  try {
-    fs.symlinkSync(consulBin, path.join(dir, 'consul'));
-    const run = spawnSync('/bin/sh', ['-c', command.replace(/\/bootstrap\//g, `${dir}/`)], {
-      encoding: 'utf8',
-      env: {
-        PATH: `${dir}:${process.env.PATH}`,
-        CONSUL_HTTP_ADDR: `http://${cluster.dc1.httpAddr}`,
-        CONSUL_GRPC_ADDR: `http://${cluster.dc1.grpcAddr}`,
-        CONSUL_HTTP_TOKEN: token,
-      },
-    });
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-    return { bootstrap: JSON.parse(fs.readFileSync(path.join(dir, 'envoy.json'), 'utf8')) };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+/** Runs a registration container's command against dc1 and requires it to succeed. */
+function register(command: string, token: string): { bootstrap: any } {
+  const run = runRegistration(consulBin, cluster.dc1, command, token);
+  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+  return { bootstrap: run.bootstrap };
 }
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 20_000): Promise<T> {
@@ -117,7 +97,7 @@ describe('mesh gateway token', () => {
 
   test('registers the gateway with the exact command the library runs, and the bootstrap is written', async () => {
     const [, registration] = byPath('docker_container', 'fed_dc1_gateway_Replica0_Registration');
-    const { bootstrap } = runRegistration(registration.command[0], secretOf('dc1'));
+    const { bootstrap } = register(registration.command[0], secretOf('dc1'));
     expect(bootstrap.node).toMatchObject({ id: 'mesh-gateway-0', cluster: 'mesh-gateway' });
     expect(bootstrap.admin.address.socket_address).toMatchObject({ address: '127.0.0.1', port_value: 19000 });
 
@@ -158,7 +138,7 @@ describe('mesh-gateway federation registration', () => {
   test('the primary gateway registers with consul-wan-federation meta (-expose-servers)', async () => {
     const mesh = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'mesh', { method: FederationMethod.meshGateways(), startEnvoy: false }), true));
     const [, registration] = Object.entries<any>(mesh.resource.docker_container).find(([id]) => id.startsWith('fed_dc1_gateway_Replica0_Registration'))!;
-    runRegistration(registration.command[0].replace(/-proxy-id mesh-gateway-0/, '-proxy-id mesh-gateway-fed-0'), secretOf('dc1'));
+    register(registration.command[0].replace(/-proxy-id mesh-gateway-0/, '-proxy-id mesh-gateway-fed-0'), secretOf('dc1'));
     const service = await cluster.api('dc1', 'GET', '/v1/agent/service/mesh-gateway-fed-0', undefined, cluster.managementToken);
     expect(service.json).toMatchObject({ Kind: 'mesh-gateway', Meta: { 'consul-wan-federation': '1' } });
   });

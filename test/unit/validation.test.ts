@@ -1,26 +1,8 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { App, TerraformStack, TerraformVariable } from 'cdktf';
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import {
   ConsulFederation, ConsulFederationProps, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults,
 } from '../../lib';
-
-/** Builds into a real app with its own outdir, synthesizes, and reports what was thrown and what was written. */
-function attempt(build: (stack: TerraformStack) => void): { error: string; written: string[] } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
-  const app = new App({ outdir });
-  let error = '';
-  try {
-    build(new TerraformStack(app, 'bad'));
-    app.synth();
-  } catch (e) {
-    error = (e as Error).message;
-  }
-  const written = fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : [];
-  fs.rmSync(outdir, { recursive: true, force: true });
-  return { error, written };
-}
+import { attempt } from '../support/attempt';
 
 const pair = (overrides: Partial<ConsulFederationProps> = {}) => (stack: TerraformStack) =>
   new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], ...overrides });
