@@ -31,13 +31,14 @@ const raw: Variant = (stack, services) => {
     for (let s = 0; s < services; s++) {
       new ConfigEntry(stack, `${name}-svc${s}`, {
         provider, kind: 'service-defaults', name: `svc${s}`,
-        configJson: JSON.stringify({ Protocol: 'http', MeshGateway: { Mode: 'local' } }),
+        // The same complete body the library writes (see ServiceDefaults._renderBody).
+        configJson: JSON.stringify({ Protocol: 'http', TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {} }),
       });
     }
   });
 };
 
-function synthOnce(variant: Variant, services: number): { ms: number; resources: number } {
+function synthOnce(variant: Variant, services: number): { ms: number; bodies: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   (global as { gc?: () => void }).gc?.();
   const start = process.hrtime.bigint();
@@ -47,7 +48,10 @@ function synthOnce(variant: Variant, services: number): { ms: number; resources:
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'bench', 'cdk.tf.json'), 'utf8'));
   fs.rmSync(outdir, { recursive: true, force: true });
-  return { ms, resources: Object.keys(json.resource.consul_config_entry).length };
+  // What both variants must agree on: every entry's provider, kind, name and body.
+  const bodies = Object.values<any>(json.resource.consul_config_entry)
+    .map((e) => `${e.provider} ${e.kind} ${e.name} ${e.config_json}`).sort().join('\n');
+  return { ms, bodies };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -59,10 +63,14 @@ function measure(services: number, reps: number): { library: number; raw: number
   for (let r = 0; r < reps; r++) {
     // Alternate the order so drift (GC, heat) falls on both equally.
     const order: [keyof typeof times, Variant][] = r % 2 === 0 ? [['library', library], ['raw', raw]] : [['raw', raw], ['library', library]];
+    const written: Record<string, string> = {};
     for (const [name, variant] of order) {
-      const { ms, resources } = synthOnce(variant, services);
-      if (resources !== services * DATACENTERS.length) throw new Error(`${name} wrote ${resources} config entries, expected ${services * 2}`);
+      const { ms, bodies } = synthOnce(variant, services);
+      written[name] = bodies;
       times[name].push(ms);
+    }
+    if (written.library !== written.raw || written.library.split('\n').length !== services * DATACENTERS.length) {
+      throw new Error('the two variants did not write the same config entries: the comparison would be meaningless');
     }
   }
   return { library: median(times.library), raw: median(times.raw) };
