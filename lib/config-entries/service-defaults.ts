@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
+import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { checkProtocol } from '../internal/validation';
 import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
@@ -75,10 +76,7 @@ export class ServiceDefaults extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceDefaultsProps) {
     super(scope, id);
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$/.test(props.service)) {
-      throw invalidInput(this, 'invalid service name', props.service, 'Use letters, digits, dashes and underscores (e.g. "api").');
-    }
-    this.service = props.service;
+    this.service = checkServiceName(this, 'service', props.service);
     this.datacenter = props.datacenter;
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
     this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();

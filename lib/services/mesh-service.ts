@@ -2,6 +2,7 @@ import { Annotations } from '../internal/tf';
 import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
+import { checkServiceName } from '../internal/names';
 import { installExplainOutput } from '../internal/explain-output';
 import { checkPort } from '../internal/validation';
 import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
@@ -77,10 +78,7 @@ export class MeshService extends Construct {
 
   constructor(scope: Construct, id: string, props: MeshServiceProps) {
     super(scope, id);
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$/.test(props.service)) {
-      throw invalidInput(this, 'invalid service name', props.service, 'Use letters, digits, dashes and underscores (e.g. "web").');
-    }
-    this.service = props.service;
+    this.service = checkServiceName(this, 'service', props.service);
     this.datacenter = props.datacenter;
     this.port = checkPort(this, 'port', props.port);
     this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();

@@ -1,6 +1,6 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import {
-  ConsulFederation, ConsulFederationProps, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults,
+  ConsulFederation, ConsulFederationProps, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults,
 } from '../../lib';
 import { attempt } from '../support/attempt';
 
@@ -44,6 +44,10 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects a second override for the same upstream', (stack) => new ServiceDefaults(stack, 'sd', {
     datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api' }, { service: 'api' }],
   }), [/^bad\/sd: an upstream override for this service \(and peer\) already exists/, /got: "api"/]],
+  ['rejects an invalid service name in service-defaults', (stack) => new ServiceDefaults(stack, 'sd', { datacenter: pair()(stack).primary, service: 'api v2' }),
+    [/^bad\/sd: service is not a valid service name/, /got: "api v2"/, /letters, digits, dashes and underscores/]],
+  ['rejects an invalid service name in a mesh service', (stack) => new MeshService(stack, 'web', { datacenter: pair()(stack).primary, service: '-web', port: 80 }),
+    [/^bad\/web: service is not a valid service name/, /got: "-web"/]],
   ['rejects a datacenter the federation does not have', (stack) => pair()(stack).datacenter('dc3'),
     [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],
 ];
