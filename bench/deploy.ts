@@ -1,0 +1,175 @@
+// Deploy time of the library's federated pair against the same deployment by
+// hand (bench/deploy-plain.sh), on the project's own Docker engine, in one run
+// with the variants interleaved. Prints medians and ratios; asserts nothing.
+//
+// The library's stack is applied by test/support/docker-apply.ts, the stand-in
+// for `terraform apply` with the docker and consul providers (neither can be
+// built here). So this measures the stack's dependency graph and its
+// health-wait design (servers wait for healthy, one-shots for exit 0), run with
+// the stand-in's concurrency and 0.5 s health polling; it does NOT measure
+// Terraform's own overhead (plan, state, provider plugin start-up and RPC),
+// which a real `terraform apply` adds on top.
+import { spawn, spawnSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+import { FederatedPair } from '../examples/federated-pair/main';
+import { StackDeployment } from '../test/support/docker-apply';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from '../test/support/docker-engine';
+import { requireTool } from '../test/support/tools';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PLAIN = path.join(__dirname, 'deploy-plain.sh');
+
+type Json = Record<string, any>;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+
+async function time(fn: () => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** One resource of the synthesized stack by type and construct-path prefix. */
+function find(stack: Json, type: string, prefix: string): Json {
+  const byId = stack.resource[type];
+  const id = Object.keys(byId).find((k) => k.startsWith(prefix));
+  if (!id) throw new Error(`no ${type} ${prefix}* in the stack`);
+  return byId[id];
+}
+
+/**
+ * Writes what the plain script uploads and sends, taken from the synthesized
+ * stack so both variants deploy the same content: the agent configs with the
+ * variables substituted (dc2's replication token secret left as a placeholder
+ * the script fills in), the policies' rules and the config entries.
+ */
+function writePlainInputs(stack: Json, vars: Record<string, string>, dir: string): void {
+  const substitute = (s: string) => s
+    .replace(/\$\{var\.([A-Za-z0-9_]+)\}/g, (_m, v) => vars[v])
+    .replace(/\$\{data\.consul_acl_token_secret_id\.fed_ReplicationTokenSecret_[0-9A-F]+\.secret_id\}/, '@@REPLICATION_SECRET@@');
+  for (const dc of ['dc1', 'dc2']) {
+    const content = substitute(find(stack, 'docker_container', `fed_${dc}_Server0_Container`).upload[0].content);
+    if (content.includes('${')) throw new Error(`${dc} config keeps an expression the plain script cannot fill in`);
+    fs.writeFileSync(path.join(dir, `${dc}.json`), content);
+  }
+  fs.writeFileSync(path.join(dir, 'rules-replication.hcl'), find(stack, 'consul_acl_policy', 'fed_ReplicationPolicy').rules);
+  for (const dc of ['dc1', 'dc2']) {
+    fs.writeFileSync(path.join(dir, `rules-gateway-${dc}.hcl`), find(stack, 'consul_acl_policy', `fed_${dc}_gateway_Acl_Policy`).rules);
+  }
+  for (const [prefix, file] of [['proxy-defaults', 'entry-proxy-defaults.json'], ['api-defaults', 'entry-api.json']]) {
+    const entry = find(stack, 'consul_config_entry', prefix);
+    fs.writeFileSync(path.join(dir, file), JSON.stringify({ Kind: entry.kind, Name: entry.name, ...JSON.parse(entry.config_json) }));
+  }
+}
+
+function runPlain(engine: DockerEngine, image: string, configDir: string, token: string, action: 'up' | 'down'): Promise<void> {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_')));
+  Object.assign(env, { DOCKER_HOST: engine.host, DOCKER_CONFIG: path.join(configDir, 'client'), IMAGE: image, CONFIG_DIR: configDir, MGMT_TOKEN: token });
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [PLAIN, action], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`deploy-plain.sh ${action}: exit ${code}\n${stderr}`))));
+  });
+}
+
+const EXPECTED_POLICIES = ['builtin/global-read-only', 'consul-acl-replication', 'global-management', 'mesh-gateway-dc1', 'mesh-gateway-dc2'];
+
+/** What both variants must leave behind: every server healthy, every one-shot exited 0, the same Consul objects. */
+async function check(engine: DockerEngine, token: string, variant: string): Promise<void> {
+  const states = (await engine.mustDocker(['ps', '-a', '--format', '{{.Names}} {{.State}} {{.Status}}'])).split('\n').sort();
+  const bad = states.filter((l) => !/^consul-dc[12]-server-0 running .*\(healthy\)$/.test(l) && !/ exited Exited \(0\)/.test(l));
+  if (states.length !== 6 || bad.length > 0) throw new Error(`${variant}: unexpected containers:\n${states.join('\n')}`);
+  const consul = (dc: string, args: string[]) => engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-${dc}-server-0`, 'consul', ...args]);
+  const policies = JSON.parse(await consul('dc1', ['acl', 'policy', 'list', '-format=json'])).map((p: Json) => p.Name).sort();
+  const tokens = JSON.parse(await consul('dc1', ['acl', 'token', 'list', '-format=json'])).length;
+  const entries = [await consul('dc1', ['config', 'list', '-kind', 'proxy-defaults']), await consul('dc1', ['config', 'list', '-kind', 'service-defaults'])];
+  const gateways = [await consul('dc1', ['catalog', 'services']), await consul('dc2', ['catalog', 'services'])];
+  const got = { policies, tokens, entries, gateways: gateways.map((g) => g.split('\n').includes('mesh-gateway')) };
+  const want = { policies: EXPECTED_POLICIES, tokens: 7, entries: ['global', 'api'], gateways: [true, true] };
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${variant}: deployed ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+}
+
+async function main(): Promise<void> {
+  const consulBin = requireTool('consul');
+  const token = randomUUID();
+  const vars = { fed_management_token: token, fed_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim() };
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-bench-'));
+  const engine = await startDockerEngine();
+  try {
+    const image = await ensureConsulImage(engine, consulBin);
+    const stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
+    writePlainInputs(stack, vars, configDir);
+    // Port relays are set up once per engine; do it before timing anything.
+    await engine.publish(8500);
+    await engine.publish(8501);
+
+    const results: Record<'standin' | 'plain', { apply: number[]; destroy: number[] }> = {
+      standin: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] },
+    };
+    const variants = {
+      standin: {
+        up: async () => {
+          const deployment = new StackDeployment(engine, stack, vars);
+          (variants.standin as any).deployment = deployment;
+          await deployment.apply();
+        },
+        down: async () => (variants.standin as any).deployment.destroy(),
+      },
+      plain: {
+        up: () => runPlain(engine, image, configDir, token, 'up'),
+        down: () => runPlain(engine, image, configDir, token, 'down'),
+      },
+    };
+    // A clean engine: whatever an interrupted run left.
+    await new StackDeployment(engine, stack, vars).destroy();
+    await runPlain(engine, image, configDir, token, 'down');
+
+    for (let run = 0; run < RUNS; run++) {
+      // Interleaved, alternating which goes first.
+      const order = (run % 2 === 0 ? ['standin', 'plain'] : ['plain', 'standin']) as ('standin' | 'plain')[];
+      for (const v of order) {
+        const apply = await time(variants[v].up);
+        await check(engine, token, v);
+        const destroy = await time(variants[v].down);
+        const left = await engine.mustDocker(['ps', '-aq']) + await engine.mustDocker(['volume', 'ls', '-q']);
+        if (left !== '') throw new Error(`${v}: destroy left ${left}`);
+        results[v].apply.push(apply);
+        results[v].destroy.push(destroy);
+        process.stderr.write(`run ${run + 1} ${v.padEnd(7)} apply ${secs(apply)}  destroy ${secs(destroy)}\n`);
+      }
+    }
+
+    const m = (v: 'standin' | 'plain', k: 'apply' | 'destroy') => median(results[v][k]);
+    console.log(`\nfederated pair (WAN gossip, startEnvoy false), ${RUNS} runs each, interleaved, on the project's own dockerd`);
+    console.log(`  apply to healthy   stand-in (library stack) median ${secs(m('standin', 'apply'))}  [${results.standin.apply.map(secs).join(', ')}]`);
+    console.log(`                     plain docker script      median ${secs(m('plain', 'apply'))}  [${results.plain.apply.map(secs).join(', ')}]`);
+    console.log(`                     ratio stand-in / plain   ${(m('standin', 'apply') / m('plain', 'apply')).toFixed(2)}`);
+    console.log(`  destroy            stand-in median ${secs(m('standin', 'destroy'))}  [${results.standin.destroy.map(secs).join(', ')}]`);
+    console.log(`                     plain    median ${secs(m('plain', 'destroy'))}  [${results.plain.destroy.map(secs).join(', ')}]`);
+    console.log(`                     ratio stand-in / plain   ${(m('standin', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
+    console.log('The stand-in replaces terraform and its providers: this measures the stack\'s dependency graph and health waits, not Terraform\'s overhead.');
+  } finally {
+    try {
+      await new StackDeployment(engine, JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { startEnvoy: false }), true)), vars).destroy().catch(() => undefined);
+      await runPlain(engine, '', configDir, token, 'down').catch(() => undefined);
+    } finally {
+      await engine.stop();
+      fs.rmSync(configDir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

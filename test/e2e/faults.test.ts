@@ -1,0 +1,149 @@
+// Faults injected into the deployed federated pair (WAN gossip, no Envoy) on
+// the suite's own Docker engine, applied by the provider stand-in
+// (test/support/docker-apply.ts). Each scenario starts from a fresh apply.
+import { spawnSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import { Testing } from 'cdktf';
+import { FederatedPair } from '../../examples/federated-pair/main';
+import { StackDeployment } from '../support/docker-apply';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { requireTool } from '../support/tools';
+
+const consulBin = requireTool('consul');
+const token = randomUUID();
+const vars = {
+  fed_management_token: token,
+  fed_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+};
+// What the example publishes: dc1's HTTP API on 127.0.0.1:8500, dc2's on :8501.
+const PORT = { dc1: 8500, dc2: 8501 } as const;
+type Dc = keyof typeof PORT;
+const SERVER = { dc1: 'consul-dc1-server-0', dc2: 'consul-dc2-server-0' } as const;
+const LEADER = { dc1: '10.249.1.10:8300', dc2: '10.249.2.10:8300' } as const;
+
+let engine: DockerEngine;
+let stack: any;
+let deployment: StackDeployment;
+let destroyed = false;
+
+/** A request to a datacenter's published HTTP API with the management token; network errors come back as status 0. */
+async function api(dc: Dc, path: string, method = 'GET', body?: unknown) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${PORT[dc]}${path}`, {
+      method,
+      headers: { 'X-Consul-Token': token },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
+  } catch (e) {
+    return { status: 0, text: String((e as { cause?: unknown }).cause ?? e), json: undefined };
+  }
+}
+
+async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    last = await read();
+  }
+  if (!ok(last)) throw new Error(`${what}: still ${JSON.stringify(last)}`);
+  return last;
+}
+
+const leaderOf = async (dc: Dc) => (await api(dc, '/v1/status/leader')).json;
+const replication = async () => (await api('dc2', '/v1/acl/replication')).json;
+const health = (name: string) => engine.mustDocker(['inspect', '--format', '{{.State.Running}} {{.State.Health.Status}}', name]);
+
+/** `consul members -wan` inside a server container, with the management token: "node status" lines. */
+async function wanMembers(inside: Dc): Promise<string[]> {
+  const r = await engine.docker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, SERVER[inside], 'consul', 'members', '-wan']);
+  return r.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)).map(([node, , status]) => `${node} ${status}`).sort();
+}
+
+beforeAll(async () => {
+  engine = await startDockerEngine();
+  const image = await ensureConsulImage(engine, consulBin);
+  stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
+  deployment = new StackDeployment(engine, stack, vars);
+  await deployment.destroy(); // whatever an interrupted run left on the engine's data root
+  await deployment.apply();
+}, 20 * 60_000);
+
+afterAll(async () => {
+  try {
+    if (deployment && !destroyed) await deployment.destroy();
+  } finally {
+    await engine?.stop();
+  }
+}, 5 * 60_000);
+
+describe('a secondary started while the primary is down', () => {
+  let before: any;
+
+  test('the pair is federated and replicating to begin with', async () => {
+    expect(await wanMembers('dc1')).toEqual(['dc1-server-0.dc1 alive', 'dc2-server-0.dc2 alive']);
+    before = await replication();
+    expect(before).toMatchObject({ Enabled: true, Running: true, SourceDatacenter: 'dc1', ReplicationType: 'tokens' });
+    expect(before.ReplicatedTokenIndex).toBeGreaterThan(0);
+  });
+
+  test('comes up with a leader of its own while dc1 is stopped, and reports replication failing', async () => {
+    await engine.mustDocker(['stop', SERVER.dc1]);
+    expect(await health(SERVER.dc1)).toMatch(/^false /);
+    const restartedAt = Date.now();
+    await engine.mustDocker(['restart', SERVER.dc2]);
+
+    expect(await eventually('dc2 leader', () => leaderOf('dc2'), (l) => l === LEADER.dc2, 60_000)).toBe(LEADER.dc2);
+    // Not a leftover of before the restart: replication status is in memory.
+    const failing = await eventually('dc2 replication error', replication,
+      (s) => s?.Enabled === true && Date.parse(s.LastError) >= restartedAt - 1000 && Date.parse(s.LastError) > Date.parse(s.LastSuccess));
+    expect(failing.SourceDatacenter).toBe('dc1');
+    // The restarted dc2 knows dc1's server from its WAN snapshot but cannot reach it.
+    const members = await eventually('dc1 not alive on the WAN, seen from dc2', () => wanMembers('dc2'),
+      (m) => m.includes('dc2-server-0.dc2 alive') && !m.includes('dc1-server-0.dc1 alive'));
+    process.stderr.write(`WAN members seen from dc2 while dc1 is stopped: ${JSON.stringify(members)}\n`);
+    // dc2 still answers for itself: its catalog and its replicated tokens.
+    const catalog = await api('dc2', '/v1/catalog/service/mesh-gateway?stale');
+    expect(catalog.status).toBe(200);
+    expect(catalog.json).toHaveLength(1);
+  }, 3 * 60_000);
+
+  test('federates and resumes replication once dc1 returns', async () => {
+    const startedAt = Date.now();
+    await engine.mustDocker(['start', SERVER.dc1]);
+    await eventually('dc1 leader', () => leaderOf('dc1'), (l) => l === LEADER.dc1, 60_000);
+
+    const alive = ['dc1-server-0.dc1 alive', 'dc2-server-0.dc2 alive'];
+    expect(await eventually('WAN members seen from dc1', () => wanMembers('dc1'), (m) => JSON.stringify(m) === JSON.stringify(alive))).toEqual(alive);
+    expect(await eventually('WAN members seen from dc2', () => wanMembers('dc2'), (m) => JSON.stringify(m) === JSON.stringify(alive))).toEqual(alive);
+
+    // A token created in dc1 now must reach dc2 by replication: the token index moves past where it was.
+    const created = await api('dc1', '/v1/acl/token', 'PUT', { Description: 'faults test: replicated after the outage', Local: false });
+    expect(created.status).toBe(200);
+    const resumed = await eventually('dc2 replication resumed', replication,
+      (s) => s?.Running === true && s.ReplicatedTokenIndex > before.ReplicatedTokenIndex
+        && Date.parse(s.LastSuccess) >= startedAt - 1000 && Date.parse(s.LastSuccess) >= Date.parse(s.LastError));
+    expect(resumed.ReplicatedIndex).toBeGreaterThanOrEqual(before.ReplicatedIndex);
+    expect(Date.parse(resumed.LastSuccess)).toBeGreaterThan(Date.parse(before.LastSuccess));
+    const local = await api('dc2', `/v1/acl/token/${created.json.AccessorID}?stale`);
+    expect({ status: local.status, description: local.json?.Description }).toEqual({ status: 200, description: 'faults test: replicated after the outage' });
+
+    // And docker sees both servers healthy again (dc2's health check includes replication).
+    await eventually('both servers healthy', async () => [await health(SERVER.dc1), await health(SERVER.dc2)],
+      (h) => h.every((x) => x === 'true healthy'));
+  }, 5 * 60_000);
+});
+
+describe('destroy', () => {
+  test('removes every container, network and volume of the stack', async () => {
+    await deployment.destroy();
+    destroyed = true;
+    expect(await deployment.leftovers()).toEqual([]);
+    expect(await engine.mustDocker(['ps', '-a', '--format', '{{.Names}}'])).toBe('');
+    expect(await engine.mustDocker(['volume', 'ls', '--format', '{{.Name}}'])).toBe('');
+    expect((await engine.mustDocker(['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort()).toEqual(['bridge', 'host', 'none']);
+  }, 5 * 60_000);
+});
