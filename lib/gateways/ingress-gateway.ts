@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { GatewayAcl } from './gateway-acl';
+import { GatewayAcl, runGatewayProcess } from './gateway-acl';
 import { IngressListener, IngressListenerOptions } from './ingress-listener';
-import { MeshGateway } from './mesh-gateway';
 import { configEntryResource, refreshConfigEntry } from '../config-entries/config-entry-resource';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults } from '../config-entries/service-defaults';
@@ -9,7 +8,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
 import { addDependencies, beforeSynth, findInStack, sameCluster } from '../internal/cluster';
 import { invalidInput, validationMessage } from '../internal/errors';
-import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { checkServiceName } from '../internal/names';
 import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
@@ -115,8 +114,8 @@ export class IngressGateway extends Construct {
     this.rules = gatewayRules({ kind: 'ingress', service: this.serviceName });
     const acl = new GatewayAcl(this, 'Acl', {
       datacenter: dc,
-      policyName: `${this.serviceName}-${dc.name}`,
-      description: `Ingress gateway ${this.serviceName} in ${dc.name}`,
+      kind: 'ingress',
+      serviceName: this.serviceName,
       rules: this.rules,
     });
     this.policy = acl.policy;
@@ -124,18 +123,10 @@ export class IngressGateway extends Construct {
     this.tokenSecretId = acl.secretId;
     this.resource = configEntryResource(this, dc, 'ingress-gateway', this.serviceName, this._renderBody());
 
-    this.instances = gatewayHostOf(dc)?._runGateway({
-      gateway: this,
-      kind: 'ingress',
-      service: this.serviceName,
-      replicas: this.replicas,
-      port: this.port,
-      tokenSecret: acl.secretId,
-      exposeServers: false,
-      startEnvoy: props.startEnvoy ?? true,
-      envoyImage: props.envoyImage ?? MeshGateway.DEFAULT_ENVOY_IMAGE,
-      dependsOn: [acl.secret],
-    }) ?? [];
+    this.instances = runGatewayProcess(this, acl, {
+      kind: 'ingress', replicas: this.replicas,
+      port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage,
+    });
 
     this.node.addValidation({ validate: () => [...this.checkListeners(), ...gatewayPortClashes(this), ...this.checkProtocols()] });
     beforeSynth(this, () => addDependencies(this.resource, this.protocolSources().map((s) => s.resource)));

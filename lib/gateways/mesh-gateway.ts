@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { GatewayAcl } from './gateway-acl';
+import { GatewayAcl, runGatewayProcess } from './gateway-acl';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
-import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { ENVOY_IMAGE, GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -69,7 +69,7 @@ export interface MeshGatewayProps extends MeshGatewayOptions {
  */
 export class MeshGateway extends Construct {
   /** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
-  public static readonly DEFAULT_ENVOY_IMAGE = 'envoyproxy/envoy:v1.29.12';
+  public static readonly DEFAULT_ENVOY_IMAGE = ENVOY_IMAGE;
 
   /** The datacenter the gateway serves. */
   public readonly datacenter: IDatacenter;
@@ -106,27 +106,18 @@ export class MeshGateway extends Construct {
     this.rules = gatewayRules({ kind: 'mesh', service: this.serviceName, peering: this.peering });
     const acl = new GatewayAcl(this, 'Acl', {
       datacenter: dc,
-      policyName: `${this.serviceName}-${dc.name}`,
-      description: `Mesh gateway ${this.serviceName} in ${dc.name}`,
+      kind: 'mesh',
+      serviceName: this.serviceName,
       rules: this.rules,
     });
     this.policy = acl.policy;
     this.token = acl.token;
     this.tokenSecretId = acl.secretId;
 
-    const host = gatewayHostOf(dc);
-    this.instances = host?._runGateway({
-      gateway: this,
-      kind: 'mesh',
-      service: this.serviceName,
-      replicas: this.replicas,
-      port: this.port,
-      tokenSecret: acl.secretId,
-      exposeServers: props.exposeServers ?? host._meshGatewayFederation,
-      startEnvoy: props.startEnvoy ?? true,
-      envoyImage: props.envoyImage ?? MeshGateway.DEFAULT_ENVOY_IMAGE,
-      dependsOn: [acl.secret],
-    }) ?? [];
+    this.instances = runGatewayProcess(this, acl, {
+      kind: 'mesh', replicas: this.replicas,
+      port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage, exposeServers: props.exposeServers,
+    });
   }
 
   /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */

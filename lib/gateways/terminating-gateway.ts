@@ -1,12 +1,11 @@
 import { Construct } from 'constructs';
-import { GatewayAcl } from './gateway-acl';
+import { GatewayAcl, runGatewayProcess } from './gateway-acl';
 import { LinkedService, LinkedServiceOptions } from './linked-service';
-import { MeshGateway } from './mesh-gateway';
 import { configEntryResource, refreshConfigEntry } from '../config-entries/config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
 import { invalidInput } from '../internal/errors';
-import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { checkServiceName } from '../internal/names';
 import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
@@ -95,8 +94,8 @@ export class TerminatingGateway extends Construct {
 
     const acl = new GatewayAcl(this, 'Acl', {
       datacenter: dc,
-      policyName: `${this.serviceName}-${dc.name}`,
-      description: `Terminating gateway ${this.serviceName} in ${dc.name}`,
+      kind: 'terminating',
+      serviceName: this.serviceName,
       rules: this.rules,
     });
     this.policy = acl.policy;
@@ -105,18 +104,10 @@ export class TerminatingGateway extends Construct {
     this.resource = configEntryResource(this, dc, 'terminating-gateway', this.serviceName, this._renderBody());
     for (const service of props.services ?? []) this.linkService(service);
 
-    this.instances = gatewayHostOf(dc)?._runGateway({
-      gateway: this,
-      kind: 'terminating',
-      service: this.serviceName,
-      replicas: this.replicas,
-      port: this.port,
-      tokenSecret: acl.secretId,
-      exposeServers: false,
-      startEnvoy: props.startEnvoy ?? true,
-      envoyImage: props.envoyImage ?? MeshGateway.DEFAULT_ENVOY_IMAGE,
-      dependsOn: [acl.secret],
-    }) ?? [];
+    this.instances = runGatewayProcess(this, acl, {
+      kind: 'terminating', replicas: this.replicas,
+      port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage,
+    });
     this.node.addValidation({ validate: () => gatewayPortClashes(this) });
   }
 

@@ -1,6 +1,9 @@
 import { ITerraformDependable } from './tf';
 import { IConstruct } from 'constructs';
 
+/** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
+export const ENVOY_IMAGE = 'envoyproxy/envoy:v1.29.12';
+
 /** What a gateway asks of the datacenter that runs its process. */
 export interface GatewayProcessSpec {
   readonly gateway: IConstruct;
