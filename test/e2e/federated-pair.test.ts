@@ -3,24 +3,20 @@
 // for the two providers Terraform cannot get here (test/support/docker-apply.ts),
 // then checked through Consul's HTTP API on the published ports and the consul
 // CLI inside the containers, broken, re-applied, and destroyed.
-import { spawnSync } from 'child_process';
-import { randomUUID } from 'crypto';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { StackDeployment } from '../support/docker-apply';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { eventually as poll } from '../support/eventually';
+import { Dc, pairVariables, PORT, SERVER } from '../support/pair-deployment';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
-const token = randomUUID();
-const vars = {
-  fed_management_token: token,
-  fed_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
-};
-// What the example publishes: dc1's HTTP API on 127.0.0.1:8500, dc2's on :8501.
-const PORT = { dc1: 8500, dc2: 8501 } as const;
-type Dc = keyof typeof PORT;
-const SERVER = { dc1: 'consul-dc1-server-0', dc2: 'consul-dc2-server-0' } as const;
+const { token, vars } = pairVariables(consulBin);
+
+/** Deploys settle slower than API calls: poll every 0.5 s, up to 60 s unless told. */
+const eventually = <T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 60_000) =>
+  poll(what, read, ok, timeoutMs, 500);
 
 let engine: DockerEngine;
 let image: string;
@@ -45,17 +41,6 @@ async function api(dc: Dc, path: string, withToken: string | null = token) {
   const text = await res.text();
   // Errors come back as plain text.
   return { status: res.status, text, json: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
-}
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    last = await read();
-  }
-  if (!ok(last)) throw new Error(`${what}: still ${JSON.stringify(last)}`);
-  return last;
 }
 
 /** Replication has completed rounds since its last error (Running alone only says the routine started). */

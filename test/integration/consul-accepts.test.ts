@@ -9,6 +9,7 @@ import { FederationMethod } from '../../lib';
 import { Applied, applyConsulResources } from '../support/consul-api-apply';
 import { ConsulCluster, Datacenter } from '../support/consul-cluster';
 import { runRegistration } from '../support/registration';
+import { eventually } from '../support/eventually';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
@@ -40,17 +41,6 @@ function register(command: string, token: string): { bootstrap: any } {
   const run = runRegistration(consulBin, cluster.dc1, command, token);
   expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
   return { bootstrap: run.bootstrap };
-}
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  if (!ok(last)) throw new Error(`${what}: still ${JSON.stringify(last)}`);
-  return last;
 }
 
 beforeAll(async () => {

@@ -18,6 +18,7 @@ import { ConsulCluster, Datacenter } from '../support/consul-cluster';
 import { PlanAnswer, planAfterApply } from '../support/provider-diff';
 import { runRegistration } from '../support/registration';
 import { addressOf, resourceAt } from '../support/synth';
+import { eventually } from '../support/eventually';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
@@ -45,17 +46,6 @@ function planEntries(json: any, agent: Datacenter): { entry: string; equal: bool
   }))).map((answer) => ({ entry: `${answer.kind}/${answer.name}`, equal: answer.equal, answer }));
 }
 const noPlanDiff = (json: any) => Object.values<any>(json.resource.consul_config_entry).map((e) => ({ entry: `${e.kind}/${e.name}`, equal: true }));
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  if (!ok(last)) throw new Error(`${what}: still ${JSON.stringify(last)}`);
-  return last;
-}
 
 const secretOf = (applied: Applied, json: any, path: string): string =>
   applied.state.get(addressOf(json, 'data.consul_acl_token_secret_id', path))!.secret_id;

@@ -1,6 +1,7 @@
 // Proves the harness itself: two real federated, ACL-enabled Consul servers.
 import * as fs from 'fs';
 import { ConsulCluster } from '../support/consul-cluster';
+import { eventually } from '../support/eventually';
 import { requireTool } from '../support/tools';
 
 function isAlive(pid: number): boolean {
@@ -9,15 +10,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function eventually<T>(timeoutMs: number, probe: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise(resolve => setTimeout(resolve, 500));
   }
 }
 
@@ -59,9 +51,9 @@ describe('ConsulCluster harness', () => {
     // Config entry writes are forwarded to the primary, then replicated back.
     const fromDc1 = await cluster.api('dc1', 'GET', '/v1/config/proxy-defaults/global', undefined, cluster.managementToken);
     expect(fromDc1.json?.MeshGateway).toEqual({ Mode: 'local' });
-    const fromDc2 = await eventually(20_000,
+    const fromDc2 = await eventually('proxy-defaults replicated to dc2',
       () => cluster!.api('dc2', 'GET', '/v1/config/proxy-defaults/global', undefined, cluster!.managementToken),
-      r => r.status === 200);
+      r => r.status === 200, 20_000, 500);
     expect(fromDc2.status).toBe(200);
     expect(fromDc2.json?.MeshGateway).toEqual({ Mode: 'local' });
 

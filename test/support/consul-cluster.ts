@@ -8,6 +8,9 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { ApiResult, consulHttp } from './consul-http';
+
+export type { ApiResult };
 
 export type Datacenter = 'dc1' | 'dc2' | 'dc3';
 
@@ -22,12 +25,6 @@ export interface ConsulAgent {
   readonly dataDir: string;
   readonly logFile: string;
   readonly pid: number;
-}
-
-export interface ApiResult {
-  readonly status: number;
-  readonly json: any;
-  readonly text: string;
 }
 
 export interface CliResult {
@@ -154,20 +151,8 @@ export class ConsulCluster {
   }
 
   /** One HTTP API call; `json` is undefined when the body is not JSON. */
-  async api(dc: Datacenter, method: string, urlPath: string, body?: unknown, token?: string): Promise<ApiResult> {
-    const res = await fetch(`http://${this.agent(dc).httpAddr}${urlPath}`, {
-      method,
-      headers: token ? { 'X-Consul-Token': token } : {},
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
+  api(dc: Datacenter, method: string, urlPath: string, body?: unknown, token?: string): Promise<ApiResult> {
+    return consulHttp(this.agent(dc).httpAddr, method, urlPath, body, token);
   }
 
   /** Runs the consul CLI against one datacenter's HTTP API. */

@@ -22,6 +22,7 @@
 // Attributes the library does not emit are rejected, not ignored.
 import { ConsulCluster, Datacenter } from './consul-cluster';
 import { applyConsulResources } from './consul-api-apply';
+import { consulHttp } from './consul-http';
 import type { DockerEngine } from './docker-engine';
 
 type Json = Record<string, any>;
@@ -47,22 +48,7 @@ const CONTAINER_ATTRIBUTES = new Set(['provider', 'depends_on', 'name', 'image',
 
 /** Consul's HTTP API at a provider's `address`, in the shape consul-api-apply calls. */
 const consulAt = {
-  async api(address: string, method: string, urlPath: string, body?: unknown, token?: string) {
-    const res = await fetch(`http://${address}${urlPath}`, {
-      method,
-      headers: token ? { 'X-Consul-Token': token } : {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
-  },
+  api: consulHttp,
 };
 
 export class StackDeployment {
