@@ -1,7 +1,12 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { dependsOnAll } from '../internal/dependencies';
+import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
+import { TerraformStack } from '../internal/tf';
+
+/** Per stack: `<primary> <kind> <name>` -> the construct that declared it. */
+const declared = new WeakMap<IConstruct, Map<string, IConstruct>>();
 
 /**
  * The generic `consul_config_entry` under every typed entry. The body holds
@@ -12,10 +17,12 @@ import { ConfigEntry } from '../internal/providers';
  * Rendered eagerly, and again by {@link refreshConfigEntry} when an `add*()`
  * call changes it: a Lazy per entry costs a captured stack trace and a token
  * resolution, which more than doubled synth time for thousands of entries.
+ * `orElse` completes the fix given when the entry is declared twice.
  * @internal
  */
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
-  body: Record<string, unknown>): ConfigEntry {
+  body: Record<string, unknown>, orElse?: string): ConfigEntry {
+  claimEntry(scope, datacenter, kind, name, orElse);
   return new ConfigEntry(scope, 'Resource', {
     provider: datacenter.globalProvider,
     kind,
@@ -28,4 +35,39 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
 /** Re-renders an entry's body after a change. @internal */
 export function refreshConfigEntry(resource: ConfigEntry, body: Record<string, unknown>): void {
   resource.configJson = JSON.stringify(body);
+}
+
+/** The construct of `datacenter`'s stack that declared the entry, if any. @internal */
+export function declaredEntry(datacenter: IDatacenter, kind: string, name: string): IConstruct | undefined {
+  return entriesOf(datacenter).get(entryKey(datacenter, kind, name));
+}
+
+/**
+ * A config entry is one object per cluster (a federation shares its
+ * primary's), so two constructs declaring the same kind and name would
+ * overwrite each other on every apply and never converge.
+ */
+function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, name: string, orElse?: string): void {
+  const entries = entriesOf(scope);
+  const key = entryKey(datacenter, kind, name);
+  const first = entries.get(key);
+  if (first !== undefined) {
+    throw invalidInput(scope,
+      `the ${kind} entry "${name}" of the cluster whose primary is "${datacenter.primaryDatacenter}" is already declared at ${first.node.path}`,
+      name, 'Config entries are global to a federation: declare each one once, with the settings of every datacenter'
+        + (orElse ? `, or ${orElse}.` : '.'));
+  }
+  entries.set(key, scope);
+}
+
+function entriesOf(scope: IConstruct): Map<string, IConstruct> {
+  const stack = TerraformStack.of(scope);
+  const entries = declared.get(stack) ?? new Map<string, IConstruct>();
+  declared.set(stack, entries);
+  return entries;
+}
+
+// Datacenters naming the same primary are one cluster (see internal/cluster.ts).
+function entryKey(datacenter: IDatacenter, kind: string, name: string): string {
+  return `${datacenter.primaryDatacenter}\u0000${kind}\u0000${name}`;
 }

@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { findInStack, sameCluster } from '../internal/cluster';
 import { validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
@@ -39,8 +38,8 @@ export class ExportedServices extends Construct {
    * one already declared, or a new one at `<datacenter>/ExportedServices`.
    */
   public static of(datacenter: IDatacenter): ExportedServices {
-    const existing = findInStack(datacenter, (c): c is ExportedServices => c instanceof ExportedServices && sameCluster(c.datacenter, datacenter));
-    if (existing.length > 0) return existing[0];
+    const existing = declaredEntry(datacenter, 'exported-services', 'default');
+    if (existing !== undefined) return existing as ExportedServices;
     const scope = datacenter instanceof Construct ? datacenter : TerraformStack.of(datacenter);
     return new ExportedServices(scope, scope === datacenter ? 'ExportedServices' : `ExportedServices-${datacenter.name}`, { datacenter });
   }
@@ -55,8 +54,9 @@ export class ExportedServices extends Construct {
     super(scope, id);
     this.datacenter = props.datacenter;
     for (const e of props.services ?? []) this.add(e.service, e.peers);
-    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', this._renderBody());
-    this.node.addValidation({ validate: () => this.checkUnique() });
+    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', this._renderBody(),
+      'get it with ExportedServices.of(datacenter)');
+    this.node.addValidation({ validate: () => this.checkExports() });
   }
 
   /** Exports `service` to `peers` (added to any it is already exported to); returns the export as it now stands. */
@@ -90,11 +90,8 @@ export class ExportedServices extends Construct {
     this.exports.set(service, [...consumers, ...peers.filter((p, i) => !consumers.includes(p) && peers.indexOf(p) === i)]);
   }
 
-  private checkUnique(): string[] {
-    const all = findInStack(this, (c): c is ExportedServices => c instanceof ExportedServices && sameCluster(c.datacenter, this.datacenter));
-    const errors = all[0] === this ? [] : [validationMessage(
-      `${this.node.path} and ${all[0].node.path} both write the exported-services entry of the cluster of "${this.datacenter.name}"`,
-      this.datacenter.primaryDatacenter, 'Keep one: declare it before anything that uses it, or get it with ExportedServices.of(datacenter).')];
+  private checkExports(): string[] {
+    const errors: string[] = [];
     for (const [service, peers] of this.exports) {
       if (peers.length === 0) {
         errors.push(validationMessage(`service "${service}" is exported to no peer`, [], 'Name at least one peer, or do not export it.'));

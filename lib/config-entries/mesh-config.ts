@@ -1,8 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
-import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { findInStack, sameCluster } from '../internal/cluster';
-import { invalidInput, validationMessage } from '../internal/errors';
+import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
 
@@ -38,8 +37,8 @@ export class MeshConfig extends Construct {
    * declared, or a new one at `<datacenter>/MeshConfig`.
    */
   public static of(datacenter: IDatacenter): MeshConfig {
-    const existing = findInStack(datacenter, (c): c is MeshConfig => c instanceof MeshConfig && sameCluster(c.datacenter, datacenter));
-    if (existing.length > 0) return existing[0];
+    const existing = declaredEntry(datacenter, 'mesh', 'mesh');
+    if (existing !== undefined) return existing as MeshConfig;
     const scope = datacenter instanceof Construct ? datacenter : TerraformStack.of(datacenter);
     return new MeshConfig(scope, scope === datacenter ? 'MeshConfig' : `MeshConfig-${datacenter.name}`, { datacenter });
   }
@@ -58,8 +57,7 @@ export class MeshConfig extends Construct {
     this.datacenter = props.datacenter;
     this.explicitPeering = props.peerThroughMeshGateways;
     this.meshDestinationsOnly = props.meshDestinationsOnly ?? false;
-    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', this._renderBody());
-    this.node.addValidation({ validate: () => this.checkUnique() });
+    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', this._renderBody(), 'get it with MeshConfig.of(datacenter)');
   }
 
   /** Whether peering control-plane traffic goes through mesh gateways. */
@@ -91,12 +89,5 @@ export class MeshConfig extends Construct {
       TransparentProxy: { MeshDestinationsOnly: this.meshDestinationsOnly },
       ...(this.peerThroughMeshGateways ? { Peering: { PeerThroughMeshGateways: true } } : {}),
     };
-  }
-
-  private checkUnique(): string[] {
-    const all = findInStack(this, (c): c is MeshConfig => c instanceof MeshConfig && sameCluster(c.datacenter, this.datacenter));
-    if (all[0] === this) return [];
-    return [validationMessage(`${this.node.path} and ${all[0].node.path} both write the mesh entry of the cluster of "${this.datacenter.name}"`,
-      this.datacenter.primaryDatacenter, 'Keep one: declare it before anything that uses it, or get it with MeshConfig.of(datacenter).')];
   }
 }

@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { findInStack, sameCluster } from '../internal/cluster';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
@@ -79,9 +78,8 @@ export class ServiceIntentions extends Construct {
    * the ones already declared, or new ones at `<datacenter>/Intentions-<destination>`.
    */
   public static of(datacenter: IDatacenter, destination: string): ServiceIntentions {
-    const existing = findInStack(datacenter, (c): c is ServiceIntentions =>
-      c instanceof ServiceIntentions && c.destination === destination && sameCluster(c.datacenter, datacenter));
-    if (existing.length > 0) return existing[0];
+    const existing = declaredEntry(datacenter, 'service-intentions', destination);
+    if (existing !== undefined) return existing as ServiceIntentions;
     const id = `Intentions-${destination === '*' ? 'all' : destination}`;
     const scope = datacenter instanceof Construct ? datacenter : TerraformStack.of(datacenter);
     return new ServiceIntentions(scope, scope === datacenter ? id : `${id}-${datacenter.name}`, { datacenter, destination });
@@ -100,7 +98,8 @@ export class ServiceIntentions extends Construct {
     this.datacenter = props.datacenter;
     this.destination = checkServiceName(this, 'destination', props.destination, 'every service');
     for (const source of props.sources ?? []) this.add(source);
-    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, this._renderBody(),
+      'get it with ServiceIntentions.of(datacenter, destination)');
     this.node.addValidation({ validate: () => this.checkComplete() });
   }
 
@@ -165,12 +164,6 @@ export class ServiceIntentions extends Construct {
     if (this._sources.length === 0) {
       errors.push(validationMessage(`the intentions of "${this.destination}" have no source, which Consul refuses`, [],
         'Add one with addSource({ name: "...", action: IntentionAction.allow() }), or remove the construct.'));
-    }
-    const all = findInStack(this, (c): c is ServiceIntentions =>
-      c instanceof ServiceIntentions && c.destination === this.destination && sameCluster(c.datacenter, this.datacenter));
-    if (all[0] !== this) {
-      errors.push(validationMessage(`${this.node.path} and ${all[0].node.path} both write the intentions of "${this.destination}"`,
-        this.destination, 'Keep one: declare it before anything that uses it, or get it with ServiceIntentions.of(datacenter, destination).'));
     }
     return errors;
   }

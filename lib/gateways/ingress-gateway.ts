@@ -121,7 +121,8 @@ export class IngressGateway extends Construct {
     this.policy = acl.policy;
     this.token = acl.token;
     this.tokenSecretId = acl.secretId;
-    this.resource = configEntryResource(this, dc, 'ingress-gateway', this.serviceName, this._renderBody());
+    this.resource = configEntryResource(this, dc, 'ingress-gateway', this.serviceName, this._renderBody(),
+      'give this gateway its own serviceName');
 
     this.instances = runGatewayProcess(this, acl, {
       kind: 'ingress', replicas: this.replicas,

@@ -101,7 +101,8 @@ export class TerminatingGateway extends Construct {
     this.policy = acl.policy;
     this.token = acl.token;
     this.tokenSecretId = acl.secretId;
-    this.resource = configEntryResource(this, dc, 'terminating-gateway', this.serviceName, this._renderBody());
+    this.resource = configEntryResource(this, dc, 'terminating-gateway', this.serviceName, this._renderBody(),
+      'give this gateway its own serviceName');
     for (const service of props.services ?? []) this.linkService(service);
 
     this.instances = runGatewayProcess(this, acl, {

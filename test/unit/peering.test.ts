@@ -204,12 +204,14 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     const { east, west } = clusters(stack);
     new ClusterPeering(stack, 'p', { acceptor: east, dialer: west });
     new MeshConfig(stack, 'mesh', { datacenter: east });
-  }, [/\[bad\/mesh\] bad\/mesh and bad\/east\/MeshConfig both write the mesh entry of the cluster of "east"/, /got: "east"/, /MeshConfig.of\(datacenter\)/]],
+  }, [/^bad\/mesh: the mesh entry "mesh" of the cluster whose primary is "east" is already declared at bad\/east\/MeshConfig/, /got: "mesh"/,
+    /MeshConfig.of\(datacenter\)/]],
   ['rejects two exported-services entries for one cluster', (stack) => {
     const { east, west } = clusters(stack);
     new ClusterPeering(stack, 'p', { acceptor: east, dialer: west, exportedServices: [{ service: 'api' }] });
     new ExportedServices(stack, 'exports', { datacenter: east, services: [{ service: 'web', peers: ['west'] }] });
-  }, [/\[bad\/exports\] bad\/exports and bad\/east\/ExportedServices both write the exported-services entry/, /got: "east"/]],
+  }, [/^bad\/exports: the exported-services entry "default" of the cluster whose primary is "east" is already declared at bad\/east\/ExportedServices/,
+    /got: "default"/, /ExportedServices.of\(datacenter\)/]],
   ['rejects two peerings under one peer name in a datacenter', (stack) => {
     const { east, west } = clusters(stack);
     const north = new DockerDatacenter(stack, 'north', { name: 'north', httpPort: 8520 });

@@ -1,6 +1,7 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import {
-  ConsulFederation, ConsulFederationProps, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults,
+  ConsulFederation, ConsulFederationProps, DockerDatacenter, ExistingDatacenter, FederationMethod, IngressGateway, MeshGatewayMode, MeshService,
+  ProxyDefaults, ServiceDefaults,
 } from '../../lib';
 import { attempt } from '../support/attempt';
 
@@ -49,7 +50,24 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects an invalid service name in a mesh service', (stack) => new MeshService(stack, 'web', { datacenter: pair()(stack).primary, service: '-web', port: 80 }),
     [/^bad\/web: service is not a valid service name/, /got: "-web"/]],
   ['rejects a datacenter the federation does not have', (stack) => pair()(stack).datacenter('dc3'),
-    [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],
+    [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],  // Config entries are global to a federation: the same entry declared through dc1 and dc2 is one entry written twice.
+  ['rejects the same service-defaults declared twice in one federation', (stack) => {
+    const fed = pair()(stack);
+    new ServiceDefaults(stack, 'api-dc1', { datacenter: fed.primary, service: 'api', meshGatewayMode: MeshGatewayMode.local() });
+    new ServiceDefaults(stack, 'api-dc2', { datacenter: fed.datacenter('dc2'), service: 'api', meshGatewayMode: MeshGatewayMode.remote() });
+  }, [/^bad\/api-dc2: the service-defaults entry "api" of the cluster whose primary is "dc1" is already declared at bad\/api-dc1/,
+    /got: "api"/, /declare each one once, with the settings of every datacenter\.$/]],
+  ['rejects a second proxy-defaults in one federation', (stack) => {
+    const fed = pair()(stack);
+    new ProxyDefaults(stack, 'pd', { datacenter: fed.primary });
+    new ProxyDefaults(stack, 'pd2', { datacenter: fed.datacenter('dc2'), meshGatewayMode: MeshGatewayMode.local() });
+  }, [/^bad\/pd2: the proxy-defaults entry "global" of the cluster whose primary is "dc1" is already declared at bad\/pd/, /got: "global"/]],
+  ['rejects two ingress gateways sharing a name (and so a config entry) in one federation', (stack) => {
+    const fed = pair()(stack);
+    new IngressGateway(stack, 'in1', { datacenter: fed.primary });
+    new IngressGateway(stack, 'in2', { datacenter: fed.datacenter('dc2') });
+  }, [/^bad\/in2: the ingress-gateway entry "ingress-gateway" of the cluster whose primary is "dc1" is already declared at bad\/in1/,
+    /got: "ingress-gateway"/, /or give this gateway its own serviceName\.$/]],
 ];
 
 describe('bad input', () => {
@@ -57,6 +75,18 @@ describe('bad input', () => {
     const { error, written } = attempt(build);
     for (const pattern of expected) expect(error).toMatch(pattern);
     expect(written).toEqual([]);
+  });
+
+  test('accepts the same entries in two clusters of one stack (their primaries differ)', () => {
+    const { error, written } = attempt((stack) => {
+      for (const name of ['east', 'west']) {
+        const dc = new ExistingDatacenter(stack, name, { name, address: `${name}.example:8500` });
+        new ProxyDefaults(stack, `pd-${name}`, { datacenter: dc, meshGatewayMode: MeshGatewayMode.local() });
+        new ServiceDefaults(stack, `api-${name}`, { datacenter: dc, service: 'api' });
+      }
+    });
+    expect(error).toBe('');
+    expect(written).toEqual(['bad']);
   });
 
   test('a good federation with a reference as secret writes its stack (the harness can see success)', () => {
