@@ -64,7 +64,7 @@ function writePlainInputs(stack: Json, vars: Record<string, string>, dir: string
   for (const dc of ['dc1', 'dc2']) {
     fs.writeFileSync(path.join(dir, `rules-gateway-${dc}.hcl`), find(stack, 'consul_acl_policy', `fed_${dc}_gateway_Acl_Policy`).rules);
   }
-  for (const [prefix, file] of [['proxy-defaults', 'entry-proxy-defaults.json'], ['api-defaults', 'entry-api.json']]) {
+  for (const [prefix, file] of [['proxy-defaults_dc1_global', 'entry-proxy-defaults.json'], ['service-defaults_dc1_api', 'entry-api.json']]) {
     const entry = find(stack, 'consul_config_entry', prefix);
     fs.writeFileSync(path.join(dir, file), JSON.stringify({ Kind: entry.kind, Name: entry.name, ...JSON.parse(entry.config_json) }));
   }

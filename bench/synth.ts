@@ -1,88 +1,143 @@
 // Synth cost of the library against the same resources written directly with
-// the provider constructs, measured in one run with the variants interleaved.
-// Prints ratios; asserts nothing about time (see README: Performance).
+// the provider constructs, measured in one run. Prints ratios; asserts nothing
+// about time (see README: Performance).
+//
+// Every sample is one fresh node process (timing starts after module loading),
+// so no variant inherits another's heap or JIT state; the variants are
+// interleaved, and ratios are taken per round before the median, so drift of
+// the machine falls on both sides of each ratio.
+import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
+import { Construct } from 'constructs';
 import { ExistingDatacenter, MeshGatewayMode, ServiceDefaults } from '../lib';
 
 const DATACENTERS = ['dc1', 'dc2'];
+// The same complete body the library writes (see ServiceDefaults._renderBody).
+const BODY = JSON.stringify({ Protocol: 'http', TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {} });
 
 type Variant = (stack: TerraformStack, services: number) => void;
 
-const library: Variant = (stack, services) => {
-  DATACENTERS.forEach((name, i) => {
+const rawProvider = (stack: TerraformStack, name: string, i: number) => {
+  const token = new TerraformVariable(stack, `${name}_token`, { type: 'string', sensitive: true, nullable: false });
+  return new ConsulProvider(stack, `${name}-provider`, {
+    alias: name, address: `127.0.0.1:${8500 + i}`, scheme: 'http', datacenter: name, token: token.stringValue,
+  });
+};
+
+const VARIANTS: Record<string, Variant> = {
+  library: (stack, services) => DATACENTERS.forEach((name, i) => {
     const dc = new ExistingDatacenter(stack, name, { name, address: `127.0.0.1:${8500 + i}` });
     for (let s = 0; s < services; s++) {
       new ServiceDefaults(dc, `svc${s}`, { datacenter: dc, service: `svc${s}`, protocol: 'http', meshGatewayMode: MeshGatewayMode.local() });
     }
-  });
-};
-
-const raw: Variant = (stack, services) => {
-  DATACENTERS.forEach((name, i) => {
-    const token = new TerraformVariable(stack, `${name}_token`, { type: 'string', sensitive: true, nullable: false });
-    const provider = new ConsulProvider(stack, `${name}-provider`, {
-      alias: name, address: `127.0.0.1:${8500 + i}`, scheme: 'http', datacenter: name, token: token.stringValue,
-    });
+  }),
+  // What a user writes without the library: one resource per entry at the stack's top.
+  raw: (stack, services) => DATACENTERS.forEach((name, i) => {
+    const provider = rawProvider(stack, name, i);
     for (let s = 0; s < services; s++) {
-      new ConfigEntry(stack, `${name}-svc${s}`, {
-        provider, kind: 'service-defaults', name: `svc${s}`,
-        // The same complete body the library writes (see ServiceDefaults._renderBody).
-        configJson: JSON.stringify({ Protocol: 'http', TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {} }),
-      });
+      new ConfigEntry(stack, `${name}-svc${s}`, { provider, kind: 'service-defaults', name: `svc${s}`, configJson: BODY });
     }
-  });
+  }),
+  // The raw resources in the library's tree shape (datacenter / entry / Resource):
+  // separates the cost of that shape from the cost of the library's own code.
+  rawInTree: (stack, services) => DATACENTERS.forEach((name, i) => {
+    const provider = rawProvider(stack, name, i);
+    const dc = new Construct(stack, name);
+    for (let s = 0; s < services; s++) {
+      new ConfigEntry(new Construct(dc, `svc${s}`), 'Resource', { provider, kind: 'service-defaults', name: `svc${s}`, configJson: BODY });
+    }
+  }),
 };
 
-function synthOnce(variant: Variant, services: number): { ms: number; bodies: string } {
+/** Child: synthesize one variant once; print the time and a digest of what was written. */
+function child(variant: string, services: number): void {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  (global as { gc?: () => void }).gc?.();
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   const app = new App({ outdir });
-  variant(new TerraformStack(app, 'bench'), services);
+  VARIANTS[variant](new TerraformStack(app, 'bench'), services);
   app.synth();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1e3;
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'bench', 'cdk.tf.json'), 'utf8'));
   fs.rmSync(outdir, { recursive: true, force: true });
-  // What both variants must agree on: every entry's provider, kind, name and body.
-  const bodies = Object.values<any>(json.resource.consul_config_entry)
-    .map((e) => `${e.provider} ${e.kind} ${e.name} ${e.config_json}`).sort().join('\n');
-  return { ms, bodies };
+  // What every variant must agree on: each entry's provider, kind, name and body.
+  const entries = Object.values<any>(json.resource?.consul_config_entry ?? {})
+    .map((e) => `${e.provider} ${e.kind} ${e.name} ${e.config_json}`).sort();
+  const digest = createHash('sha256').update(entries.join('\n')).digest('hex');
+  process.stdout.write(JSON.stringify({ ms, cpuMs, entries: entries.length, digest }) + '\n');
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+interface Sample { ms: number; entries: number; digest: string }
 
-function measure(services: number, reps: number): { library: number; raw: number } {
-  synthOnce(library, Math.min(services, 200)); // warm up both paths
-  synthOnce(raw, Math.min(services, 200));
-  const times = { library: [] as number[], raw: [] as number[] };
-  for (let r = 0; r < reps; r++) {
-    // Alternate the order so drift (GC, heat) falls on both equally.
-    const order: [keyof typeof times, Variant][] = r % 2 === 0 ? [['library', library], ['raw', raw]] : [['raw', raw], ['library', library]];
-    const written: Record<string, string> = {};
-    for (const [name, variant] of order) {
-      const { ms, bodies } = synthOnce(variant, services);
-      written[name] = bodies;
-      times[name].push(ms);
-    }
-    if (written.library !== written.raw || written.library.split('\n').length !== services * DATACENTERS.length) {
-      throw new Error('the two variants did not write the same config entries: the comparison would be meaningless');
+function sample(variant: string, services: number): Sample {
+  const run = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', variant, String(services)],
+    { encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, maxBuffer: 1 << 20 });
+  if (run.status !== 0) throw new Error(`bench child ${variant} failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  return s[Math.floor(at)] + (s[Math.ceil(at)] - s[Math.floor(at)]) * (at - Math.floor(at));
+};
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+interface Measurement {
+  /** Median wall time of each variant. */
+  readonly ms: Record<string, number>;
+  /** Per round a / b, as median and interquartile range. */
+  ratio(a: string, b: string): { median: number; q1: number; q3: number };
+}
+
+function measure(services: number, rounds: number): Measurement {
+  const names = Object.keys(VARIANTS);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    const written = order.map((n) => { const s = sample(n, services); times[n].push(s.ms); return s; });
+    if (written.some((s) => s.digest !== written[0].digest || s.entries !== services * DATACENTERS.length)) {
+      throw new Error('the variants did not write the same config entries: the comparison would be meaningless');
     }
   }
-  return { library: median(times.library), raw: median(times.raw) };
+  return {
+    ms: Object.fromEntries(names.map((n) => [n, median(times[n])])),
+    ratio: (a, b) => {
+      const paired = times[a].map((t, i) => t / times[b][i]);
+      return { median: median(paired), q1: quantile(paired, 0.25), q3: quantile(paired, 0.75) };
+    },
+  };
 }
 
-const small = Number(process.env.BENCH_SMALL ?? 1000);
-const large = Number(process.env.BENCH_LARGE ?? 10000);
-const s = measure(small, Number(process.env.BENCH_REPS_SMALL ?? 7));
-const l = measure(large, Number(process.env.BENCH_REPS_LARGE ?? 3));
-const row = (n: number, m: { library: number; raw: number }) =>
-  `${String(n * 2).padStart(6)} service-defaults  library ${m.library.toFixed(0).padStart(6)} ms  raw ${m.raw.toFixed(0).padStart(6)} ms  ratio ${(m.library / m.raw).toFixed(3)}`;
-console.log(`synth of ${DATACENTERS.length} datacenters (median of runs, variants interleaved, node ${process.version}, ${os.cpus().length} cpus)`);
-console.log(row(small, s));
-console.log(row(large, l));
-console.log(`scaling ${large / small}x services: library ${(l.library / s.library).toFixed(2)}x time, raw ${(l.raw / s.raw).toFixed(2)}x time`);
+function main(): void {
+  const small = Number(process.env.BENCH_SMALL ?? 1000);
+  const large = Number(process.env.BENCH_LARGE ?? 10000);
+  const roundsSmall = Number(process.env.BENCH_ROUNDS_SMALL ?? 25);
+  const roundsLarge = Number(process.env.BENCH_ROUNDS_LARGE ?? 7);
+  const s = measure(small, roundsSmall);
+  const l = measure(large, roundsLarge);
+  const r = (x: { median: number; q1: number; q3: number }) => `${x.median.toFixed(3)} (${x.q1.toFixed(2)}-${x.q3.toFixed(2)})`.padEnd(20);
+  const row = (n: number, m: Measurement) => [
+    String(n * DATACENTERS.length).padStart(7),
+    ...['library', 'raw', 'rawInTree'].map((v) => `${m.ms[v].toFixed(0)} ms`.padStart(10)),
+    '  ' + r(m.ratio('library', 'raw')), r(m.ratio('rawInTree', 'raw')), r(m.ratio('library', 'rawInTree')),
+  ].join(' ');
+  console.log(`synth of ${DATACENTERS.length} datacenters × N service-defaults, one fresh node process per sample, variants interleaved, `
+    + `${roundsSmall} and ${roundsLarge} rounds (node ${process.version}, ${os.cpus().length} cpus)`);
+  console.log('entries    library        raw tree shape   library/raw (IQR)    tree shape/raw       library/tree shape');
+  console.log(row(small, s));
+  console.log(row(large, l));
+  console.log('"tree shape": the raw resources nested as the library nests them (datacenter / entry / Resource)');
+  console.log(`scaling ${large / small}x services: library ${(l.ms.library / s.ms.library).toFixed(2)}x time, raw ${(l.ms.raw / s.ms.raw).toFixed(2)}x time`);
+}
+
+if (process.argv[2] === '--child') child(process.argv[3], Number(process.argv[4]));
+else main();

@@ -23,13 +23,15 @@ const declared = new WeakMap<IConstruct, Map<string, IConstruct>>();
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
   body: Record<string, unknown>, orElse?: string): ConfigEntry {
   claimEntry(scope, datacenter, kind, name, orElse);
-  return new ConfigEntry(scope, 'Resource', {
+  const resource = new ConfigEntry(scope, 'Resource', {
     provider: datacenter.globalProvider,
     kind,
     name,
     configJson: JSON.stringify(body),
     dependsOn: dependsOnAll(datacenter.readiness),
   });
+  resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
+  return resource;
 }
 
 /** Re-renders an entry's body after a change. @internal */
@@ -65,6 +67,21 @@ function entriesOf(scope: IConstruct): Map<string, IConstruct> {
   const entries = declared.get(stack) ?? new Map<string, IConstruct>();
   declared.set(stack, entries);
   return entries;
+}
+
+/**
+ * The resource's name in Terraform addresses: `<kind>_<primary>_<name>`, e.g.
+ * `consul_config_entry.service-defaults_dc1_api`. It follows the entry, not the
+ * construct path: moving a construct in the tree leaves the entry alone (a
+ * replaced config entry is deleted, then recreated: intentions would deny in
+ * between), while claimEntry keeps it unique. It is also cheaper than the
+ * hashed default, which made up half of the synth overhead over raw provider
+ * resources (bench/synth.ts). Service names never contain `_` at either end,
+ * so `_all_` cannot clash with a service; kinds and datacenter names never
+ * contain `_` at all.
+ */
+function entryAddressName(datacenter: IDatacenter, kind: string, name: string): string {
+  return `${kind}_${datacenter.primaryDatacenter}_${name === '*' ? '_all_' : name}`;
 }
 
 // Datacenters naming the same primary are one cluster (see internal/cluster.ts).

@@ -81,7 +81,7 @@ export class ServiceDefaults extends Construct {
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
     this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
     this.upstreamDefaultsMeshGatewayMode = props.upstreamDefaultsMeshGatewayMode ?? MeshGatewayMode.inherit();
-    this.overrides.push(...checkOverrides(this, props.upstreamOverrides ?? []));
+    if (props.upstreamOverrides) this.overrides.push(...checkOverrides(this, props.upstreamOverrides));
     this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, this._renderBody());
   }
 
@@ -103,30 +103,29 @@ export class ServiceDefaults extends Construct {
    * @internal
    */
   public _renderBody(): Record<string, unknown> {
-    const upstreamConfig = this.overrides.length > 0 || !this.upstreamDefaultsMeshGatewayMode.isInherit
-      ? {
-        UpstreamConfig: {
-          ...(this.overrides.length > 0 ? {
-            Overrides: this.overrides.map((o) => ({
-              Name: o.service,
-              ...(o.peer ? { Peer: o.peer } : {}),
-              MeshGateway: (o.meshGatewayMode ?? MeshGatewayMode.inherit())._render(),
-            })),
-          } : {}),
-          ...(this.upstreamDefaultsMeshGatewayMode.isInherit ? {} : {
-            Defaults: { MeshGateway: this.upstreamDefaultsMeshGatewayMode._render() },
-          }),
-        },
-      }
-      : {};
-    return {
-      ...(this.protocol ? { Protocol: this.protocol } : {}),
-      TransparentProxy: {},
-      MeshGateway: this.meshGatewayMode._render(),
-      Expose: {},
-      ...upstreamConfig,
-    };
+    // Built field by field rather than by spreading: it runs once per entry,
+    // and stacks hold thousands of entries (see bench/synth.ts).
+    const body: Record<string, unknown> = {};
+    if (this.protocol) body.Protocol = this.protocol;
+    body.TransparentProxy = {};
+    body.MeshGateway = this.meshGatewayMode._render();
+    body.Expose = {};
+    const defaults = this.upstreamDefaultsMeshGatewayMode;
+    if (this.overrides.length > 0 || !defaults.isInherit) {
+      const upstreamConfig: Record<string, unknown> = {};
+      if (this.overrides.length > 0) upstreamConfig.Overrides = this.overrides.map(renderOverride);
+      if (!defaults.isInherit) upstreamConfig.Defaults = { MeshGateway: defaults._render() };
+      body.UpstreamConfig = upstreamConfig;
+    }
+    return body;
   }
+}
+
+function renderOverride(o: UpstreamOverride): Record<string, unknown> {
+  const rendered: Record<string, unknown> = { Name: o.service };
+  if (o.peer) rendered.Peer = o.peer;
+  rendered.MeshGateway = (o.meshGatewayMode ?? MeshGatewayMode.inherit())._render();
+  return rendered;
 }
 
 /** One override per upstream (service and peer): a second would silently shadow the first. */

@@ -1,4 +1,4 @@
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, TerraformDataSource, TerraformResource, TerraformStack, Testing } from 'cdktf';
 
 export type Json = Record<string, any>;
 
@@ -7,24 +7,44 @@ export function newStack(): TerraformStack {
   return new TerraformStack(Testing.app(), 'test');
 }
 
-/** Synthesizes with validations on, as `cdktf synth` would, and parses the result. */
+const PATHS = Symbol('construct paths by block');
+
+/**
+ * Synthesizes with validations on, as `cdktf synth` would, and parses the
+ * result. Testing.synth drops each block's metadata, so the construct path of
+ * every block rides along, out of sight of equality checks.
+ */
 export function synthJson(stack: TerraformStack): Json {
-  return JSON.parse(Testing.synth(stack, true));
+  const json = JSON.parse(Testing.synth(stack, true));
+  const paths = new Map<string, string>();
+  for (const c of stack.node.findAll()) {
+    if (c instanceof TerraformResource || c instanceof TerraformDataSource) {
+      paths.set(`${c.terraformResourceType}.${c.friendlyUniqueId}`, c.node.path);
+    }
+  }
+  Object.defineProperty(json, PATHS, { value: paths, enumerable: false });
+  return json;
 }
 
 /**
- * Every resource of a type, keyed by construct path below the stack (cdktf's
- * logical ids are the path joined by `_` plus an 8-digit hash).
+ * Every resource (or data source, `data.<type>`) of a type, keyed by its
+ * construct path below the stack: logical ids are no guide (cdktf hashes the
+ * path into them, and config entries are named after the entry instead).
  */
-export function resourcesOf(json: Json, type: string): Record<string, Json> {
-  const out: Record<string, Json> = {};
-  for (const [logicalId, body] of Object.entries<Json>(json.resource?.[type] ?? {})) {
-    out[logicalId.replace(/_[0-9A-F]{8}$/, '').split('_').join('/')] = body;
-  }
-  return out;
+function blocksOf(json: Json, type: string): { logicalId: string; path: string; body: Json }[] {
+  const [block, name] = type.startsWith('data.') ? ['data', type.slice(5)] : ['resource', type];
+  return Object.entries<Json>(json[block]?.[name] ?? {}).map(([logicalId, body]) => {
+    const path = body['//']?.metadata?.path ?? (json as { [PATHS]?: Map<string, string> })[PATHS]?.get(`${name}.${logicalId}`);
+    if (path === undefined) throw new Error(`no construct path for ${type}.${logicalId}: parse the JSON with synthJson, or read a cdk.tf.json`);
+    return { logicalId, body, path: idPath(String(path).split('/').slice(1).join('/')) };
+  });
 }
 
-/** cdktf leaves `Resource` and `Default` out of logical ids, as CDK does. */
+export function resourcesOf(json: Json, type: string): Record<string, Json> {
+  return Object.fromEntries(blocksOf(json, type).map((b) => [b.path, b.body]));
+}
+
+/** cdktf leaves `Resource` and `Default` out of logical ids, as CDK does; paths here do the same. */
 function idPath(path: string): string {
   return path.split('/').filter((part) => part !== 'Resource' && part !== 'Default').join('/');
 }
@@ -37,10 +57,9 @@ export function resourceAt(json: Json, type: string, path: string): Json {
 
 /** `type.logicalId` of the resource at a path, as depends_on spells it. */
 export function addressOf(json: Json, type: string, path: string): string {
-  const [block, name] = type.startsWith('data.') ? ['data', type.slice(5)] : ['resource', type];
-  const logicalId = Object.keys(json[block]?.[name] ?? {}).find((id) => id.replace(/_[0-9A-F]{8}$/, '') === idPath(path).split('/').join('_'));
-  if (!logicalId) throw new Error(`no ${type} at ${path}`);
-  return `${type}.${logicalId}`;
+  const found = blocksOf(json, type).find((b) => b.path === idPath(path));
+  if (!found) throw new Error(`no ${type} at ${path}`);
+  return `${type}.${found.logicalId}`;
 }
 
 /** The agent configuration uploaded into a server container. */

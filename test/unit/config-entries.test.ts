@@ -1,4 +1,5 @@
-import { ConsulFederation, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { Construct } from 'constructs';
+import { ConsulFederation, IntentionAction, MeshGatewayMode, ProxyDefaults, ServiceDefaults, ServiceIntentions } from '../../lib';
 import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
 
 function setup() {
@@ -64,6 +65,19 @@ describe('ServiceDefaults', () => {
     new ServiceDefaults(stack, 'api', { datacenter: fed.primary, service: 'api' });
     const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'api/Resource');
     expect(JSON.parse(entry.config_json)).toEqual({ TransparentProxy: {}, MeshGateway: { Mode: '' }, Expose: {} });
+  });
+});
+
+describe('config entry addresses', () => {
+  test('name each entry after its kind, cluster and name, wherever its construct sits in the tree', () => {
+    const { stack, fed } = setup();
+    new ProxyDefaults(new Construct(stack, 'platform'), 'pd', { datacenter: fed.datacenter('dc2') });
+    new ServiceDefaults(stack, 'api', { datacenter: fed.primary, service: 'api' });
+    new ServiceIntentions(stack, 'all', { datacenter: fed.primary, destination: '*', sources: [{ name: 'web', action: IntentionAction.deny() }] });
+    const json = synthJson(stack);
+    expect(Object.keys(json.resource.consul_config_entry).sort())
+      .toEqual(['proxy-defaults_dc1_global', 'service-defaults_dc1_api', 'service-intentions_dc1__all_']);
+    expect(addressOf(json, 'consul_config_entry', 'platform/pd/Resource')).toBe('consul_config_entry.proxy-defaults_dc1_global');
   });
 });
 
