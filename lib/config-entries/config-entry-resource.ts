@@ -5,7 +5,7 @@ import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
 
-/** Per stack: `<primary> <kind> <name>` -> the construct that declared it. */
+/** Per stack: `<cluster> <kind> <name>` -> the construct that declared it. */
 const declared = new WeakMap<IConstruct, Map<string, IConstruct>>();
 
 /**
@@ -55,7 +55,7 @@ function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, nam
   const first = entries.get(key);
   if (first !== undefined) {
     throw invalidInput(scope,
-      `the ${kind} entry "${name}" of the cluster whose primary is "${datacenter.primaryDatacenter}" is already declared at ${first.node.path}`,
+      `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" is already declared at ${first.node.path}`,
       name, 'Config entries are global to a federation: declare each one once, with the settings of every datacenter'
         + (orElse ? `, or ${orElse}.` : '.'));
   }
@@ -70,21 +70,20 @@ function entriesOf(scope: IConstruct): Map<string, IConstruct> {
 }
 
 /**
- * The resource's name in Terraform addresses: `<kind>_<primary>_<name>`, e.g.
+ * The resource's name in Terraform addresses: `<kind>_<cluster>_<name>`, e.g.
  * `consul_config_entry.service-defaults_dc1_api`. It follows the entry, not the
  * construct path: moving a construct in the tree leaves the entry alone (a
  * replaced config entry is deleted, then recreated: intentions would deny in
  * between), while claimEntry keeps it unique. It is also cheaper than the
  * hashed default, which made up half of the synth overhead over raw provider
  * resources (bench/synth.ts). Service names never contain `_` at either end,
- * so `_all_` cannot clash with a service; kinds and datacenter names never
+ * so `_all_` cannot clash with a service; kinds and cluster names never
  * contain `_` at all.
  */
 function entryAddressName(datacenter: IDatacenter, kind: string, name: string): string {
-  return `${kind}_${datacenter.primaryDatacenter}_${name === '*' ? '_all_' : name}`;
+  return `${kind}_${datacenter.cluster}_${name === '*' ? '_all_' : name}`;
 }
 
-// Datacenters naming the same primary are one cluster (see internal/cluster.ts).
 function entryKey(datacenter: IDatacenter, kind: string, name: string): string {
-  return `${datacenter.primaryDatacenter}\u0000${kind}\u0000${name}`;
+  return `${datacenter.cluster}\u0000${kind}\u0000${name}`;
 }

@@ -1,5 +1,6 @@
-import { ITerraformDependable } from '../internal/tf';
+import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
+import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
 
@@ -10,6 +11,14 @@ export interface IDatacenter extends IConstruct {
 
   /** The federation's primary datacenter (this one's own name when it is the primary). */
   readonly primaryDatacenter: string;
+
+  /**
+   * The cluster (a federation, or one datacenter alone) this datacenter
+   * belongs to, unique in the stack. Config entries are one per cluster;
+   * peering joins two clusters. The primary's name unless told otherwise:
+   * two clusters that both call their primary `dc1` need distinct ones.
+   */
+  readonly cluster: string;
 
   /** The `consul` provider that manages this datacenter. */
   readonly provider: ConsulProvider;
@@ -48,6 +57,7 @@ export interface IDatacenter extends IConstruct {
 export abstract class DatacenterBase extends Construct implements IDatacenter {
   public abstract readonly name: string;
   public abstract readonly primaryDatacenter: string;
+  public abstract readonly cluster: string;
   public abstract readonly provider: ConsulProvider;
   public abstract readonly globalProvider: ConsulProvider;
   public abstract readonly connectEnabled: boolean;
@@ -55,13 +65,13 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   public abstract readonly readiness: ITerraformDependable[];
 
   /**
-   * `provider` in a primary; in a secondary, a second alias (`<name>-global`)
+   * `provider` in a primary; in a secondary, a second alias (`<alias>-global`)
    * on the same address whose requests carry `?dc=<primary>`.
    * @internal
    */
   protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
     if (this.isPrimary) return provider;
-    return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${this.name}-global`, datacenter: this.primaryDatacenter });
+    return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${providerAlias(this)}-global`, datacenter: this.primaryDatacenter });
   }
 
   /** True when this datacenter is its federation's primary. */
@@ -72,4 +82,34 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   public addMeshGateway(id: string, options: MeshGatewayOptions = {}): MeshGateway {
     return new MeshGateway(this, id, { ...options, datacenter: this });
   }
+}
+
+/**
+ * The datacenter's name in the stack: its provider alias and the prefix of
+ * files written per datacenter. The datacenter name, qualified by the
+ * cluster when that is not the primary's name (two clusters' `dc1`).
+ * @internal
+ */
+export function providerAlias(dc: IDatacenter): string {
+  return dc.cluster === dc.primaryDatacenter ? dc.name : `${dc.cluster}-${dc.name}`;
+}
+
+const aliases = new WeakMap<IConstruct, Map<string, IDatacenter>>();
+
+/**
+ * Two datacenters with one provider alias would be one provider to Terraform
+ * (which refuses the duplicate), and one cluster to the config entries.
+ * @internal
+ */
+export function claimProviderAlias(dc: IDatacenter): void {
+  const stack = TerraformStack.of(dc);
+  const taken = aliases.get(stack) ?? new Map<string, IDatacenter>();
+  aliases.set(stack, taken);
+  const alias = providerAlias(dc);
+  const first = taken.get(alias);
+  if (first !== undefined) {
+    throw invalidInput(dc, `datacenter "${dc.name}" of cluster "${dc.cluster}" is already declared at ${first.node.path}`, dc.name,
+      'Declare each datacenter once; for two clusters that both name a datacenter alike, give one of them its own `cluster` (e.g. cluster: "west").');
+  }
+  taken.set(alias, dc);
 }

@@ -1,6 +1,6 @@
 import { Annotations, dependable, ITerraformDependable, Lazy } from '../internal/tf';
 import { Construct } from 'constructs';
-import { DatacenterBase } from './datacenter';
+import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
@@ -123,6 +123,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 
   public readonly name: string;
   public readonly primaryDatacenter: string;
+  /** Its primary's name: Docker datacenters of one stack have distinct names already (networks, containers). */
+  public readonly cluster: string;
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
@@ -155,6 +157,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     checkDatacenterName(this, props.name);
     this.name = props.name;
     this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
+    this.cluster = this.primaryDatacenter;
     this.connectEnabled = props.connect ?? true;
     this.directlyRoutable = props.directlyRoutable ?? false;
     this.serverCount = checkServers(this, props.servers ?? 1);
@@ -177,7 +180,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 
     this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
     const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
-    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: this.name, datacenter: this.name });
+    claimProviderAlias(this);
+    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);
 
     for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, props.logLevel ?? 'INFO');

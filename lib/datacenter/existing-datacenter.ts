@@ -1,6 +1,6 @@
 import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
-import { DatacenterBase } from './datacenter';
+import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
 import { requireReference, tokenVariable } from '../internal/secrets';
@@ -25,6 +25,15 @@ export interface ExistingDatacenterProps {
    * @default - this datacenter
    */
   readonly primaryDatacenter?: string;
+
+  /**
+   * The cluster it belongs to, unique in the stack (see {@link IDatacenter.cluster}).
+   * Set it when two clusters in the stack name their primary alike, e.g. two
+   * independently installed clusters that are both `dc1`; their providers are
+   * then aliased `<cluster>-<name>`.
+   * @default - the primary datacenter's name
+   */
+  readonly cluster?: string;
 
   /**
    * A token that may write ACLs and config entries, as a reference (never a literal).
@@ -59,6 +68,7 @@ export interface ExistingDatacenterProps {
 export class ExistingDatacenter extends DatacenterBase {
   public readonly name: string;
   public readonly primaryDatacenter: string;
+  public readonly cluster: string;
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
@@ -78,13 +88,16 @@ export class ExistingDatacenter extends DatacenterBase {
     this.name = props.name;
     this.primaryDatacenter = props.primaryDatacenter ?? props.name;
     checkDatacenterName(this, this.primaryDatacenter);
+    this.cluster = props.cluster ?? this.primaryDatacenter;
+    checkDatacenterName(this, this.cluster, 'cluster');
     this.connectEnabled = props.connect ?? true;
     this.directlyRoutable = props.directlyRoutable ?? true;
     const token = props.token !== undefined
       ? requireReference(this, 'token', props.token)
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
     const api = { address: props.address, scheme, token, caFile: props.caFile };
-    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: props.name, datacenter: props.name });
+    claimProviderAlias(this);
+    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: props.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);
   }
 }

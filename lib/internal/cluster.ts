@@ -4,12 +4,10 @@ import type { IDatacenter } from '../datacenter/datacenter';
 
 /**
  * Config entries are global to a cluster: the datacenters of a federation
- * share their primary's. Datacenters are taken to be one cluster when they
- * name the same primary, so independent clusters in one stack need distinct
- * datacenter names (Docker datacenters need them anyway, for their networks).
+ * share their primary's (see IDatacenter.cluster).
  */
 export function sameCluster(a: IDatacenter, b: IDatacenter): boolean {
-  return a === b || a.primaryDatacenter === b.primaryDatacenter;
+  return a === b || a.cluster === b.cluster;
 }
 
 /** Constructs of `scope`'s stack that `match`, in tree order. */

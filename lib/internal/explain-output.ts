@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from './tf';
 import { IConstruct } from 'constructs';
+import { providerAlias } from '../datacenter/datacenter';
 import { MeshGatewayModes } from '../modes/mesh-gateway-modes';
 import { MeshService } from '../services/mesh-service';
 
@@ -25,7 +26,7 @@ export function installExplainOutput(scope: IConstruct): void {
       fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.txt'), MeshGatewayModes.renderTable(MeshGatewayModes.explain(stack)));
       const services = stack.node.findAll().filter((c): c is MeshService => c instanceof MeshService);
       if (services.length > 0) fs.mkdirSync(path.join(dir, 'services'), { recursive: true });
-      for (const s of services) fs.writeFileSync(path.join(dir, 'services', `${s.datacenter.name}-${s.service}.json`), s.definitionJson + '\n');
+      for (const s of services) fs.writeFileSync(path.join(dir, 'services', `${providerAlias(s.datacenter)}-${s.service}.json`), s.definitionJson + '\n');
     },
   };
   stack.synthesizer = wrapped;

@@ -5,9 +5,9 @@ const DATACENTER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const PROTOCOLS = ['tcp', 'http', 'http2', 'grpc'];
 
 /** Consul accepts lowercase letters, digits and dashes in datacenter names. */
-export function checkDatacenterName(scope: IConstruct, name: string): string {
+export function checkDatacenterName(scope: IConstruct, name: string, what = 'datacenter name'): string {
   if (!DATACENTER_NAME.test(name) || name.length > 63) {
-    throw invalidInput(scope, 'invalid datacenter name', name,
+    throw invalidInput(scope, `invalid ${what}`, name,
       'Use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit (e.g. "dc1", "eu-west").');
   }
   return name;

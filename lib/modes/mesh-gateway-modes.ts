@@ -112,7 +112,7 @@ function configEntries(root: IConstruct): Entries {
 }
 
 /** Config entries are global to a federation: what is written anywhere in it applies everywhere in it. */
-const sameFederation = (a: IDatacenter, b: IDatacenter) => a.primaryDatacenter === b.primaryDatacenter;
+const sameFederation = (a: IDatacenter, b: IDatacenter) => a.cluster === b.cluster;
 
 function resolve(service: MeshService, upstream: UpstreamOptions, entries: Entries): MeshGatewayModeExplanation {
   const dc = service.datacenter;

@@ -134,7 +134,7 @@ export class ClusterPeering extends Construct {
     super(scope, id);
     const { acceptor, dialer } = props;
     if (sameCluster(acceptor, dialer)) {
-      throw invalidInput(this, `"${acceptor.name}" and "${dialer.name}" are one cluster (primary "${acceptor.primaryDatacenter}"): peering joins independent clusters`,
+      throw invalidInput(this, `"${acceptor.name}" and "${dialer.name}" are one cluster ("${acceptor.cluster}"): peering joins independent clusters`,
         [acceptor.name, dialer.name], 'Peer datacenters of different clusters; datacenters of one federation already reach each other.');
     }
     this.acceptor = acceptor;

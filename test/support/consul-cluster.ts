@@ -42,6 +42,11 @@ export interface ConsulClusterOptions {
    * since dc1 and dc2 are one cluster and cannot peer. Default false.
    */
   readonly peerCluster?: boolean;
+  /**
+   * The datacenter name dc3 runs under, e.g. `dc1`, as two independently
+   * installed clusters both are. The harness still calls it dc3. Default dc3.
+   */
+  readonly peerClusterDatacenter?: string;
 }
 
 const PORT_NAMES = ['http', 'grpc', 'grpc_tls', 'dns', 'serf_lan', 'serf_wan', 'server'] as const;
@@ -92,7 +97,7 @@ function tail(file: string, lines = 40): string {
 
 export class ConsulCluster {
   static async start(options: ConsulClusterOptions): Promise<ConsulCluster> {
-    const cluster = new ConsulCluster(options.consulBin, randomUUID());
+    const cluster = new ConsulCluster(options.consulBin, randomUUID(), options.peerClusterDatacenter ?? 'dc3');
     try {
       const timeout = options.startTimeoutMs ?? 30_000;
       const dc1 = await cluster.launch('dc1');
@@ -118,11 +123,13 @@ export class ConsulCluster {
   readonly managementToken: string;
   private readonly consulBin: string;
   private readonly agents: Running[] = [];
+  private readonly peerClusterDatacenter: string;
   private stopped = false;
 
-  private constructor(consulBin: string, managementToken: string) {
+  private constructor(consulBin: string, managementToken: string, peerClusterDatacenter: string) {
     this.consulBin = consulBin;
     this.managementToken = managementToken;
+    this.peerClusterDatacenter = peerClusterDatacenter;
   }
 
   get dc1(): ConsulAgent { return this.agent('dc1'); }
@@ -205,8 +212,8 @@ export class ConsulCluster {
     // dc3 is a cluster of its own: its own primary, never WAN-joined.
     const primary = dc !== 'dc2';
     const config = {
-      datacenter: dc,
-      primary_datacenter: dc === 'dc3' ? 'dc3' : 'dc1',
+      datacenter: dc === 'dc3' ? this.peerClusterDatacenter : dc,
+      primary_datacenter: dc === 'dc3' ? this.peerClusterDatacenter : 'dc1',
       node_name: `server-${dc}`,
       data_dir: dataDir,
       bind_addr: '127.0.0.1',

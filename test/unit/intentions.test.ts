@@ -108,7 +108,7 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     const d = dc(stack);
     new ServiceIntentions(stack, 'first', { datacenter: d, destination: 'api', sources: [{ name: 'web', action: IntentionAction.allow() }] });
     new ServiceIntentions(stack, 'second', { datacenter: d, destination: 'api', sources: [{ name: 'cron', action: IntentionAction.allow() }] });
-  }, [/^bad\/second: the service-intentions entry "api" of the cluster whose primary is "dc1" is already declared at bad\/first/, /got: "api"/,
+  }, [/^bad\/second: the service-intentions entry "api" of cluster "dc1" is already declared at bad\/first/, /got: "api"/,
     /declare each one once.*ServiceIntentions.of\(datacenter, destination\)/]],
 ];
 

@@ -162,13 +162,37 @@ describe('ClusterPeering without mesh gateways', () => {
     new ClusterPeering(stack, 'peering', { acceptor: a, dialer: b });
     expect(Object.values<any>(synthJson(stack).resource.consul_config_entry).map((e) => e.kind)).toEqual(['mesh', 'mesh']);
   });
+
+  test('peers two clusters that both call their datacenter dc1, told apart by `cluster`', () => {
+    const stack = newStack();
+    const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+    const east = new ExistingDatacenter(stack, 'east', { name: 'dc1', cluster: 'east', address: '10.0.1.10:8500', token: token.stringValue });
+    const west = new ExistingDatacenter(stack, 'west', { name: 'dc1', cluster: 'west', address: '10.0.2.10:8500', token: token.stringValue });
+    new ClusterPeering(stack, 'peering', { acceptor: east, dialer: west, acceptorName: 'east', dialerName: 'west', exportedServices: [{ service: 'api' }] });
+    const json = synthJson(stack);
+    expect(json.provider.consul.map((p: any) => [p.alias, p.address, p.datacenter]))
+      .toEqual([['east-dc1', '10.0.1.10:8500', 'dc1'], ['west-dc1', '10.0.2.10:8500', 'dc1']]);
+    expect(Object.entries<any>(json.resource.consul_config_entry).map(([id, e]) => [id, e.provider]).sort()).toEqual([
+      ['exported-services_east_default', 'consul.east-dc1'], ['mesh_east_mesh', 'consul.east-dc1'], ['mesh_west_mesh', 'consul.west-dc1'],
+    ]);
+    expect(resourceAt(json, 'consul_peering_token', 'peering/Token')).toMatchObject({ provider: 'consul.east-dc1', peer_name: 'west' });
+    expect(resourceAt(json, 'consul_peering', 'peering/Peering')).toMatchObject({ provider: 'consul.west-dc1', peer_name: 'east' });
+  });
 });
 
 const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
+  ['rejects two clusters whose datacenters share a name without `cluster`', (stack) => {
+    const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+    new ExistingDatacenter(stack, 'east', { name: 'dc1', address: '10.0.1.10:8500', token: token.stringValue });
+    new ExistingDatacenter(stack, 'west', { name: 'dc1', address: '10.0.2.10:8500', token: token.stringValue });
+  }, [/^bad\/west: datacenter "dc1" of cluster "dc1" is already declared at bad\/east/, /got: "dc1"/, /give one of them its own `cluster`/]],
+  ['rejects a cluster name Consul would not take for a datacenter', (stack) => {
+    new ExistingDatacenter(stack, 'east', { name: 'dc1', cluster: 'East_1', address: '10.0.1.10:8500' });
+  }, [/^bad\/east: invalid cluster/, /got: "East_1"/, /lowercase letters, digits and dashes/]],
   ['rejects peering two datacenters of one federation', (stack) => {
     const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
     new ClusterPeering(stack, 'p', { acceptor: fed.primary, dialer: fed.datacenter('dc2') });
-  }, [/^bad\/p: "dc1" and "dc2" are one cluster \(primary "dc1"\): peering joins independent clusters/, /got: \["dc1","dc2"\]/, /different clusters/]],
+  }, [/^bad\/p: "dc1" and "dc2" are one cluster \("dc1"\): peering joins independent clusters/, /got: \["dc1","dc2"\]/, /different clusters/]],
   ['rejects a peer name Consul refuses', (stack) => {
     const { east, west } = clusters(stack);
     new ClusterPeering(stack, 'p', { acceptor: east, dialer: west, dialerName: 'West_Prod' });
@@ -204,13 +228,13 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     const { east, west } = clusters(stack);
     new ClusterPeering(stack, 'p', { acceptor: east, dialer: west });
     new MeshConfig(stack, 'mesh', { datacenter: east });
-  }, [/^bad\/mesh: the mesh entry "mesh" of the cluster whose primary is "east" is already declared at bad\/east\/MeshConfig/, /got: "mesh"/,
+  }, [/^bad\/mesh: the mesh entry "mesh" of cluster "east" is already declared at bad\/east\/MeshConfig/, /got: "mesh"/,
     /MeshConfig.of\(datacenter\)/]],
   ['rejects two exported-services entries for one cluster', (stack) => {
     const { east, west } = clusters(stack);
     new ClusterPeering(stack, 'p', { acceptor: east, dialer: west, exportedServices: [{ service: 'api' }] });
     new ExportedServices(stack, 'exports', { datacenter: east, services: [{ service: 'web', peers: ['west'] }] });
-  }, [/^bad\/exports: the exported-services entry "default" of the cluster whose primary is "east" is already declared at bad\/east\/ExportedServices/,
+  }, [/^bad\/exports: the exported-services entry "default" of cluster "east" is already declared at bad\/east\/ExportedServices/,
     /got: "default"/, /ExportedServices.of\(datacenter\)/]],
   ['rejects two peerings under one peer name in a datacenter', (stack) => {
     const { east, west } = clusters(stack);

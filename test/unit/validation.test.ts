@@ -55,18 +55,18 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     const fed = pair()(stack);
     new ServiceDefaults(stack, 'api-dc1', { datacenter: fed.primary, service: 'api', meshGatewayMode: MeshGatewayMode.local() });
     new ServiceDefaults(stack, 'api-dc2', { datacenter: fed.datacenter('dc2'), service: 'api', meshGatewayMode: MeshGatewayMode.remote() });
-  }, [/^bad\/api-dc2: the service-defaults entry "api" of the cluster whose primary is "dc1" is already declared at bad\/api-dc1/,
+  }, [/^bad\/api-dc2: the service-defaults entry "api" of cluster "dc1" is already declared at bad\/api-dc1/,
     /got: "api"/, /declare each one once, with the settings of every datacenter\.$/]],
   ['rejects a second proxy-defaults in one federation', (stack) => {
     const fed = pair()(stack);
     new ProxyDefaults(stack, 'pd', { datacenter: fed.primary });
     new ProxyDefaults(stack, 'pd2', { datacenter: fed.datacenter('dc2'), meshGatewayMode: MeshGatewayMode.local() });
-  }, [/^bad\/pd2: the proxy-defaults entry "global" of the cluster whose primary is "dc1" is already declared at bad\/pd/, /got: "global"/]],
+  }, [/^bad\/pd2: the proxy-defaults entry "global" of cluster "dc1" is already declared at bad\/pd/, /got: "global"/]],
   ['rejects two ingress gateways sharing a name (and so a config entry) in one federation', (stack) => {
     const fed = pair()(stack);
     new IngressGateway(stack, 'in1', { datacenter: fed.primary });
     new IngressGateway(stack, 'in2', { datacenter: fed.datacenter('dc2') });
-  }, [/^bad\/in2: the ingress-gateway entry "ingress-gateway" of the cluster whose primary is "dc1" is already declared at bad\/in1/,
+  }, [/^bad\/in2: the ingress-gateway entry "ingress-gateway" of cluster "dc1" is already declared at bad\/in1/,
     /got: "ingress-gateway"/, /or give this gateway its own serviceName\.$/]],
 ];
 
