@@ -195,7 +195,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */
   public get meshGatewayWanAddresses(): string[] {
-    return this.gatewayInstances.map((g) => g.wanAddress);
+    return this.gatewayInstances.map((g) => g.wanAddress!);
   }
 
   /** @internal */
@@ -215,7 +215,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     for (let r = 0; r < spec.replicas; r++) {
       const proxyId = `${spec.service}-${r}`;
       const lan = this.lanPool.allocate();
-      const wan = this.runtime.wanPool.allocate();
+      // Only mesh gateways sit on the WAN network; the /24 it has is shared by every datacenter.
+      const wan = spec.kind === 'mesh' ? this.runtime.wanPool.allocate() : undefined;
       const base = `${this.prefix}-${this.name}-${proxyId}`;
       const scope = new Construct(spec.gateway, `Replica${r}`);
       const bootstrap = new Volume(scope, 'Bootstrap', { provider: this.runtime.provider, name: `${base}-bootstrap` });
@@ -256,14 +257,14 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
           command: ['envoy', '--config-path', '/bootstrap/envoy.json'],
           networksAdvanced: [
             { name: this.network.name, ipv4Address: lan },
-            ...(spec.kind === 'mesh' ? [{ name: this.runtime.wan.name, ipv4Address: wan }] : []),
+            ...(wan ? [{ name: this.runtime.wan.name, ipv4Address: wan }] : []),
           ],
           volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],
           restart: 'unless-stopped',
           dependsOn: [registration],
         });
       }
-      instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: `${wan}:${spec.port}`, registration });
+      instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: wan && `${wan}:${spec.port}`, registration });
     }
     if (spec.kind === 'mesh') {
       this.gatewayInstances.push(...instances);

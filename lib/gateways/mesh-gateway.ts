@@ -127,6 +127,6 @@ export class MeshGateway extends Construct {
 
   /** `host:port` WAN addresses of the replicas run by this library. */
   public get wanAddresses(): string[] {
-    return this.instances.map((i) => i.wanAddress);
+    return this.instances.map((i) => i.wanAddress!);
   }
 }

@@ -23,7 +23,8 @@ export interface GatewayProcessSpec {
 export interface GatewayInstance {
   readonly proxyId: string;
   readonly lanAddress: string;
-  readonly wanAddress: string;
+  /** Mesh gateways only: the others never join the WAN network. */
+  readonly wanAddress?: string;
   /** Completes once the gateway is registered and its Envoy bootstrap written. */
   readonly registration: ITerraformDependable;
 }

@@ -91,6 +91,21 @@ describe('IngressGateway', () => {
       .toEqual([addressOf(json, 'docker_container', 'ingress/Replica1/Registration')]);
   });
 
+  test('keeps its replicas off the WAN network, whose addresses only mesh gateways (and WAN-gossip servers) need', () => {
+    const meshGatewayWan = (withIngress: boolean) => {
+      const { stack, fed } = federated();
+      if (withIngress) new IngressGateway(stack, 'ingress', { datacenter: fed.primary, replicas: 3 });
+      const gateway = fed.primary.addMeshGateway('gw');
+      const json = synthJson(stack);
+      if (withIngress) {
+        const networks = resourceAt(json, 'docker_container', 'ingress/Replica0/Envoy').networks_advanced.map((n: any) => n.name);
+        expect(networks).toEqual([`\${${addressOf(json, 'docker_network', 'fed/dc1/Lan')}.name}`]);
+      }
+      return gateway.wanAddresses;
+    };
+    expect(meshGatewayWan(true)).toEqual(meshGatewayWan(false));
+  });
+
   test('the entry waits for the service-defaults and proxy-defaults of its cluster, even those declared after it', () => {
     const { stack, fed } = federated();
     new IngressGateway(stack, 'ingress', {
