@@ -6,6 +6,7 @@ import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { FederationLink } from '../internal/federation-link';
 import { GatewayHost, GatewayInstance, GatewayProcessSpec } from '../internal/gateway-host';
+import { beforeSynth } from '../internal/cluster';
 import { AddressPool, DockerRuntime } from '../internal/docker-runtime';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, DockerProvider, Network, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
@@ -168,7 +169,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.runtime = DockerRuntime.of(this, props.dockerProvider);
     this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
     this.runtime.registerSubnet(this, this.lanSubnet);
-    this.runtime.registerPort(this, this.httpPort);
+    this.runtime.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
     this.lanPool = new AddressPool(this.lanSubnet, 10);
 
     this.managementToken = props.managementToken !== undefined
@@ -250,7 +251,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
         dependsOn: [...this.readiness, ...spec.dependsOn],
       });
       if (spec.startEnvoy) {
-        new Container(scope, 'Envoy', {
+        const envoy = new Container(scope, 'Envoy', {
           provider: this.runtime.provider,
           name: base,
           image: this.runtime.image(spec.envoyImage).imageId,
@@ -263,6 +264,12 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
           restart: 'unless-stopped',
           dependsOn: [registration],
         });
+        const published = spec.publishedPorts;
+        if (published && r === 0) {
+          // Read at synth: listeners are added after the gateway is constructed.
+          beforeSynth(envoy, () => envoy.putPorts(published().map((port) => ({ internal: port, external: port, ip: '127.0.0.1' }))));
+          this.runtime.registerPorts(spec.gateway, published, 'Move the listener to a free port, or set publishListeners: false.');
+        }
       }
       instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: wan && `${wan}:${spec.port}`, registration });
     }

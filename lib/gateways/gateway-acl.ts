@@ -68,6 +68,8 @@ export interface GatewayProcessOptions {
   readonly envoyImage?: string;
   /** @default - in mesh-gateway federation, mesh gateways expose the servers */
   readonly exposeServers?: boolean;
+  /** @default - nothing published */
+  readonly publishedPorts?: () => number[];
 }
 
 /**
@@ -89,5 +91,6 @@ export function runGatewayProcess(gateway: Construct & { readonly serviceName: s
     startEnvoy: options.startEnvoy ?? true,
     envoyImage: options.envoyImage ?? ENVOY_IMAGE,
     dependsOn: [acl.secret],
+    publishedPorts: options.publishedPorts,
   }) ?? [];
 }

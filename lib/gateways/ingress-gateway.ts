@@ -59,6 +59,15 @@ export interface IngressGatewayProps {
   readonly startEnvoy?: boolean;
 
   /**
+   * In a Docker datacenter, publish every listener port of the first replica's
+   * Envoy on the host's 127.0.0.1 (same port number), so traffic from outside
+   * Docker can enter the mesh. Further replicas are reachable on the
+   * datacenter's network only. Ignored where the gateway process is the operator's.
+   * @default true
+   */
+  readonly publishListeners?: boolean;
+
+  /**
    * Envoy image for the gateway process.
    * @default MeshGateway.DEFAULT_ENVOY_IMAGE
    */
@@ -127,6 +136,7 @@ export class IngressGateway extends Construct {
     this.instances = runGatewayProcess(this, acl, {
       kind: 'ingress', replicas: this.replicas,
       port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage,
+      publishedPorts: props.publishListeners ?? true ? () => this._listeners.map((l) => l.port) : undefined,
     });
 
     this.node.addValidation({ validate: () => [...this.checkListeners(), ...gatewayPortClashes(this), ...this.checkProtocols()] });

@@ -22,9 +22,12 @@ export class AddressPool {
   }
 }
 
-export interface PublishedPort {
+export interface PublishedPorts {
   readonly owner: IConstruct;
-  readonly port: number;
+  /** Read when the stack is validated: gateways gain listeners after construction. */
+  readonly ports: () => number[];
+  /** How the owner gets another port. */
+  readonly fix: string;
 }
 
 /**
@@ -44,7 +47,7 @@ export class DockerRuntime extends Construct {
   public readonly wanPool = new AddressPool('10.249.0.0/24', 10);
   private _wan?: Network;
   private readonly images = new Map<string, Image>();
-  private readonly ports: PublishedPort[] = [];
+  private readonly ports: PublishedPorts[] = [];
   private readonly subnets: { owner: IConstruct; subnet: string }[] = [];
   private lanCount = 0;
 
@@ -108,8 +111,9 @@ export class DockerRuntime extends Construct {
     return `10.249.${this.lanCount}.0/24`;
   }
 
-  public registerPort(owner: IConstruct, port: number): void {
-    this.ports.push({ owner, port });
+  /** Host ports published on 127.0.0.1, checked for collisions across the stack. */
+  public registerPorts(owner: IConstruct, ports: () => number[], fix: string): void {
+    this.ports.push({ owner, ports, fix });
   }
 
   public registerSubnet(owner: IConstruct, subnet: string): void {
@@ -119,13 +123,13 @@ export class DockerRuntime extends Construct {
   private collisions(): string[] {
     const errors: string[] = [];
     const byPort = new Map<number, IConstruct>();
-    for (const { owner, port } of this.ports) {
-      const first = byPort.get(port);
-      if (first) {
-        errors.push(validationMessage(
-          `${owner.node.path} and ${first.node.path} publish the same host port`, port,
-          'Give each datacenter its own httpPort.'));
-      } else byPort.set(port, owner);
+    for (const { owner, ports, fix } of this.ports) {
+      for (const port of ports()) {
+        const first = byPort.get(port);
+        if (first) {
+          errors.push(validationMessage(`${owner.node.path} and ${first.node.path} publish the same host port`, port, fix));
+        } else byPort.set(port, owner);
+      }
     }
     const bySubnet = new Map<string, IConstruct>();
     for (const { owner, subnet } of [{ owner: this as IConstruct, subnet: this.wanPool.subnet }, ...this.subnets]) {

@@ -17,6 +17,11 @@ export interface GatewayProcessSpec {
   readonly startEnvoy: boolean;
   readonly envoyImage: string;
   readonly dependsOn: ITerraformDependable[];
+  /**
+   * Ports the first replica's Envoy publishes on 127.0.0.1 (same numbers),
+   * read at synth; none when absent.
+   */
+  readonly publishedPorts?: () => number[];
 }
 
 /** One gateway replica as placed: its addresses and the resources that ran it. */

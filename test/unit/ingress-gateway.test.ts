@@ -91,6 +91,24 @@ describe('IngressGateway', () => {
       .toEqual([addressOf(json, 'docker_container', 'ingress/Replica1/Registration')]);
   });
 
+  test('publishes every listener of its first replica on 127.0.0.1, those added later too, so outside traffic can enter', () => {
+    const { stack, fed } = federated();
+    const gw = new IngressGateway(stack, 'ingress', { datacenter: fed.primary, replicas: 2, listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
+    gw.addListener({ port: 8080, protocol: 'http', services: [{ name: 'web' }] });
+    const json = synthJson(stack);
+    expect(resourceAt(json, 'docker_container', 'ingress/Replica0/Envoy').ports).toEqual([
+      { internal: 9000, external: 9000, ip: '127.0.0.1' }, { internal: 8080, external: 8080, ip: '127.0.0.1' },
+    ]);
+    // A second replica on the same host ports would collide: it serves the datacenter's network.
+    expect(resourceAt(json, 'docker_container', 'ingress/Replica1/Envoy').ports).toBeUndefined();
+  });
+
+  test('with publishListeners: false, publishes nothing', () => {
+    const { stack, fed } = federated();
+    new IngressGateway(stack, 'ingress', { datacenter: fed.primary, publishListeners: false, listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
+    expect(resourceAt(synthJson(stack), 'docker_container', 'ingress/Replica0/Envoy').ports).toBeUndefined();
+  });
+
   test('keeps its replicas off the WAN network, whose addresses only mesh gateways (and WAN-gossip servers) need', () => {
     const meshGatewayWan = (withIngress: boolean) => {
       const { stack, fed } = federated();
@@ -187,6 +205,8 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     new IngressGateway(stack, 'first', { datacenter: dc, serviceName: 'first', port: 8881, listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
     new IngressGateway(stack, 'second', { datacenter: dc, serviceName: 'second', port: 8882, listeners: [{ port: 9000, services: [{ name: 'cache' }] }] });
   }, [/\[bad\/second\] port 9000 of ingress gateway bad\/second is taken by ingress gateway bad\/first/, /got: 9000/]],
+  ['rejects a listener whose published host port a datacenter takes already', (stack) => gateway(stack).addListener({ port: 8500, services: [{ name: 'db' }] }),
+    [/\[bad\/ConsulMeshDocker\] bad\/ig and bad\/dc1 publish the same host port/, /got: 8500/, /Move the listener to a free port, or set publishListeners: false/]],
   ['rejects a host routed twice on one listener', (stack) => gateway(stack).addListener({
     port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop.example.com'] }, { name: 'api', hosts: ['shop.example.com'] }],
   }), [/^bad\/ig: host "shop.example.com" is routed twice on listener 8080 \(http\)/, /got: "shop.example.com"/, /unique within a listener/]],
