@@ -101,15 +101,14 @@ const aliases = new WeakMap<IConstruct, Map<string, IDatacenter>>();
  * (which refuses the duplicate), and one cluster to the config entries.
  * @internal
  */
-export function claimProviderAlias(dc: IDatacenter): void {
+export function claimProviderAlias(dc: IDatacenter, fix: string): void {
   const stack = TerraformStack.of(dc);
   const taken = aliases.get(stack) ?? new Map<string, IDatacenter>();
   aliases.set(stack, taken);
   const alias = providerAlias(dc);
   const first = taken.get(alias);
   if (first !== undefined) {
-    throw invalidInput(dc, `datacenter "${dc.name}" of cluster "${dc.cluster}" is already declared at ${first.node.path}`, dc.name,
-      'Declare each datacenter once; for two clusters that both name a datacenter alike, give one of them its own `cluster` (e.g. cluster: "west").');
+    throw invalidInput(dc, `datacenter "${dc.name}" of cluster "${dc.cluster}" is already declared at ${first.node.path}`, dc.name, fix);
   }
   taken.set(alias, dc);
 }

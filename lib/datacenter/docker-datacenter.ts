@@ -181,7 +181,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 
     this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
     const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
-    claimProviderAlias(this);
+    claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);
 

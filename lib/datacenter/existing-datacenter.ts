@@ -96,7 +96,7 @@ export class ExistingDatacenter extends DatacenterBase {
       ? requireReference(this, 'token', props.token)
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
     const api = { address: props.address, scheme, token, caFile: props.caFile };
-    claimProviderAlias(this);
+    claimProviderAlias(this, 'Declare each datacenter once; for two clusters that both name a datacenter alike, give one of them its own `cluster` (e.g. cluster: "west").');
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: props.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);
   }

@@ -50,7 +50,11 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects an invalid service name in a mesh service', (stack) => new MeshService(stack, 'web', { datacenter: pair()(stack).primary, service: '-web', port: 80 }),
     [/^bad\/web: service is not a valid service name/, /got: "-web"/]],
   ['rejects a datacenter the federation does not have', (stack) => pair()(stack).datacenter('dc3'),
-    [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],  // Config entries are global to a federation: the same entry declared through dc1 and dc2 is one entry written twice.
+    [/^bad\/fed: no datacenter of that name/, /got: "dc3"/, /Use one of: dc1, dc2/]],  ['rejects two Docker datacenters of one name in a stack', (stack) => {
+    pair()(stack);
+    new DockerDatacenter(stack, 'solo', { name: 'dc1', httpPort: 8600, lanSubnet: '10.249.9.0/24' });
+  }, [/^bad\/solo: datacenter "dc1" of cluster "dc1" is already declared at bad\/fed\/dc1/, /got: "dc1"/, /Rename one: Docker datacenters of a stack need distinct names/]],
+  // Config entries are global to a federation: the same entry declared through dc1 and dc2 is one entry written twice.
   ['rejects the same service-defaults declared twice in one federation', (stack) => {
     const fed = pair()(stack);
     new ServiceDefaults(stack, 'api-dc1', { datacenter: fed.primary, service: 'api', meshGatewayMode: MeshGatewayMode.local() });
