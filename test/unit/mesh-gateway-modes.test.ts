@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { AnnotationMetadataEntryType, TerraformStack, Testing } from 'cdktf';
-import { ConsulFederation, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
+import { ConsulFederation, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
 import { buildModeCase, MODE_CASES } from '../support/mode-cases';
 import { newStack, synthJson } from '../support/synth';
 
@@ -41,6 +41,18 @@ describe('MeshGatewayModes.explain', () => {
     new ProxyDefaults(stack2, 'b-pd', { datacenter: b2.primary, meshGatewayMode: MeshGatewayMode.remote() });
     new MeshService(stack2, 'web', { datacenter: a2.primary, service: 'web', port: 80, upstreams: [{ service: 'api', localBindPort: 9000 }] });
     expect(MeshGatewayModes.explain(stack2)[0]).toMatchObject({ mode: 'none', decidedBy: MeshGatewayModeLayer.BUILT_IN });
+  });
+
+  test('keeps apart two clusters whose datacenters are both dc1 (told apart by cluster)', () => {
+    const stack = newStack();
+    const east = new ExistingDatacenter(stack, 'east', { name: 'dc1', cluster: 'east', address: '10.0.1.10:8500' });
+    const west = new ExistingDatacenter(stack, 'west', { name: 'dc1', cluster: 'west', address: '10.0.2.10:8500' });
+    const westDefaults = new ProxyDefaults(stack, 'west-pd', { datacenter: west, meshGatewayMode: MeshGatewayMode.remote() });
+    new MeshService(stack, 'web', { datacenter: east, service: 'web', port: 80, upstreams: [{ service: 'api', localBindPort: 9000 }] });
+    new MeshService(stack, 'shop', { datacenter: west, service: 'shop', port: 80, upstreams: [{ service: 'api', localBindPort: 9000 }] });
+    const rows = MeshGatewayModes.explain(stack);
+    expect(rows.find((r) => r.service === 'web')).toMatchObject({ mode: 'none', decidedBy: MeshGatewayModeLayer.BUILT_IN });
+    expect(rows.find((r) => r.service === 'shop')).toMatchObject({ mode: 'remote', decidedBy: MeshGatewayModeLayer.PROXY_DEFAULTS, decidedAt: westDefaults.node.path });
   });
 
   test('renders a table with the layer spelled out', () => {
