@@ -3,10 +3,10 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { TerraformStack } from '../internal/tf';
+import { StackRegistry } from '../internal/stack-registry';
 
 /** Per stack: `<cluster> <kind> <name>` -> the construct that declared it. */
-const declared = new WeakMap<IConstruct, Map<string, IConstruct>>();
+const declared = new StackRegistry<IConstruct>();
 
 /**
  * The generic `consul_config_entry` under every typed entry. The body holds
@@ -41,7 +41,7 @@ export function refreshConfigEntry(resource: ConfigEntry, body: Record<string, u
 
 /** The construct of `datacenter`'s stack that declared the entry, if any. @internal */
 export function declaredEntry(datacenter: IDatacenter, kind: string, name: string): IConstruct | undefined {
-  return entriesOf(datacenter).get(entryKey(datacenter, kind, name));
+  return declared.of(datacenter).get(entryKey(datacenter, kind, name));
 }
 
 /**
@@ -50,7 +50,7 @@ export function declaredEntry(datacenter: IDatacenter, kind: string, name: strin
  * overwrite each other on every apply and never converge.
  */
 function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, name: string, orElse?: string): void {
-  const entries = entriesOf(scope);
+  const entries = declared.of(scope);
   const key = entryKey(datacenter, kind, name);
   const first = entries.get(key);
   if (first !== undefined) {
@@ -60,13 +60,6 @@ function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, nam
         + (orElse ? `, or ${orElse}.` : '.'));
   }
   entries.set(key, scope);
-}
-
-function entriesOf(scope: IConstruct): Map<string, IConstruct> {
-  const stack = TerraformStack.of(scope);
-  const entries = declared.get(stack) ?? new Map<string, IConstruct>();
-  declared.set(stack, entries);
-  return entries;
 }
 
 /**

@@ -1,7 +1,8 @@
-import { ITerraformDependable, TerraformStack } from '../internal/tf';
+import { ITerraformDependable } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
+import { StackRegistry } from '../internal/stack-registry';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
 
 /** A Consul datacenter that constructs can configure, whoever runs it. */
@@ -94,7 +95,7 @@ export function providerAlias(dc: IDatacenter): string {
   return dc.cluster === dc.primaryDatacenter ? dc.name : `${dc.cluster}-${dc.name}`;
 }
 
-const aliases = new WeakMap<IConstruct, Map<string, IDatacenter>>();
+const aliases = new StackRegistry<IDatacenter>();
 
 /**
  * Two datacenters with one provider alias would be one provider to Terraform
@@ -102,9 +103,7 @@ const aliases = new WeakMap<IConstruct, Map<string, IDatacenter>>();
  * @internal
  */
 export function claimProviderAlias(dc: IDatacenter, fix: string): void {
-  const stack = TerraformStack.of(dc);
-  const taken = aliases.get(stack) ?? new Map<string, IDatacenter>();
-  aliases.set(stack, taken);
+  const taken = aliases.of(dc);
   const alias = providerAlias(dc);
   const first = taken.get(alias);
   if (first !== undefined) {

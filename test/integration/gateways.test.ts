@@ -17,14 +17,13 @@ import { Applied, applyConsulResources, ApplyOptions } from '../support/consul-a
 import { ConsulCluster, Datacenter } from '../support/consul-cluster';
 import { PlanAnswer, planAfterApply } from '../support/provider-diff';
 import { runRegistration } from '../support/registration';
-import { addressOf, resourceAt, synthJson } from '../support/synth';
+import { addressOf, resourceAt, synthJson as synth } from '../support/synth';
 import { eventually } from '../support/eventually';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
 let cluster: ConsulCluster;
 
-const synth = (stack: TerraformStack) => synthJson(stack);
 const agentFor = (dc: Datacenter) => (dc === 'dc1' ? cluster.dc1 : dc === 'dc2' ? cluster.dc2 : cluster.dc3);
 const api = (dc: Datacenter, method: string, path: string, body?: unknown, token = cluster.managementToken) => cluster.api(dc, method, path, body, token);
 
