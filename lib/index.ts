@@ -1,6 +1,7 @@
 export * from './modes/mesh-gateway-mode';
 export * from './modes/mesh-gateway-modes';
 export * from './services/mesh-service';
+export * from './datacenter/consul-version';
 export * from './datacenter/datacenter';
 export * from './datacenter/docker-datacenter';
 export * from './datacenter/existing-datacenter';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { configEntryResource } from './config-entry-resource';
+import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
@@ -58,6 +59,7 @@ export class ProxyDefaults extends Construct {
    * The config_json body (everything but Kind and Name). `TransparentProxy`
    * and `AccessLogs` are pointers in Consul's API structs and come back as
    * `{}`: sent absent, they would decode to nil and show a diff on every plan.
+   * Consul before 1.15 has no `AccessLogs` and refuses the key.
    * @internal
    */
   public _renderBody(): Record<string, unknown> {
@@ -66,7 +68,7 @@ export class ProxyDefaults extends Construct {
       TransparentProxy: {},
       MeshGateway: this.meshGatewayMode._render(),
       Expose: {},
-      AccessLogs: {},
+      ...(supports(this.datacenter.consulVersion, FEATURES.accessLogs) ? { AccessLogs: {} } : {}),
     };
   }
 }

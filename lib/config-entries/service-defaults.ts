@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import { FEATURES, requireFeature } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
@@ -129,9 +130,13 @@ function renderOverride(o: UpstreamOverride): Record<string, unknown> {
 }
 
 /** One override per upstream (service and peer): a second would silently shadow the first. */
-function checkOverrides(scope: Construct, overrides: UpstreamOverride[]): UpstreamOverride[] {
+function checkOverrides(scope: ServiceDefaults, overrides: UpstreamOverride[]): UpstreamOverride[] {
   const seen = new Set<string>();
   for (const o of overrides) {
+    if (o.peer !== undefined) {
+      requireFeature(scope, scope.datacenter.consulVersion, FEATURES.upstreamOverridePeer, { service: o.service, peer: o.peer },
+        'Drop `peer` and set the mode on the sidecar\'s upstream instead (MeshService upstreams take `peer` and `meshGatewayMode`).');
+    }
     const key = `${o.service}\u0000${o.peer ?? ''}`;
     if (seen.has(key)) {
       throw invalidInput(scope, 'an upstream override for this service (and peer) already exists', o.service,

@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
 import { StackRegistry } from '../internal/stack-registry';
+import { ConsulVersion } from './consul-version';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
 
 /** A Consul datacenter that constructs can configure, whoever runs it. */
@@ -37,6 +38,12 @@ export interface IDatacenter extends IConstruct {
   readonly connectEnabled: boolean;
 
   /**
+   * The Consul version its servers run: the library renders only what this
+   * version accepts, and refuses at synth what it lacks.
+   */
+  readonly consulVersion: ConsulVersion;
+
+  /**
    * Whether its workloads can reach workloads in other datacenters without
    * mesh gateways. Decides whether a cross-datacenter upstream in mode
    * `none` is an error or a warning.
@@ -62,6 +69,7 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   public abstract readonly provider: ConsulProvider;
   public abstract readonly globalProvider: ConsulProvider;
   public abstract readonly connectEnabled: boolean;
+  public abstract readonly consulVersion: ConsulVersion;
   public abstract readonly directlyRoutable: boolean;
   public abstract readonly readiness: ITerraformDependable[];
 

@@ -1,5 +1,6 @@
 import { Annotations, dependable, ITerraformDependable, Lazy } from '../internal/tf';
 import { Construct } from 'constructs';
+import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
@@ -65,6 +66,14 @@ export interface DatacenterOptions {
   readonly image?: string;
 
   /**
+   * The Consul version the image runs, which decides what the library renders
+   * (see {@link ConsulVersion}).
+   * @default - the version the image's tag names; for a tag that names none
+   * (e.g. `latest`), the default image's version
+   */
+  readonly consulVersion?: ConsulVersion;
+
+  /**
    * Whether workloads here can reach other datacenters' workloads without
    * gateways.
    * @default false (each datacenter's workloads sit on their own Docker network)
@@ -108,7 +117,8 @@ export interface DockerDatacenterProps extends DatacenterOptions {
 interface Server {
   readonly node: string;
   readonly lanAddress: string;
-  readonly wanAddress?: string;
+  /** On the shared network: for WAN gossip, or for direct peering. */
+  wanAddress?: string;
   readonly container: Container;
 }
 
@@ -129,6 +139,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
+  public readonly consulVersion: ConsulVersion;
   public readonly directlyRoutable: boolean;
   /** Number of Consul servers. */
   public readonly serverCount: number;
@@ -164,6 +175,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http);
     this.image = props.image ?? DockerDatacenter.DEFAULT_IMAGE;
+    this.consulVersion = checkConsulVersion(this,
+      props.consulVersion ?? ConsulVersion.fromImage(this.image) ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
     this.prefix = props.namePrefix ?? 'consul';
 
     this.runtime = DockerRuntime.of(this, props.dockerProvider);
@@ -288,6 +301,23 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   public _onGateways(listener: (instances: GatewayInstance[]) => void): void {
     this.gatewayListeners.push(listener);
     if (this.gatewayInstances.length > 0) listener([...this.gatewayInstances]);
+  }
+
+  /**
+   * Puts every server on the shared network (if not there already) and
+   * returns the addresses another cluster's servers dial for direct peering:
+   * the gRPC TLS port, which Consul prefers for peering.
+   * @internal
+   */
+  public _directPeeringAddresses(): string[] {
+    for (const server of this.servers.filter((s) => s.wanAddress === undefined)) {
+      server.wanAddress = this.runtime.wanPool.allocate();
+      server.container.putNetworksAdvanced([
+        { name: this.network.name, ipv4Address: server.lanAddress, aliases: [server.node] },
+        { name: this.runtime.wan.name, ipv4Address: server.wanAddress },
+      ]);
+    }
+    return this.servers.map((s) => `${s.wanAddress}:${CONSUL_PORTS.grpc_tls}`);
   }
 
   /** Makes every server container of this datacenter wait for `dependable`. @internal */

@@ -1,5 +1,6 @@
 import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
+import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
@@ -48,6 +49,13 @@ export interface ExistingDatacenterProps {
   readonly connect?: boolean;
 
   /**
+   * The Consul version its servers run, which decides what the library
+   * renders (see {@link ConsulVersion}).
+   * @default ConsulVersion.V1_19_2
+   */
+  readonly consulVersion?: ConsulVersion;
+
+  /**
    * Whether its workloads can reach other datacenters' workloads without gateways.
    * @default true
    */
@@ -72,6 +80,7 @@ export class ExistingDatacenter extends DatacenterBase {
   public readonly provider: ConsulProvider;
   public readonly globalProvider: ConsulProvider;
   public readonly connectEnabled: boolean;
+  public readonly consulVersion: ConsulVersion;
   public readonly directlyRoutable: boolean;
   public readonly readiness: ITerraformDependable[] = [];
 
@@ -91,6 +100,7 @@ export class ExistingDatacenter extends DatacenterBase {
     this.cluster = props.cluster ?? this.primaryDatacenter;
     checkDatacenterName(this, this.cluster, 'cluster');
     this.connectEnabled = props.connect ?? true;
+    this.consulVersion = checkConsulVersion(this, props.consulVersion ?? ConsulVersion.V1_19_2);
     this.directlyRoutable = props.directlyRoutable ?? true;
     const token = props.token !== undefined
       ? requireReference(this, 'token', props.token)

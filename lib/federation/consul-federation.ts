@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { FederationMethod } from './federation-method';
+import type { ConsulVersion } from '../datacenter/consul-version';
 import { DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
 import { FederationLink } from '../internal/federation-link';
 import { replicationRules } from '../internal/acl-rules';
@@ -28,6 +29,12 @@ export interface ConsulFederationProps {
    * @default DockerDatacenter.DEFAULT_IMAGE
    */
   readonly image?: string;
+
+  /**
+   * Consul version of every datacenter that does not set its own.
+   * @default - the version the image's tag names (see DatacenterOptions.consulVersion)
+   */
+  readonly consulVersion?: ConsulVersion;
 
   /**
    * The initial management token (global, replicated), as a reference.
@@ -93,6 +100,7 @@ export class ConsulFederation extends Construct {
       ...options,
       httpPort: options.httpPort ?? 8500 + index,
       image: options.image ?? props.image,
+      consulVersion: options.consulVersion ?? props.consulVersion,
       managementToken,
       gossipKey,
       dockerProvider: props.dockerProvider,

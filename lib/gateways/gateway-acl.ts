@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { ENVOY_IMAGE, gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
+import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
 import { dependsOnAll } from '../internal/dependencies';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -89,7 +89,7 @@ export function runGatewayProcess(gateway: Construct & { readonly serviceName: s
     tokenSecret: acl.secretId,
     exposeServers: options.exposeServers ?? (options.kind === 'mesh' && host._meshGatewayFederation),
     startEnvoy: options.startEnvoy ?? true,
-    envoyImage: options.envoyImage ?? ENVOY_IMAGE,
+    envoyImage: options.envoyImage ?? acl.datacenter.consulVersion.defaultEnvoyImage,
     dependsOn: [acl.secret],
     publishedPorts: options.publishedPorts,
   }) ?? [];

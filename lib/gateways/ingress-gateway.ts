@@ -69,7 +69,7 @@ export interface IngressGatewayProps {
 
   /**
    * Envoy image for the gateway process.
-   * @default MeshGateway.DEFAULT_ENVOY_IMAGE
+   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
    */
   readonly envoyImage?: string;
 }

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { GatewayAcl, runGatewayProcess } from './gateway-acl';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { gatewayRules } from '../internal/acl-rules';
-import { ENVOY_IMAGE, GatewayInstance } from '../internal/gateway-host';
+import { GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -49,7 +49,7 @@ export interface MeshGatewayOptions {
 
   /**
    * Envoy image for the gateway process.
-   * @default MeshGateway.DEFAULT_ENVOY_IMAGE
+   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
    */
   readonly envoyImage?: string;
 }
@@ -68,9 +68,6 @@ export interface MeshGatewayProps extends MeshGatewayOptions {
  * {@link MeshGateway.tokenSecretId}.
  */
 export class MeshGateway extends Construct {
-  /** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
-  public static readonly DEFAULT_ENVOY_IMAGE = ENVOY_IMAGE;
-
   /** The datacenter the gateway serves. */
   public readonly datacenter: IDatacenter;
   /** Consul service name. */

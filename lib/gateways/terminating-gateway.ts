@@ -49,7 +49,7 @@ export interface TerminatingGatewayProps {
 
   /**
    * Envoy image for the gateway process.
-   * @default MeshGateway.DEFAULT_ENVOY_IMAGE
+   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
    */
   readonly envoyImage?: string;
 }

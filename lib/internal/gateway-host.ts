@@ -1,9 +1,6 @@
 import { ITerraformDependable } from './tf';
 import { IConstruct } from 'constructs';
 
-/** The Envoy image gateways run by default (Consul 1.19 supports Envoy 1.26 to 1.29). */
-export const ENVOY_IMAGE = 'envoyproxy/envoy:v1.29.12';
-
 /** What a gateway asks of the datacenter that runs its process. */
 export interface GatewayProcessSpec {
   readonly gateway: IConstruct;
@@ -43,6 +40,11 @@ export interface GatewayHost {
   /** True when servers federate through mesh gateways, so gateways expose them. */
   readonly _meshGatewayFederation: boolean;
   _runGateway(spec: GatewayProcessSpec): GatewayInstance[];
+  /**
+   * Makes the servers reachable by another cluster's servers (for peering
+   * without gateways) and returns the `host:port` addresses to dial.
+   */
+  _directPeeringAddresses(): string[];
 }
 
 export function gatewayHostOf(datacenter: unknown): GatewayHost | undefined {

@@ -83,7 +83,10 @@ export interface ClusterPeeringProps {
   /**
    * `host:port` addresses the dialer should use for the acceptor
    * (`server_external_addresses`), e.g. behind NAT.
-   * @default - the acceptor's servers, or its mesh gateways' WAN addresses when peering through them
+   * @default - the acceptor's servers, or its mesh gateways' WAN addresses
+   * when peering through them. Without gateways between two Docker
+   * datacenters: both sides' servers join the shared Docker network, and the
+   * dialer dials the acceptor's servers there.
    */
   readonly acceptorServerAddresses?: string[];
 
@@ -158,10 +161,15 @@ export class ClusterPeering extends Construct {
       return mesh.resource;
     }) : [];
 
+    // Direct peering between Docker datacenters: the servers' LAN addresses
+    // the token would carry sit on networks the other cluster cannot reach.
+    const [acceptorHost, dialerHost] = [gatewayHostOf(acceptor), gatewayHostOf(dialer)];
+    const directAddresses = !this.throughMeshGateways && acceptorHost && dialerHost && props.acceptorServerAddresses === undefined
+      ? (dialerHost._directPeeringAddresses(), acceptorHost._directPeeringAddresses()) : undefined;
     this.token = new PeeringToken(this, 'Token', {
       provider: acceptor.provider,
       peerName: this.dialerName,
-      serverExternalAddresses: props.acceptorServerAddresses,
+      serverExternalAddresses: props.acceptorServerAddresses ?? directAddresses,
       dependsOn: dependsOnAll([...acceptor.readiness, ...meshEntries]),
     });
     this.peering = new Peering(this, 'Peering', {
