@@ -8,6 +8,8 @@ import { ClusterPeering, DockerDatacenter } from '../../lib';
 export interface PeeringExampleOptions {
   readonly image?: string;
   readonly startEnvoy?: boolean;
+  /** Peer through the mesh gateways (default), or have the servers dial each other. */
+  readonly throughMeshGateways?: boolean;
   /** Datacenter names of the two clusters (default: east, west). */
   readonly names?: [string, string];
 }
@@ -30,6 +32,7 @@ export class PeeringExample extends TerraformStack {
       acceptor: this.east,
       dialer: this.west,
       exportedServices: [{ service: 'api', allowedCallers: ['web'] }],
+      throughMeshGateways: options.throughMeshGateways,
     });
   }
 }

@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import { MeshGatewayMode } from './mesh-gateway-mode';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults, UpstreamOverride } from '../config-entries/service-defaults';
+import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { MeshService, UpstreamOptions } from '../services/mesh-service';
 
@@ -118,7 +119,11 @@ function resolve(service: MeshService, upstream: UpstreamOptions, entries: Entri
   const dc = service.datacenter;
   const proxyDefaults = entries.proxyDefaults.find((p) => sameFederation(p.datacenter, dc));
   const downstream = entries.serviceDefaults.find((s) => s.service === service.service && sameFederation(s.datacenter, dc));
-  const override = downstream?.upstreamOverrides.find((o: UpstreamOverride) => o.service === upstream.service && o.peer === upstream.peer);
+  // Before 1.15, Consul keys overrides by service name alone (it has no
+  // `Peer` there): an override for `api` also applies to a peered `api`.
+  const byNameOnly = downstream !== undefined && !supports(downstream.datacenter.consulVersion, FEATURES.upstreamOverridePeer);
+  const override = downstream?.upstreamOverrides.find((o: UpstreamOverride) => o.service === upstream.service
+    && (o.peer === upstream.peer || (byNameOnly && o.peer === undefined)));
   // A peer's service-defaults live in the other cluster; they are not ours to see.
   const destination = upstream.peer === undefined
     ? entries.serviceDefaults.find((s) => s.service === upstream.service && sameFederation(s.datacenter, dc)) : undefined;

@@ -1,21 +1,61 @@
 // The resolver's answer for every case in mode-cases, compared with what real
-// Consul reports once the same config entries are written and the rendered
-// service definition is registered: the agent's merged upstream mode
+// Consul reports once the case's stack is applied with real `tofu` (the
+// hashicorp/consul provider) and the rendered service definition is
+// registered: the agent's merged upstream mode
 // (/v1/agent/service/<sidecar-id>) and, for federation upstreams, the mode of
 // the discovery chain's target, compiled with the override the sidecar sends
 // (its merged upstream mode). Any mismatch fails with both answers shown.
+// One workspace serves every case: each case's stack is written over the
+// previous one and applied (tofu updates, replaces or deletes the previous
+// case's entries), a plan right after each apply must be empty, and a destroy
+// at the end must leave no entry behind.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
-import { MeshGatewayModes } from '../../lib';
-import { applyConsulResources } from '../support/consul-api-apply';
-import { ConsulCluster, Datacenter } from '../support/consul-cluster';
-import { buildModeCase, MODE_CASES } from '../support/mode-cases';
-import { requireTool } from '../support/tools';
+import { ConsulVersion, MeshGatewayModes } from '../../lib';
+import { ConsulCluster } from '../support/consul-cluster';
+import { buildModeCase, MODE_CASES, ModeCase } from '../support/mode-cases';
+import { TerraformWorkspace } from '../support/terraform';
+import { requireTool, toolVersion } from '../support/tools';
+
+/** The version the harness's servers run: what every ExistingDatacenter of the stacks declares. */
+const consulVersion = ConsulVersion.of(toolVersion('consul'));
+/** service-defaults UpstreamConfig.Overrides[].Peer arrived in Consul 1.15. */
+const OVERRIDE_PEER_SINCE = ConsulVersion.of('1.15.0');
 
 let cluster: ConsulCluster;
+let workspace: TerraformWorkspace | undefined;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modes-'));
+
+const api = (method: string, urlPath: string, body?: unknown) => cluster.api('dc1', method, urlPath, body, cluster.managementToken);
+const addresses = () => ({ dc1: cluster.dc1.httpAddr, dc2: cluster.dc2.httpAddr });
+
+/** The case's stack, as `cdktf synth` writes it, and its web service. */
+function synthCase(c: ModeCase) {
+  const stack = new TerraformStack(Testing.app(), 'modes');
+  const service = buildModeCase(stack, c, addresses(), consulVersion);
+  const [predicted] = MeshGatewayModes.explain(stack);
+  return { json: JSON.parse(Testing.synth(stack, true)), service, predicted };
+}
+
+/** The one workspace of the file, created (and initialised) with the first stack it applies. */
+function workspaceFor(json: object): TerraformWorkspace {
+  if (!workspace) workspace = new TerraformWorkspace(json, { vars: { token: cluster.managementToken }, prefix: 'modes-tf-' });
+  else workspace.write(json);
+  return workspace;
+}
+
+/** `Kind/Name` of every proxy-defaults and service-defaults entry in the cluster. */
+async function storedEntries(): Promise<string[]> {
+  const entries: string[] = [];
+  for (const kind of ['proxy-defaults', 'service-defaults']) {
+    const r = await api('GET', `/v1/config/${kind}`);
+    expect(r.status).toBe(200);
+    entries.push(...(r.json ?? []).map((e: any) => `${e.Kind}/${e.Name}`));
+  }
+  return entries.sort();
+}
 
 beforeAll(async () => {
   cluster = await ConsulCluster.start({ consulBin: requireTool('consul') });
@@ -23,6 +63,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // The last test destroys; this only covers a run that stopped before it.
+  if (workspace && (await workspace.stateList()).length > 0) await workspace.destroy().catch(() => undefined);
+  workspace?.remove();
   await cluster?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
@@ -32,27 +75,43 @@ test('covers every layer at least once', () => {
   expect(MODE_CASES.length).toBeGreaterThanOrEqual(12);
 });
 
+test('the harness runs the Consul version the stacks are built for', async () => {
+  const self = (await api('GET', '/v1/agent/self')).json;
+  expect(ConsulVersion.of(self.Config.Version).toString()).toBe(consulVersion.toString());
+});
+
 test.each(MODE_CASES.map((c) => [c.name, c]))('%s: the resolver agrees with Consul', async (_name, c) => {
-  const addresses = { dc1: cluster.dc1.httpAddr, dc2: cluster.dc2.httpAddr };
-  const stack = new TerraformStack(Testing.app(), 'modes');
-  const service = buildModeCase(stack, c, addresses);
-  const [predicted] = MeshGatewayModes.explain(stack);
-  const json = JSON.parse(Testing.synth(stack));
-  const agentOf = (address: string) => (address === addresses.dc1 ? 'dc1' : 'dc2') as Datacenter;
+  if (c.overridePeer !== undefined && !consulVersion.atLeast(OVERRIDE_PEER_SINCE)) {
+    // Consul before 1.15 has no UpstreamConfig.Overrides[].Peer: the library
+    // refuses the override at synth rather than have the apply fail (or the
+    // field be dropped). There is nothing to apply, so this case checks the
+    // refusal; the resolver's prediction for it stays checked in
+    // test/unit/mesh-gateway-modes.test.ts (default version 1.19.2).
+    expect(() => synthCase(c)).toThrow(/service-defaults UpstreamConfig\.Overrides\[\]\.Peer needs Consul 1\.15\.0 or newer, and this datacenter runs 1\.14/);
+    return;
+  }
+  const { json, service, predicted } = synthCase(c);
+  const ws = workspaceFor(json);
+  await ws.apply();
+  await ws.expectNoChanges();
+
+  // What the stack declares is what Consul holds, and nothing of an earlier case is left.
+  const declared = Object.values<any>(json.resource?.consul_config_entry ?? {}).map((e) => `${e.kind}/${e.name}`).sort();
+  expect({ case: c.name, entries: await storedEntries() }).toEqual({ case: c.name, entries: declared });
+
   const token = cluster.managementToken;
-  const applied = await applyConsulResources(cluster, json, token, agentOf);
   const file = path.join(work, `${service.sidecarId}.json`);
   fs.writeFileSync(file, service.definitionJson);
   try {
     const register = cluster.consulCli('dc1', ['services', 'register', file], { token });
     expect({ register: register.status, stderr: register.stderr }).toEqual({ register: 0, stderr: '' });
 
-    const sidecar = await cluster.api('dc1', 'GET', `/v1/agent/service/${service.sidecarId}`, undefined, token);
+    const sidecar = await api('GET', `/v1/agent/service/${service.sidecarId}`);
     const agentMode = sidecar.json.Proxy.Upstreams[0].MeshGateway?.Mode ?? '';
     const consul: Record<string, string> = { agentMode };
     if (!c.peer) {
       // What the sidecar asks for: the chain in the upstream's datacenter, overridden by its merged mode.
-      const chain = await cluster.api('dc1', 'POST', '/v1/discovery-chain/api?compile-dc=dc2', { OverrideMeshGateway: { Mode: agentMode } }, token);
+      const chain = await api('POST', '/v1/discovery-chain/api?compile-dc=dc2', { OverrideMeshGateway: { Mode: agentMode } });
       const targets = Object.entries<any>(chain.json.Chain.Targets);
       expect(targets.map(([id]) => id)).toEqual(['api.default.default.dc2']);
       consul.mode = targets[0][1].MeshGateway?.Mode || 'none';
@@ -63,6 +122,21 @@ test.each(MODE_CASES.map((c) => [c.name, c]))('%s: the resolver agrees with Cons
     expect({ case: c.name, consul }).toEqual({ case: c.name, consul: { agentMode: predicted.agentMode, mode: predicted.mode } });
   } finally {
     cluster.consulCli('dc1', ['services', 'deregister', '-id', 'web'], { token });
-    await applied.destroy();
   }
+});
+
+test('destroy removes every entry the stack wrote', async () => {
+  // A stack with an entry at every config-entry layer, so the destroy has something to remove.
+  const all: ModeCase = {
+    name: 'every entry', proxyDefaults: 'local', downstream: 'remote', upstreamDefaults: 'none', upstreamOverride: 'none', destination: 'remote',
+    expect: undefined as any,
+  };
+  const ws = workspaceFor(synthCase(all).json);
+  await ws.apply();
+  await ws.expectNoChanges();
+  expect(await storedEntries()).toEqual(['proxy-defaults/global', 'service-defaults/api', 'service-defaults/web']);
+
+  await ws.destroy();
+  expect([...(await ws.state()).keys()]).toEqual([]);
+  expect(await storedEntries()).toEqual([]);
 });

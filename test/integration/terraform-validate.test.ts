@@ -1,53 +1,29 @@
-// Every example, synthesized and checked by real `terraform init` + `validate`
-// with the real providers from the tools mirror (one plugin cache for all).
-// Where the providers cannot be built, the check is reported as BLOCKED with
-// the module proxy's answer: visible in every run, never silently passed.
-import { spawnSync } from 'child_process';
+// Every example, synthesized as `cdktf synth` writes it and checked by real
+// `tofu init` + `validate` with the providers from the tools mirror (one
+// plugin cache for all). The e2e suites go on to apply them.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { synthExamples } from '../support/synth-examples';
-import { loadToolchain } from '../support/tools';
+import { TerraformWorkspace } from '../support/terraform';
 
-const toolchain = loadToolchain();
-const blocked = [
-  toolchain.providers.consul ? undefined : 'hashicorp/consul 2.22.1',
-  toolchain.providers.docker ? undefined : 'kreuzwerker/docker 3.6.2',
-].filter(Boolean);
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-examples-'));
+const stacks = synthExamples(outdir);
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
-function terraform(args: string[], cwd: string) {
-  return spawnSync(toolchain.terraform, args, { cwd, encoding: 'utf8', env: { ...process.env, ...toolchain.env } });
-}
+test('every example is there', () => {
+  expect(stacks.map((s) => s.example).sort()).toEqual(['federated-pair', 'ingress', 'peering', 'terminating']);
+});
 
-if (blocked.length > 0) {
-  const why = toolchain.missing.filter((m) => /provider/i.test(m)).join('; ');
-  test.skip(`BLOCKED: terraform validate of the examples needs providers that cannot be built here (${blocked.join(', ')}): ${why}`, () => undefined);
-
-  test('the Terraform CLI itself is real and reads the synthesized stacks', () => {
-    // Up to the line the missing providers draw: the real binary parses every
-    // stack and names exactly the providers it would need.
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-examples-'));
-    for (const stack of synthExamples(outdir)) {
-      // Without its backend block the stack needs no `init` to be parsed.
-      const json = JSON.parse(fs.readFileSync(path.join(stack.dir, 'cdk.tf.json'), 'utf8'));
-      delete json.terraform.backend;
-      fs.writeFileSync(path.join(stack.dir, 'cdk.tf.json'), JSON.stringify(json));
-      const run = terraform(['providers', '-no-color'], stack.dir);
-      expect({ stack: stack.stack, status: run.status, stderr: run.stderr }).toEqual({ stack: stack.stack, status: 0, stderr: '' });
-      expect(run.stdout).toContain('provider[registry.terraform.io/hashicorp/consul] 2.22.1');
-      expect(run.stdout).toContain('provider[registry.terraform.io/kreuzwerker/docker] 3.6.2');
-    }
-    fs.rmSync(outdir, { recursive: true, force: true });
-  });
-} else {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-examples-'));
-  const stacks = synthExamples(outdir);
-  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
-
-  test.each(stacks.map((s) => [`${s.example}/${s.stack}`, s.dir]))('%s passes terraform init + validate', (_name, dir) => {
-    const init = terraform(['init', '-backend=false', '-input=false', '-no-color'], dir);
-    expect({ step: 'init', status: init.status, output: init.stderr }).toEqual({ step: 'init', status: 0, output: '' });
-    const validate = terraform(['validate', '-json', '-no-color'], dir);
-    expect(JSON.parse(validate.stdout)).toMatchObject({ valid: true, error_count: 0 });
-  });
-}
+test.each(stacks.map((s) => [`${s.example}/${s.stack}`, s.dir]))('%s passes tofu init + validate with the pinned providers', async (_name, dir) => {
+  const workspace = new TerraformWorkspace(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
+  try {
+    const init = await workspace.init();
+    expect(init?.stdout).toMatch(/Installed hashicorp\/consul v2\.22\.1|Using hashicorp\/consul v2\.22\.1/);
+    expect(init?.stdout).toMatch(/Installed kreuzwerker\/docker v3\.6\.2|Using kreuzwerker\/docker v3\.6\.2/);
+    const validate = await workspace.run(['validate', '-json', '-no-color']);
+    expect(JSON.parse(validate.stdout)).toMatchObject({ valid: true, error_count: 0, warning_count: 0 });
+  } finally {
+    workspace.remove();
+  }
+});

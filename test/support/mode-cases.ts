@@ -2,7 +2,7 @@
 // give. The unit test checks the resolver against `expect`; the integration
 // test checks the same cases against what real Consul reports.
 import { TerraformStack, TerraformVariable } from 'cdktf';
-import { ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ConsulVersion, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
 
 type Mode = 'local' | 'remote' | 'none';
 
@@ -47,11 +47,16 @@ export const MODE_CASES: ModeCase[] = [
 const MODES = { local: MeshGatewayMode.local, remote: MeshGatewayMode.remote, none: MeshGatewayMode.none };
 const mode = (m?: Mode) => (m ? MODES[m]() : undefined);
 
-/** Builds the case: dc1 (primary) and dc2 at the given addresses, web in dc1 calling api. */
-export function buildModeCase(stack: TerraformStack, c: ModeCase, addresses = { dc1: '127.0.0.1:8500', dc2: '127.0.0.1:8501' }): MeshService {
+/**
+ * Builds the case: dc1 (primary) and dc2 at the given addresses, web in dc1
+ * calling api, both datacenters running `consulVersion` (default: the
+ * library's default version).
+ */
+export function buildModeCase(stack: TerraformStack, c: ModeCase, addresses = { dc1: '127.0.0.1:8500', dc2: '127.0.0.1:8501' },
+  consulVersion?: ConsulVersion): MeshService {
   const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
-  const dc1 = new ExistingDatacenter(stack, 'dc1', { name: 'dc1', address: addresses.dc1, token: token.stringValue });
-  new ExistingDatacenter(stack, 'dc2', { name: 'dc2', address: addresses.dc2, primaryDatacenter: 'dc1', token: token.stringValue });
+  const dc1 = new ExistingDatacenter(stack, 'dc1', { name: 'dc1', address: addresses.dc1, token: token.stringValue, consulVersion });
+  new ExistingDatacenter(stack, 'dc2', { name: 'dc2', address: addresses.dc2, primaryDatacenter: 'dc1', token: token.stringValue, consulVersion });
   if (c.proxyDefaults) new ProxyDefaults(stack, 'proxy-defaults', { datacenter: dc1, meshGatewayMode: mode(c.proxyDefaults) });
   if (c.downstream || c.upstreamDefaults || c.upstreamOverride) {
     new ServiceDefaults(stack, 'web-defaults', {

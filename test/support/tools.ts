@@ -12,6 +12,8 @@ export interface Toolchain {
   readonly consul: string;
   /** Provider binaries installed in the filesystem mirror. */
   readonly providers: { readonly consul?: string; readonly docker?: string };
+  /** Version of each available tool, as status.json records it (e.g. consul: `1.14.11`). */
+  readonly versions: Partial<Record<ToolName, string>>;
   /** One human-readable line per unavailable tool. */
   readonly missing: string[];
   /** Environment for terraform/cdktf child processes: mirror-only CLI config, no checkpoint calls. */
@@ -84,8 +86,12 @@ export function loadToolchain(): Toolchain {
   }
   const s = status!;
   const missing: string[] = [];
+  const versions: Partial<Record<ToolName, string>> = {};
   const pick = (name: ToolName, e: Entry | undefined): string | undefined => {
-    if (e && 'path' in e) return e.path;
+    if (e && 'path' in e) {
+      versions[name] = e.version;
+      return e.path;
+    }
     missing.push(`${labels[name]}: ${e ? e.missing : 'not recorded in status.json'}`);
     return undefined;
   };
@@ -97,6 +103,7 @@ export function loadToolchain(): Toolchain {
       consul: pick('provider-consul', s.providers?.['hashicorp/consul']),
       docker: pick('provider-docker', s.providers?.['kreuzwerker/docker']),
     },
+    versions,
     missing,
     env: {
       TF_CLI_CONFIG_FILE: path.join(cache, 'terraformrc'),
@@ -120,4 +127,12 @@ export function requireTool(name: ToolName, toolchain: Toolchain = loadToolchain
   if (found) return found;
   const why = toolchain.missing.find(line => line.startsWith(`${labels[name]}:`)) ?? `${labels[name]}: unavailable`;
   throw new Error(`required tool missing: ${why}\nBuild the toolchain with \`npm run tools\` (bash tools/build.sh); status is in ${path.join(cacheDir(), 'status.json')}.`);
+}
+
+/** Version of an available tool (as status.json records it), or the Error requireTool gives. */
+export function toolVersion(name: ToolName, toolchain: Toolchain = loadToolchain()): string {
+  requireTool(name, toolchain);
+  const version = toolchain.versions[name];
+  if (!version) throw new Error(`${labels[name]}: no version recorded in ${path.join(cacheDir(), 'status.json')}`);
+  return version;
 }

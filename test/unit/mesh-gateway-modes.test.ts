@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { AnnotationMetadataEntryType, TerraformStack, Testing } from 'cdktf';
-import { ConsulFederation, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
+import { ConsulFederation, ConsulVersion, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
 import { buildModeCase, MODE_CASES } from '../support/mode-cases';
 import { newStack, synthJson } from '../support/synth';
 
@@ -10,6 +10,18 @@ describe('MeshGatewayModes.explain', () => {
     buildModeCase(stack, c);
     const [row] = MeshGatewayModes.explain(stack);
     expect({ mode: row.mode, decidedBy: row.decidedBy, agentMode: row.agentMode }).toEqual(c.expect);
+  });
+
+  test('before 1.15 an override without a peer applies to a peered upstream of that name (Consul keys overrides by name alone)', () => {
+    const c = MODE_CASES.find((m) => m.name === 'peered: override without the peer does not apply')!;
+    const explain = (version: ConsulVersion) => {
+      const stack = newStack();
+      buildModeCase(stack, c, undefined, version);
+      const [row] = MeshGatewayModes.explain(stack);
+      return { mode: row.mode, decidedBy: row.decidedBy, agentMode: row.agentMode };
+    };
+    expect(explain(ConsulVersion.V1_14_11)).toEqual({ mode: 'local', decidedBy: MeshGatewayModeLayer.UPSTREAM_OVERRIDE, agentMode: 'local' });
+    expect(explain(ConsulVersion.of('1.15.0'))).toEqual(c.expect);
   });
 
   test('names where each decision was made, and which upstreams cross datacenters', () => {
