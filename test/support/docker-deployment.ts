@@ -16,15 +16,20 @@ export class DockerDeployment {
     this.ports = publishedPorts(stack);
   }
 
+  /** Relays the ports the stack publishes to the host, where the consul providers reach them. */
+  public async publishPorts(): Promise<void> {
+    for (const port of this.ports) await this.engine.publish(port);
+  }
+
   /** `tofu apply`, once the published ports are relayed to the host. */
   public async apply(): Promise<RunResult> {
-    for (const port of this.ports) await this.engine.publish(port);
+    await this.publishPorts();
     return this.workspace.apply();
   }
 
   /** `tofu apply -target=...`: those resources and what they depend on. */
   public async applyTargets(addresses: string[]): Promise<RunResult> {
-    for (const port of this.ports) await this.engine.publish(port);
+    await this.publishPorts();
     await this.workspace.init();
     return this.workspace.must(['apply', '-auto-approve', '-input=false', '-no-color', ...addresses.map((a) => `-target=${a}`)]);
   }

@@ -63,10 +63,14 @@ export class TerraformWorkspace {
     fs.writeFileSync(path.join(this.dir, 'cdk.tf.json'), text);
   }
 
-  /** Starts `tofu <args>` without waiting: for interrupting it. */
-  public start(args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
+  /**
+   * Starts `tofu <args>` without waiting: for interrupting it. With `group`,
+   * it leads a process group of its own (with its provider plugins), which
+   * `process.kill(-child.pid, signal)` reaches as a whole.
+   */
+  public start(args: string[], options: { group?: boolean } = {}): { child: ChildProcess; done: Promise<RunResult> } {
     const started = Date.now();
-    const child = spawn(requireTool('terraform'), args, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(requireTool('terraform'), args, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => { stdout += d; });
