@@ -52,7 +52,7 @@ net.createServer((inbound) => {
 `;
 
 /** Installs a Debian package when `probe` is missing (apt-get update only if the first try fails). */
-function aptInstall(pkg: string, probe: () => boolean): void {
+export function aptInstall(pkg: string, probe: () => boolean): void {
   if (probe()) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, stdio: ['ignore', process.stderr, process.stderr] });
@@ -63,7 +63,7 @@ function aptInstall(pkg: string, probe: () => boolean): void {
   if (!probe()) throw new Error(`apt-get install ${pkg} did not provide what the e2e suite needs`);
 }
 
-const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+export const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 /**
  * Spawns through `setpriv --pdeathsig`, which survives exec: the process gets
@@ -99,6 +99,28 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { inp
     });
     child.stdin.end(options.input);
   });
+}
+
+/**
+ * An engine that already runs at `host` (the user's, or one a script
+ * started): the docker CLI against it, ports published on the host as they
+ * are, nothing to stop.
+ */
+export function connectDockerEngine(host: string): DockerEngine {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_')));
+  Object.assign(env, { DOCKER_HOST: host, DOCKER_BUILDKIT: '0' });
+  const docker = (args: string[], options?: { input?: string | Buffer; timeoutMs?: number }) => run('docker', args, env, options);
+  return {
+    host,
+    docker,
+    async mustDocker(args, options) {
+      const r = await docker(args, options);
+      if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+      return r.stdout.trim();
+    },
+    publish: async () => undefined,
+    stop: async () => undefined,
+  };
 }
 
 /** Starts dockerd (installing docker.io if it is missing) and waits until it answers. */

@@ -1,0 +1,202 @@
+// npm run up / npm run down: the main job for real. `up` builds what is
+// missing (tools/build.sh), picks a Docker engine, deploys
+// examples/federated-pair with `cdktf deploy` (driving the OpenTofu the
+// tools script built), waits until both datacenters are healthy and
+// federated, and prints where each answers and which gateway each upstream
+// uses. `down` destroys it with `cdktf destroy` and checks nothing is left.
+//
+// Engine: the one DOCKER_HOST names, or the local default socket when a
+// daemon answers there; otherwise a dockerd of the project's own (installed
+// from Debian's docker.io if missing), with the Consul image built locally
+// from the tools' Consul (no registry needed) and Envoy off, since no Envoy
+// image can be had without a registry.
+import { spawn, spawnSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, onPath } from '../test/support/docker-engine';
+import { cacheDir } from '../test/support/tools';
+
+const repo = path.resolve(__dirname, '..');
+const STACK = 'federated-pair';
+const home = path.join(cacheDir(), 'main-job');
+const ownEngine = {
+  socket: path.join(home, 'docker.sock'),
+  pidFile: path.join(home, 'dockerd.pid'),
+  dataRoot: path.join(home, 'dockerd'),
+  // containerd's socket paths live under the exec root: keep it short.
+  execRoot: '/tmp/cmesh-main-job',
+};
+const varsFile = path.join(home, 'vars.json');
+const engineFile = path.join(home, 'engine.json');
+const API = { dc1: 8500, dc2: 8501 } as const;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The tools' environment (OpenTofu as cdktf's binary, the provider mirror), built if missing. */
+function toolsEnv(): Record<string, string> {
+  const run = spawnSync('bash', [path.join(repo, 'tools', 'build.sh'), '--print-env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (run.status !== 0) throw new Error('tools/build.sh failed (see above)');
+  const env: Record<string, string> = {};
+  for (const line of run.stdout.split('\n')) {
+    const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]] = spawnSync('bash', ['-c', `printf %s ${m[2]}`], { encoding: 'utf8' }).stdout;
+  }
+  return env;
+}
+
+const answers = (host: string) => spawnSync('docker', ['-H', host, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 10_000 }).status === 0;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the project's own dockerd in the background (it outlives this script; `down` stops it by pid). */
+async function startOwnEngine(): Promise<string> {
+  const host = `unix://${ownEngine.socket}`;
+  const pid = Number(fs.existsSync(ownEngine.pidFile) ? fs.readFileSync(ownEngine.pidFile, 'utf8') : 0);
+  if (pid > 0 && alive(pid) && answers(host)) return host;
+  aptInstall('docker.io', () => onPath('dockerd'));
+  fs.mkdirSync(ownEngine.dataRoot, { recursive: true });
+  const log = fs.openSync(path.join(home, 'dockerd.log'), 'a');
+  // In the host's network namespace, so published ports are simply there on
+  // 127.0.0.1. No iptables rules: nothing here needs NAT, and another engine's rules stay as they are.
+  const dockerd = spawn('setsid', ['dockerd', `--host=${host}`, `--data-root=${ownEngine.dataRoot}`, `--exec-root=${ownEngine.execRoot}`,
+    `--pidfile=${ownEngine.pidFile}`, '--iptables=false', '--ip-masq=false'], { detached: true, stdio: ['ignore', log, log] });
+  dockerd.unref();
+  fs.closeSync(log);
+  for (let i = 0; i < 120; i++) {
+    if (answers(host)) return host;
+    await sleep(500);
+  }
+  throw new Error(`the project's dockerd did not answer on ${host}: see ${path.join(home, 'dockerd.log')}`);
+}
+
+/** The management token and gossip key, kept (mode 0600) for `down`; never printed. */
+function variables(consul: string): Record<string, string> {
+  if (fs.existsSync(varsFile)) return JSON.parse(fs.readFileSync(varsFile, 'utf8'));
+  const vars = {
+    fed_management_token: process.env.TF_VAR_fed_management_token ?? randomUUID(),
+    fed_gossip_key: process.env.TF_VAR_fed_gossip_key ?? spawnSync(consul, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+  };
+  fs.writeFileSync(varsFile, JSON.stringify(vars), { mode: 0o600 });
+  return vars;
+}
+
+function cdktf(args: string[], env: NodeJS.ProcessEnv): void {
+  const run = spawnSync(path.join(repo, 'node_modules', '.bin', 'cdktf'), args, { cwd: repo, env, stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`cdktf ${args.join(' ')} exited ${run.status ?? run.signal}`);
+}
+
+async function api(dc: keyof typeof API, token: string, route: string): Promise<any> {
+  const res = await fetch(`http://127.0.0.1:${API[dc]}${route}`, { headers: { 'X-Consul-Token': token }, signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${dc} ${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Both leaders, both servers alive on the WAN, dc2 replicating ACLs: polled, not slept. */
+async function waitFederated(token: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let last = '';
+  for (;;) {
+    try {
+      const leaders = [await api('dc1', token, '/v1/status/leader'), await api('dc2', token, '/v1/status/leader')];
+      const wan = (await api('dc1', token, '/v1/agent/members?wan=1')).filter((m: any) => m.Status === 1).map((m: any) => m.Name).sort();
+      const replication = await api('dc2', token, '/v1/acl/replication');
+      last = JSON.stringify({ leaders, wan, replication: replication.ReplicatedTokenIndex });
+      if (leaders.every(Boolean) && wan.length === 2 && replication.Running && replication.ReplicatedTokenIndex > 0) return;
+    } catch (e) {
+      last = String(e);
+    }
+    if (Date.now() > deadline) throw new Error(`the pair did not federate within 120 s: ${last}`);
+    await sleep(500);
+  }
+}
+
+async function up(): Promise<void> {
+  fs.mkdirSync(home, { recursive: true });
+  const tools = toolsEnv();
+  let host = process.env.DOCKER_HOST ?? '';
+  let engine: DockerEngine;
+  const knobs: Record<string, string> = {};
+  if (host || answers('unix:///var/run/docker.sock')) {
+    host ||= 'unix:///var/run/docker.sock';
+    engine = connectDockerEngine(host);
+    say(`engine: ${host} (yours); images from your registry, Envoy on`);
+  } else {
+    host = await startOwnEngine();
+    engine = connectDockerEngine(host);
+    knobs.CONSUL_MESH_IMAGE = await ensureConsulImage(engine, tools.CONSUL_BIN);
+    knobs.CONSUL_MESH_START_ENVOY = 'false';
+    say(`engine: the project's own dockerd at ${host}; image ${knobs.CONSUL_MESH_IMAGE} built locally; Envoy off (no Envoy image without a registry)`);
+  }
+  fs.writeFileSync(engineFile, JSON.stringify({ host, knobs }));
+  const vars = variables(tools.CONSUL_BIN);
+  const env = {
+    ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
+    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
+  };
+
+  const started = Date.now();
+  // --skip-provider-lock: cdktf would otherwise run `providers lock`, which asks the registry for checksums.
+  cdktf(['deploy', STACK, '--auto-approve', '--skip-provider-lock'], env);
+  await waitFederated(vars.fed_management_token);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+  say('');
+  say(`federated pair up in ${seconds}s (synth + OpenTofu apply + federation check)`);
+  for (const dc of ['dc1', 'dc2'] as const) {
+    const self = await api(dc, vars.fed_management_token, '/v1/agent/self');
+    say(`  ${dc}: API http://127.0.0.1:${API[dc]}  UI http://127.0.0.1:${API[dc]}/ui  (Consul ${self.Config.Version}, leader ${await api(dc, vars.fed_management_token, '/v1/status/leader')})`);
+  }
+  say(`  management token: in ${varsFile} (mode 0600), as TF_VAR_fed_management_token`);
+  say('');
+  const table = path.join(repo, 'cdktf.out', 'stacks', STACK, 'mesh-gateway-modes.txt');
+  if (fs.existsSync(table)) say(fs.readFileSync(table, 'utf8'));
+  say('Take it down (destroys every container, network and volume): npm run down');
+}
+
+async function down(): Promise<void> {
+  if (!fs.existsSync(engineFile)) {
+    say('nothing to take down (no npm run up recorded)');
+    return;
+  }
+  const tools = toolsEnv();
+  const { host, knobs } = JSON.parse(fs.readFileSync(engineFile, 'utf8')) as { host: string; knobs: Record<string, string> };
+  const vars = JSON.parse(fs.readFileSync(varsFile, 'utf8')) as Record<string, string>;
+  const own = host === `unix://${ownEngine.socket}`;
+  if (own) await startOwnEngine();
+  const env = {
+    ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
+    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
+  };
+  cdktf(['destroy', STACK, '--auto-approve', '--skip-provider-lock'], env);
+  const engine = connectDockerEngine(host);
+  const left = [
+    await engine.mustDocker(['ps', '-aq', '--filter', 'name=^consul-']),
+    await engine.mustDocker(['volume', 'ls', '-q', '--filter', 'name=^consul-']),
+    await engine.mustDocker(['network', 'ls', '-q', '--filter', 'name=^consul-']),
+  ].join('').trim();
+  if (left) throw new Error(`destroy left Docker objects behind on ${host}:\n${left}`);
+  if (own) {
+    const pid = Number(fs.readFileSync(ownEngine.pidFile, 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 120 && alive(pid); i++) await sleep(500);
+    say(`stopped the project's dockerd (pid ${pid})`);
+  }
+  fs.rmSync(varsFile, { force: true });
+  fs.rmSync(engineFile, { force: true });
+  say('federated pair destroyed: no container, volume or network left');
+}
+
+const command = process.argv[2];
+(command === 'up' ? up() : command === 'down' ? down() : Promise.reject(new Error('usage: federated-pair.ts up|down'))).catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.message : e}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,56 @@
+// The README's main job, run exactly as a user runs it: `npm run up` deploys
+// examples/federated-pair through `cdktf deploy` (OpenTofu underneath) and
+// reports both datacenters; `npm run down` destroys it through `cdktf
+// destroy` and leaves nothing. On these machines no Docker engine runs, so
+// the scripts start the project's own.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { cacheDir } from '../support/tools';
+
+const repo = path.resolve(__dirname, '..', '..');
+
+function npmRun(script: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
+    const child = spawn('npm', ['run', '--silent', script], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, out }));
+  });
+}
+
+let upRan = false;
+afterAll(async () => {
+  // A failed test must not leave the pair (and its dockerd) running.
+  if (upRan) await npmRun('down');
+}, 5 * 60_000);
+
+test('npm run up deploys the federated pair and says where each datacenter answers, and which gateway each upstream uses', async () => {
+  upRan = true;
+  const up = await npmRun('up');
+  expect({ code: up.code, tail: up.out.slice(-3000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair up in') });
+  expect(up.out).toMatch(/dc1: API http:\/\/127\.0\.0\.1:8500 {2}UI http:\/\/127\.0\.0\.1:8500\/ui {2}\(Consul 1\.14\.11, leader 10\.249\.1\.10:8300\)/);
+  expect(up.out).toMatch(/dc2: API http:\/\/127\.0\.0\.1:8501 {2}UI http:\/\/127\.0\.0\.1:8501\/ui {2}\(Consul 1\.14\.11, leader 10\.249\.2\.10:8300\)/);
+  expect(up.out).toMatch(/web +dc1 +api +dc2 +local +proxy-defaults MeshGateway/);
+  expect(up.out).toContain('npm run down');
+  // The secrets are never printed: neither the management token nor the gossip key.
+  const vars = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'vars.json'), 'utf8'));
+  expect(fs.statSync(path.join(cacheDir(), 'main-job', 'vars.json')).mode & 0o077).toBe(0);
+  for (const secret of [vars.fed_management_token, vars.fed_gossip_key]) {
+    expect(typeof secret === 'string' && secret.length > 0).toBe(true);
+    expect(up.out.includes(secret)).toBe(false);
+  }
+  // Both UIs answer.
+  for (const port of [8500, 8501]) expect((await fetch(`http://127.0.0.1:${port}/ui/`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+}, 15 * 60_000);
+
+test('npm run down destroys it and leaves nothing', async () => {
+  const down = await npmRun('down');
+  upRan = false;
+  expect({ code: down.code, tail: down.out.slice(-2000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair destroyed: no container, volume or network left') });
+  expect(down.out).toMatch(/Destroy complete! Resources: \d+ destroyed/);
+  await expect(fetch('http://127.0.0.1:8500/v1/status/leader', { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+}, 5 * 60_000);
