@@ -22,6 +22,14 @@ const PLAIN = path.join(__dirname, 'deploy-plain.sh');
 
 type Json = Record<string, any>;
 
+type Variant = 'library' | 'plain' | 'floor';
+
+/** The stack with only its networks, volumes and images (and the providers). */
+function floorOf(stack: Json): Json {
+  const keep = ['docker_network', 'docker_volume', 'docker_image'];
+  return { ...stack, resource: Object.fromEntries(Object.entries(stack.resource).filter(([type]) => keep.includes(type))), data: undefined, output: undefined };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-bench-'));
   const engine = await startDockerEngine();
   let deployment: DockerDeployment | undefined;
+  let floor: DockerDeployment | undefined;
   try {
     const image = await ensureConsulImage(engine, consulBin);
     const stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
@@ -111,10 +120,14 @@ async function main(): Promise<void> {
     await engine.publish(8500);
     await engine.publish(8501);
 
-    const results: Record<'library' | 'plain', { apply: number[]; destroy: number[] }> = {
-      library: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] },
+    const results: Record<Variant, { apply: number[]; destroy: number[] }> = {
+      library: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] }, floor: { apply: [], destroy: [] },
     };
     deployment = new DockerDeployment(engine, stack, vars);
+    // The same stack's networks, volumes and image alone: what OpenTofu and the
+    // docker provider cost before any container runs (the provider waits 2 s
+    // after creating, refreshing or deleting a network, and deleting a volume).
+    floor = new DockerDeployment(engine, floorOf(stack), vars);
     const variants = {
       library: {
         up: async () => { await deployment!.apply(); },
@@ -124,18 +137,23 @@ async function main(): Promise<void> {
         up: () => runPlain(engine, image, configDir, token, 'up'),
         down: () => runPlain(engine, image, configDir, token, 'down'),
       },
+      floor: {
+        up: async () => { await floor!.apply(); },
+        down: async () => { await floor!.destroy(); },
+      },
     };
     // A clean engine (whatever an interrupted run left), and providers installed once.
     await deployment.clearEngine();
     await deployment.workspace.init();
+    await floor.workspace.init();
     await runPlain(engine, image, configDir, token, 'down');
 
     for (let run = 0; run < RUNS; run++) {
       // Interleaved, alternating which goes first.
-      const order = (run % 2 === 0 ? ['library', 'plain'] : ['plain', 'library']) as ('library' | 'plain')[];
+      const order: Variant[] = run % 2 === 0 ? ['library', 'plain', 'floor'] : ['floor', 'plain', 'library'];
       for (const v of order) {
         const apply = await time(variants[v].up);
-        await check(engine, token, v);
+        if (v !== 'floor') await check(engine, token, v);
         const destroy = await time(variants[v].down);
         const left = await engine.mustDocker(['ps', '-aq']) + await engine.mustDocker(['volume', 'ls', '-q']);
         if (left !== '') throw new Error(`${v}: destroy left ${left}`);
@@ -145,7 +163,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const m = (v: 'library' | 'plain', k: 'apply' | 'destroy') => median(results[v][k]);
+    const m = (v: Variant, k: 'apply' | 'destroy') => median(results[v][k]);
     console.log(`\nfederated pair (WAN gossip, startEnvoy false), ${RUNS} runs each, interleaved, on the project's own dockerd`);
     console.log(`  apply to healthy   tofu apply (library stack) median ${secs(m('library', 'apply'))}  [${results.library.apply.map(secs).join(', ')}]`);
     console.log(`                     plain docker script        median ${secs(m('plain', 'apply'))}  [${results.plain.apply.map(secs).join(', ')}]`);
@@ -153,14 +171,19 @@ async function main(): Promise<void> {
     console.log(`  destroy            tofu destroy median ${secs(m('library', 'destroy'))}  [${results.library.destroy.map(secs).join(', ')}]`);
     console.log(`                     plain        median ${secs(m('plain', 'destroy'))}  [${results.plain.destroy.map(secs).join(', ')}]`);
     console.log(`                     ratio library / plain      ${(m('library', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
+    console.log(`  provider floor     networks, volumes, image only: apply median ${secs(m('floor', 'apply'))}, destroy median ${secs(m('floor', 'destroy'))}`);
+    console.log(`                     library minus floor / plain: apply ${((m('library', 'apply') - m('floor', 'apply')) / m('plain', 'apply')).toFixed(2)}, `
+      + `destroy ${((m('library', 'destroy') - m('floor', 'destroy')) / m('plain', 'destroy')).toFixed(2)}`);
   } finally {
     try {
       await deployment?.destroy().catch(() => undefined);
+      await floor?.destroy().catch(() => undefined);
       await deployment?.clearEngine().catch(() => undefined);
     } finally {
       await engine.stop();
       fs.rmSync(configDir, { recursive: true, force: true });
       deployment?.workspace.remove();
+      floor?.workspace.remove();
     }
   }
 }

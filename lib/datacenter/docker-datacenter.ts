@@ -253,7 +253,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
         name: `${base}-register`,
         image: image.imageId,
         entrypoint: ['/bin/sh', '-c'],
-        command: [`consul connect envoy ${flags.join(' ')} > /bootstrap/envoy.json.tmp && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json`],
+        // Polled: in a secondary the token was just created in the primary and
+        // is "not found" until it has replicated (typically well under a second).
+        command: [`${pollUntil(`consul connect envoy ${flags.join(' ')} > /bootstrap/envoy.json.tmp`, 'the gateway did not register', 60)}`
+          + ' && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json'],
         env: [
           `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
           `CONSUL_GRPC_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.grpc}`,
@@ -369,6 +372,9 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       // A secondary is useful only once ACLs replicate: until then gateway
       // registration in it fails with 403. "Running" only means the routine
       // started (it stays true with a bad token): wait for replicated indexes.
+      // The token is in the config from the start, not handed over later:
+      // config entry replication, started with no token, lists entries as
+      // anonymous (nothing) and then blocks until they change again.
       healthy.push(`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/acl/replication`
         + ` | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`);
     }
@@ -388,9 +394,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       ports: index === 0 ? [{ internal: CONSUL_PORTS.http, external: this.httpPort, ip: '127.0.0.1' }] : [],
       healthcheck: {
         test: ['CMD-SHELL', healthy.join(' && ')],
-        interval: '2s',
+        // The provider polls health every second; a 1 s probe lets it see the leader one probe sooner.
+        interval: '1s',
         timeout: '2s',
-        retries: 90,
+        retries: 180,
         startPeriod: '2s',
       },
       wait: true,
@@ -461,6 +468,11 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     }
     return [];
   }
+}
+
+/** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */
+function pollUntil(check: string, failure: string, seconds = 120): string {
+  return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${seconds * 2} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep 0.5; done`;
 }
 
 function checkServers(scope: Construct, servers: number): number {

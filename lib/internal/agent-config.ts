@@ -60,7 +60,10 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     advertise_addr: i.advertiseAddr,
     ...(i.advertiseAddrWan ? { advertise_addr_wan: i.advertiseAddrWan } : {}),
     retry_join: i.retryJoin,
-    ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan } : {}),
+    // Joins retry every second instead of Consul's 30 s: a server that starts
+    // before its peers answer joins a second after they do.
+    retry_interval: '1s',
+    ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan, retry_interval_wan: '1s' } : {}),
     ...(i.primaryGateways.length > 0 ? { primary_gateways: i.primaryGateways, primary_gateways_interval: '5s' } : {}),
     encrypt: i.gossipKey,
     ports: { ...CONSUL_PORTS },

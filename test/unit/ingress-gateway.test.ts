@@ -81,9 +81,10 @@ describe('IngressGateway', () => {
     new IngressGateway(stack, 'ingress', { datacenter: fed.primary, replicas: 2, listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
     const json = synthJson(stack);
     const registration = resourceAt(json, 'docker_container', 'ingress/Replica0/Registration');
-    expect(registration.command[0]).toBe('consul connect envoy -gateway=ingress -register -service ingress-gateway -proxy-id ingress-gateway-0'
+    expect(registration.command[0]).toBe('n=0; until consul connect envoy -gateway=ingress -register -service ingress-gateway -proxy-id ingress-gateway-0'
       + ' -address 10.249.1.11:8888 -bind-address default=0.0.0.0:8888 -admin-bind 127.0.0.1:19000 -bootstrap'
-      + ' > /bootstrap/envoy.json.tmp && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
+      + ' > /bootstrap/envoy.json.tmp; do n=$((n+1)); if [ $n -ge 120 ]; then echo "the gateway did not register within 60 s" >&2; exit 1; fi; sleep 0.5; done'
+      + ' && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
     const secret = addressOf(json, 'data.consul_acl_token_secret_id', 'ingress/Acl/Secret');
     expect(registration.env).toContain(`CONSUL_HTTP_TOKEN=\${${secret}.secret_id}`);
     expect(resourceAt(json, 'docker_container', 'ingress/Replica1/Registration').command[0]).toContain('-proxy-id ingress-gateway-1');

@@ -102,9 +102,10 @@ describe('TerminatingGateway', () => {
     new TerminatingGateway(stack, 'egress', { datacenter: fed.primary, services: [{ service: 'billing' }] });
     const json = synthJson(stack);
     expect(resourceAt(json, 'docker_container', 'egress/Replica0/Registration').command[0]).toBe(
-      'consul connect envoy -gateway=terminating -register -service terminating-gateway -proxy-id terminating-gateway-0'
+      'n=0; until consul connect envoy -gateway=terminating -register -service terminating-gateway -proxy-id terminating-gateway-0'
       + ' -address 10.249.1.11:9443 -bind-address default=0.0.0.0:9443 -admin-bind 127.0.0.1:19000 -bootstrap'
-      + ' > /bootstrap/envoy.json.tmp && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
+      + ' > /bootstrap/envoy.json.tmp; do n=$((n+1)); if [ $n -ge 120 ]; then echo "the gateway did not register within 60 s" >&2; exit 1; fi; sleep 0.5; done'
+      + ' && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
   });
 
   test('in a datacenter that already runs: entry, policy, token and catalog entries only', () => {
