@@ -45,7 +45,7 @@ server() {
   local dc=$1 name=consul-$1-server-0
   docker create --name "$name" --hostname "$dc-server-0" --entrypoint consul \
     --volume "$name-data:/consul/data" --publish "127.0.0.1:$4:8500/tcp" \
-    --health-cmd "$5" --health-interval 1s --health-timeout 2s --health-start-period 2s --health-retries 90 \
+    --health-cmd "$5" --health-interval 2s --health-timeout 2s --health-start-period 2s --health-retries 90 \
     --restart unless-stopped --network "consul-$dc" --ip "$2" --network-alias "$dc-server-0" \
     "$IMAGE" agent -config-dir=/consul/config >/dev/null
   docker network connect --ip "$3" "$WAN" "$name"

@@ -394,10 +394,9 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       ports: index === 0 ? [{ internal: CONSUL_PORTS.http, external: this.httpPort, ip: '127.0.0.1' }] : [],
       healthcheck: {
         test: ['CMD-SHELL', healthy.join(' && ')],
-        // The provider polls health every second; a 1 s probe lets it see the leader one probe sooner.
-        interval: '1s',
+        interval: '2s',
         timeout: '2s',
-        retries: 180,
+        retries: 90,
         startPeriod: '2s',
       },
       wait: true,
