@@ -5,7 +5,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { checkProtocol } from '../internal/validation';
-import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 
 /** Props of {@link ProxyDefaults}. */
 export interface ProxyDefaultsProps {
@@ -50,7 +50,7 @@ export class ProxyDefaults extends Construct {
       throw invalidInput(this, 'a proxy-defaults entry must be named "global"', this.name, 'Remove `name` (it defaults to "global").');
     }
     this.datacenter = props.datacenter;
-    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
+    this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
     this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, this._renderBody());
   }

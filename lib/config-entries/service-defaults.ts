@@ -6,7 +6,7 @@ import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { checkProtocol } from '../internal/validation';
-import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 
 /** An `UpstreamConfig.Overrides[]` item: settings for one named upstream. */
 export interface UpstreamOverride {
@@ -80,8 +80,8 @@ export class ServiceDefaults extends Construct {
     this.service = checkServiceName(this, 'service', props.service);
     this.datacenter = props.datacenter;
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
-    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
-    this.upstreamDefaultsMeshGatewayMode = props.upstreamDefaultsMeshGatewayMode ?? MeshGatewayMode.inherit();
+    this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
+    this.upstreamDefaultsMeshGatewayMode = checkMode(this, 'upstreamDefaultsMeshGatewayMode', props.upstreamDefaultsMeshGatewayMode) ?? MeshGatewayMode.inherit();
     if (props.upstreamOverrides) this.overrides.push(...checkOverrides(this, props.upstreamOverrides));
     this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, this._renderBody());
   }
@@ -132,7 +132,8 @@ function renderOverride(o: UpstreamOverride): Record<string, unknown> {
 /** One override per upstream (service and peer): a second would silently shadow the first. */
 function checkOverrides(scope: ServiceDefaults, overrides: UpstreamOverride[]): UpstreamOverride[] {
   const seen = new Set<string>();
-  for (const o of overrides) {
+  for (const [i, o] of overrides.entries()) {
+    checkMode(scope, `upstreamOverrides[${i}].meshGatewayMode`, o.meshGatewayMode);
     if (o.peer !== undefined) {
       requireFeature(scope, scope.datacenter.consulVersion, FEATURES.upstreamOverridePeer, { service: o.service, peer: o.peer },
         'Drop `peer` and set the mode on the sidecar\'s upstream instead (MeshService upstreams take `peer` and `meshGatewayMode`).');

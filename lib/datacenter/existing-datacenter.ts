@@ -5,7 +5,7 @@ import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter'
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
 import { requireReference, tokenVariable } from '../internal/secrets';
-import { checkDatacenterName } from '../internal/validation';
+import { checkDatacenterName, checkHostPort } from '../internal/validation';
 
 /** A Consul datacenter that already runs. */
 export interface ExistingDatacenterProps {
@@ -87,9 +87,7 @@ export class ExistingDatacenter extends DatacenterBase {
   constructor(scope: Construct, id: string, props: ExistingDatacenterProps) {
     super(scope, id);
     checkDatacenterName(this, props.name);
-    if (!/^[^\s/:]+:\d{1,5}$/.test(props.address)) {
-      throw invalidInput(this, 'address must be host:port of the HTTP API', props.address, 'Use e.g. "127.0.0.1:8500" (no scheme: set `scheme`).');
-    }
+    checkHostPort(this, 'address must be host:port of the HTTP API', props.address, 'Use e.g. "127.0.0.1:8500" or "[::1]:8500" (no scheme: set `scheme`).');
     const scheme = props.scheme ?? 'http';
     if (scheme !== 'http' && scheme !== 'https') {
       throw invalidInput(this, 'scheme must be http or https', scheme, 'Use "http" or "https".');

@@ -9,6 +9,7 @@ import { DockerRuntime } from '../internal/docker-runtime';
 import { invalidInput } from '../internal/errors';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
+import { checkDatacenterName } from '../internal/validation';
 
 /** Props of {@link ConsulFederation}. */
 export interface ConsulFederationProps {
@@ -83,6 +84,9 @@ export class ConsulFederation extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsulFederationProps) {
     super(scope, id);
+    if (props.method !== undefined && !(props.method instanceof FederationMethod)) {
+      throw invalidInput(this, 'method must be a FederationMethod', props.method, 'Use FederationMethod.wanGossip() or FederationMethod.meshGateways().');
+    }
     this.method = props.method ?? FederationMethod.wanGossip();
     checkShape(this, props, this.method);
 
@@ -195,6 +199,8 @@ function checkShape(scope: Construct, props: ConsulFederationProps, method: Fede
   }
   const seen = new Set<string>();
   for (const dc of [props.primary, ...props.secondaries]) {
+    // Checked here, before the name becomes a construct id (an empty id gets constructs' own message).
+    checkDatacenterName(scope, dc.name);
     if (seen.has(dc.name)) {
       throw invalidInput(scope, 'datacenter names must be unique in a federation', dc.name, 'Rename one of the datacenters.');
     }

@@ -1,4 +1,4 @@
-import { TerraformVariable, Token } from './tf';
+import { DefaultTokenResolver, StringConcat, TerraformStack, TerraformVariable, Token, Tokenization } from './tf';
 import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from './errors';
 
@@ -46,5 +46,28 @@ export function requireReference(scope: IConstruct, prop: string, value: string)
     throw invalidInput(scope, `${prop} is a literal and would be written in plaintext to cdk.tf.json`, '<redacted literal>',
       `Pass a reference instead, e.g. a sensitive TerraformVariable's .stringValue or a data source attribute.`);
   }
+  const variable = variableBehind(scope, value);
+  if (variable?.default !== undefined) {
+    throw invalidInput(scope, `${prop} comes from variable "${variable.friendlyUniqueId}", which has a default value: it would be written in plaintext to cdk.tf.json`,
+      '<redacted default>', `Remove the default and pass the value as TF_VAR_${variable.friendlyUniqueId}.`);
+  }
+  if (variable && variable.sensitive !== true) {
+    throw invalidInput(scope, `${prop} comes from variable "${variable.friendlyUniqueId}", which is not sensitive: plans and logs would show it`,
+      false, 'Declare the variable with sensitive: true.');
+  }
   return value;
+}
+
+/** The stack's variable a reference is exactly, if it is one (`${var.x}`). */
+function variableBehind(scope: IConstruct, value: string): TerraformVariable | undefined {
+  const stack = TerraformStack.of(scope);
+  let resolved: unknown;
+  try {
+    resolved = Tokenization.resolve(value, { scope, resolver: new DefaultTokenResolver(new StringConcat()) });
+  } catch {
+    return undefined; // e.g. a reference to another stack, resolved only at app synth
+  }
+  const name = typeof resolved === 'string' ? /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(resolved)?.[1] : undefined;
+  if (name === undefined) return undefined;
+  return stack.node.findAll().find((c): c is TerraformVariable => c instanceof TerraformVariable && c.friendlyUniqueId === name);
 }

@@ -36,6 +36,14 @@ export function checkReplicas(scope: IConstruct, replicas: number): number {
   return replicas;
 }
 
+/** `host:port` or `[ipv6]:port`, with a port from 1 to 65535. */
+export function checkHostPort(scope: IConstruct, problem: string, address: string, fix: string): string {
+  const m = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[1]) : 0;
+  if (port < 1 || port > 65535) throw invalidInput(scope, problem, address, fix);
+  return address;
+}
+
 export function checkPort(scope: IConstruct, prop: string, port: number): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalidInput(scope, `${prop} must be a TCP port`, port, 'Use an integer from 1 to 65535.');

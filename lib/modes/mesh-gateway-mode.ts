@@ -61,3 +61,15 @@ export class MeshGatewayMode {
     return { Mode: this.value };
   }
 }
+
+/**
+ * A mode prop as received: JavaScript and Python callers can pass anything,
+ * e.g. the string "remote", which would otherwise fail far away.
+ * @internal
+ */
+export function checkMode(scope: IConstruct, prop: string, value: MeshGatewayMode | undefined): MeshGatewayMode | undefined {
+  if (value === undefined || value instanceof MeshGatewayMode) return value;
+  const spelled = typeof value === 'string' && (VALUES as readonly string[]).includes(value)
+    ? `MeshGatewayMode.${value === '' ? 'inherit' : value}()` : 'MeshGatewayMode.local(), .remote(), .none() or .inherit()';
+  throw invalidInput(scope, `${prop} must be a MeshGatewayMode`, value, `Use ${spelled}.`);
+}

@@ -10,6 +10,7 @@ import { invalidInput, validationMessage } from '../internal/errors';
 import { gatewayHostOf } from '../internal/gateway-host';
 import { gatewaysOf } from '../internal/gateway-registry';
 import { checkPeerName, checkServiceName } from '../internal/names';
+import { checkHostPort } from '../internal/validation';
 import { Peering, PeeringToken } from '../internal/providers';
 
 /** A service to export across a {@link ClusterPeering}. */
@@ -146,9 +147,7 @@ export class ClusterPeering extends Construct {
     this.acceptorName = checkPeerName(this, 'acceptorName', props.acceptorName ?? acceptor.name);
     this.throughMeshGateways = props.throughMeshGateways ?? true;
     for (const address of props.acceptorServerAddresses ?? []) {
-      if (!/^[^\s/:]+:\d{1,5}$/.test(address)) {
-        throw invalidInput(this, 'acceptorServerAddresses must be host:port', address, 'Use e.g. "203.0.113.7:8503".');
-      }
+      checkHostPort(this, 'acceptorServerAddresses must be host:port', address, 'Use e.g. "203.0.113.7:8503" or "[2001:db8::7]:8503".');
     }
 
     const meshEntries = this.throughMeshGateways ? [acceptor, dialer].map((dc) => {

@@ -5,7 +5,7 @@ import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { installExplainOutput } from '../internal/explain-output';
 import { checkPort } from '../internal/validation';
-import { MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MeshGatewayModes } from '../modes/mesh-gateway-modes';
 
 /** An upstream of a {@link MeshService}: a service its sidecar reaches on a local port. */
@@ -81,7 +81,7 @@ export class MeshService extends Construct {
     this.service = checkServiceName(this, 'service', props.service);
     this.datacenter = props.datacenter;
     this.port = checkPort(this, 'port', props.port);
-    this.meshGatewayMode = props.meshGatewayMode ?? MeshGatewayMode.inherit();
+    this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     for (const upstream of props.upstreams ?? []) this.addUpstream(upstream);
     installExplainOutput(this);
     this.node.addValidation({ validate: () => this.checkModes() });
@@ -90,6 +90,7 @@ export class MeshService extends Construct {
   /** Adds an upstream; returns it as stored. */
   public addUpstream(upstream: UpstreamOptions): UpstreamOptions {
     checkPort(this, 'localBindPort', upstream.localBindPort);
+    checkMode(this, `upstreams[${this._upstreams.length}].meshGatewayMode`, upstream.meshGatewayMode);
     if (upstream.peer !== undefined && upstream.datacenter !== undefined) {
       throw invalidInput(this, `upstream "${upstream.service}" names both a peer and a datacenter`, { peer: upstream.peer, datacenter: upstream.datacenter },
         'A peered upstream lives in the peer\'s cluster: set only `peer`.');

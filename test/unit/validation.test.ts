@@ -13,7 +13,7 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects duplicate datacenter names', pair({ secondaries: [{ name: 'dc1' }] }),
     [/^bad\/fed: datacenter names must be unique/, /got: "dc1"/, /Rename one/]],
   ['rejects a datacenter name Consul refuses', pair({ primary: { name: 'DC_1' } }),
-    [/^bad\/fed\/DC_1: invalid datacenter name/, /got: "DC_1"/, /lowercase letters, digits and dashes/]],
+    [/^bad\/fed: invalid datacenter name/, /got: "DC_1"/, /lowercase letters, digits and dashes/]],
   ['rejects a secondary expecting another primary', pair({ secondaries: [{ name: 'dc2', primaryDatacenter: 'dc9' }] }),
     [/^bad\/fed: datacenter "dc2" expects primary "dc9" but the federation's primary is "dc1"/, /got: "dc9"/, /set it to "dc1"/]],
   ['rejects a federation with no secondary', pair({ secondaries: [] }),
@@ -72,6 +72,32 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     new IngressGateway(stack, 'in2', { datacenter: fed.datacenter('dc2') });
   }, [/^bad\/in2: the ingress-gateway entry "ingress-gateway" of cluster "dc1" is already declared at bad\/in1/,
     /got: "ingress-gateway"/, /or give this gateway its own serviceName\.$/]],
+  // Secrets: a variable's default is written to cdk.tf.json, and a variable that is not sensitive shows in plans.
+  ['rejects a secret variable with a default value', (stack) => {
+    const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true, default: '9b7f0a4e-1d2c-4c1b-8f1e-2a3b4c5d6e7f' });
+    pair({ managementToken: token.stringValue })(stack);
+  }, [/^bad\/fed: managementToken comes from variable "token", which has a default value: it would be written in plaintext to cdk\.tf\.json/,
+    /got: "<redacted default>"/, /Remove the default and pass the value as TF_VAR_token/]],
+  ['rejects a secret variable that is not sensitive', (stack) => {
+    const token = new TerraformVariable(stack, 'token', { type: 'string' });
+    new ExistingDatacenter(stack, 'east', { name: 'east', address: '127.0.0.1:8500', token: token.stringValue });
+  }, [/^bad\/east: token comes from variable "token", which is not sensitive/, /got: false/, /sensitive: true/]],
+  // Values from JavaScript (or Python) that bypass the types.
+  ['rejects a mode passed as a plain string', (stack) => new ProxyDefaults(stack, 'pd', { datacenter: pair()(stack).primary, meshGatewayMode: 'remote' as any }),
+    [/^bad\/pd: meshGatewayMode must be a MeshGatewayMode/, /got: "remote"/, /MeshGatewayMode\.remote\(\)/]],
+  ['rejects an upstream mode passed as a plain string', (stack) => new MeshService(stack, 'web', {
+    datacenter: pair()(stack).primary, service: 'web', port: 80, upstreams: [{ service: 'api', localBindPort: 9000, meshGatewayMode: 'local' as any }],
+  }), [/^bad\/web: upstreams\[0\]\.meshGatewayMode must be a MeshGatewayMode/, /got: "local"/, /MeshGatewayMode\.local\(\)/]],
+  ['rejects an upstream override mode passed as a plain string', (stack) => new ServiceDefaults(stack, 'sd', {
+    datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api', meshGatewayMode: 'none' as any }],
+  }), [/^bad\/sd: upstreamOverrides\[0\]\.meshGatewayMode must be a MeshGatewayMode/, /got: "none"/]],
+  ['rejects a federation method passed as a plain string', pair({ method: 'mesh-gateways' as any }),
+    [/^bad\/fed: method must be a FederationMethod/, /got: "mesh-gateways"/, /FederationMethod\.wanGossip\(\) or FederationMethod\.meshGateways\(\)/]],
+  // Messages that read badly.
+  ['rejects an empty datacenter name with the library\'s message', pair({ secondaries: [{ name: '' }] }),
+    [/^bad\/fed: invalid datacenter name/, /got: ""/, /lowercase letters, digits and dashes/]],
+  ['names NaN as NaN', (stack) => pair()(stack).primary.addMeshGateway('gw', { replicas: NaN }),
+    [/^bad\/fed\/dc1\/gw: replicas must be a whole number of at least 1/, /got: NaN/]],
 ];
 
 describe('bad input', () => {
@@ -92,6 +118,27 @@ describe('bad input', () => {
     expect(error).toBe('');
     expect(written).toEqual(['bad']);
   });
+
+  test('accepts an IPv6 address for a datacenter that already runs', () => {
+    const { error, written } = attempt((stack) => {
+      const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+      new ExistingDatacenter(stack, 'east', { name: 'east', address: '[::1]:8500', token: token.stringValue });
+      new ExistingDatacenter(stack, 'west', { name: 'west', address: '[fd00:10::7]:8501', token: token.stringValue });
+    });
+    expect(error).toBe('');
+    expect(written).toEqual(['bad']);
+  });
+
+  test.each([['[::1]', 'no port'], ['[::1]:99999', 'port out of range'], ['::1:8500', 'IPv6 without brackets'], ['host:0', 'port 0']])(
+    'rejects the address %s (%s), naming the form', (address) => {
+      const { error } = attempt((stack) => {
+        const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+        new ExistingDatacenter(stack, 'east', { name: 'east', address, token: token.stringValue });
+      });
+      expect(error).toMatch(/^bad\/east: address must be host:port of the HTTP API/);
+      expect(error).toContain(`got: ${JSON.stringify(address)}`);
+      expect(error).toMatch(/\[::1\]:8500/);
+    });
 
   test('a good federation with a reference as secret writes its stack (the harness can see success)', () => {
     const { error, written } = attempt((stack) => {
