@@ -1,17 +1,17 @@
 import { Annotations, dependable, ITerraformDependable, Lazy } from '../internal/tf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
-import { invalidInput } from '../internal/errors';
+import { invalidInput, validationMessage } from '../internal/errors';
 import { FederationLink } from '../internal/federation-link';
 import { GatewayHost, GatewayInstance, GatewayProcessSpec } from '../internal/gateway-host';
 import { beforeSynth } from '../internal/cluster';
 import { AddressPool, DockerRuntime } from '../internal/docker-runtime';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, DockerProvider, Network, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
-import { checkDatacenterName, checkPort } from '../internal/validation';
+import { checkDatacenterName, checkImage, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
 
 
 
@@ -160,6 +160,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   private readonly servers: Server[] = [];
   /** Mesh gateway replicas only: the ones federation and peering route through. */
   private readonly gatewayInstances: GatewayInstance[] = [];
+  /** Mesh gateways whose replicas expose this datacenter's servers (mesh-gateway federation needs one). */
+  private readonly serverGateways: IConstruct[] = [];
   private readonly gatewayListeners: ((instances: GatewayInstance[]) => void)[] = [];
 
   constructor(scope: Construct, id: string, props: DockerDatacenterProps) {
@@ -167,6 +169,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.link = (props as { _federation?: FederationLink })._federation ?? { wanGossip: false, meshGatewayFederation: false };
 
     checkDatacenterName(this, props.name);
+    if (!(props as { _federation?: FederationLink })._federation && props.primaryDatacenter !== undefined && props.primaryDatacenter !== props.name) {
+      throw invalidInput(this, `a datacenter on its own is its own primary: naming "${props.primaryDatacenter}" would start it without an initial management token, and every ACL write would fail`,
+        props.primaryDatacenter, 'Remove primaryDatacenter, or declare both datacenters in one ConsulFederation.');
+    }
     this.name = props.name;
     this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
     this.cluster = this.primaryDatacenter;
@@ -174,10 +180,10 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.directlyRoutable = props.directlyRoutable ?? false;
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http);
-    this.image = props.image ?? DockerDatacenter.DEFAULT_IMAGE;
+    this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
     this.consulVersion = checkConsulVersion(this,
       props.consulVersion ?? ConsulVersion.fromImage(this.image) ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
-    this.prefix = props.namePrefix ?? 'consul';
+    this.prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
 
     this.runtime = DockerRuntime.of(this, props.dockerProvider);
     this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
@@ -198,7 +204,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);
 
-    for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, props.logLevel ?? 'INFO');
+    const logLevel = checkLogLevel(this, props.logLevel ?? 'INFO');
+    for (let i = 0; i < this.serverCount; i++) this.addServer(i, gossipKey, logLevel);
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
   }
 
@@ -290,6 +297,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: wan && `${wan}:${spec.port}`, registration });
     }
     if (spec.kind === 'mesh') {
+      if (spec.exposeServers) this.serverGateways.push(spec.gateway);
       this.gatewayInstances.push(...instances);
       this.gatewayListeners.forEach((listener) => listener(instances));
     }
@@ -464,6 +472,11 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   private checkFederationNeeds(): string[] {
     if (this.link.meshGatewayFederation && this.gatewayInstances.length === 0) {
       return [`mesh-gateway federation needs a mesh gateway in every datacenter (got: none in "${this.name}"). Call addMeshGateway() on it.`];
+    }
+    if (this.link.meshGatewayFederation && this.serverGateways.length === 0) {
+      // Other datacenters' servers reach these ones only through a gateway registered with -expose-servers.
+      return [validationMessage(`mesh-gateway federation needs a mesh gateway that exposes the servers of "${this.name}", and none does`,
+        false, 'Remove exposeServers: false from its mesh gateway (servers are exposed by default in this federation method).')];
     }
     return [];
   }

@@ -9,7 +9,7 @@ import { DockerRuntime } from '../internal/docker-runtime';
 import { invalidInput } from '../internal/errors';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
-import { checkDatacenterName } from '../internal/validation';
+import { checkDatacenterName, checkImage, checkNamePrefix } from '../internal/validation';
 
 /** Props of {@link ConsulFederation}. */
 export interface ConsulFederationProps {
@@ -96,7 +96,8 @@ export class ConsulFederation extends Construct {
     const gossipKey = props.gossipKey !== undefined
       ? requireReference(this, 'gossipKey', props.gossipKey)
       : gossipKeyVariable(this, 'gossip_key').stringValue;
-    const prefix = props.namePrefix ?? 'consul';
+    const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
+    if (props.image !== undefined) checkImage(this, 'image', props.image);
     const meshGatewayFederation = this.method.throughMeshGateways;
     const wanGossip = !meshGatewayFederation;
 

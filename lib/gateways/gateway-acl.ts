@@ -4,6 +4,7 @@ import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
 import { dependsOnAll } from '../internal/dependencies';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
+import { checkImage } from '../internal/validation';
 
 /** @internal */
 export interface GatewayAclProps {
@@ -89,7 +90,7 @@ export function runGatewayProcess(gateway: Construct & { readonly serviceName: s
     tokenSecret: acl.secretId,
     exposeServers: options.exposeServers ?? (options.kind === 'mesh' && host._meshGatewayFederation),
     startEnvoy: options.startEnvoy ?? true,
-    envoyImage: options.envoyImage ?? acl.datacenter.consulVersion.defaultEnvoyImage,
+    envoyImage: options.envoyImage !== undefined ? checkImage(gateway, 'envoyImage', options.envoyImage) : acl.datacenter.consulVersion.defaultEnvoyImage,
     dependsOn: [acl.secret],
     publishedPorts: options.publishedPorts,
   }) ?? [];

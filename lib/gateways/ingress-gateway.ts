@@ -118,7 +118,7 @@ export class IngressGateway extends Construct {
     this.replicas = checkReplicas(this, props.replicas ?? 1);
     this.tls = props.tls ?? false;
     for (const listener of props.listeners ?? []) this.place(listener);
-    registerGateway(this, { kind: 'ingress', datacenter: dc, ports: () => [this.port, ...this._listeners.map((l) => l.port)] });
+    registerGateway(this, { kind: 'ingress', datacenter: dc, service: this.serviceName, ports: () => [this.port, ...this._listeners.map((l) => l.port)] });
 
     this.rules = gatewayRules({ kind: 'ingress', service: this.serviceName });
     const acl = new GatewayAcl(this, 'Acl', {

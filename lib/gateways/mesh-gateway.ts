@@ -6,6 +6,7 @@ import { GatewayInstance } from '../internal/gateway-host';
 import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
+import { checkServiceName } from '../internal/names';
 import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
 
 /** Options of {@link IDatacenter.addMeshGateway}. */
@@ -93,11 +94,11 @@ export class MeshGateway extends Construct {
     const dc = props.datacenter;
     this.datacenter = dc;
     checkConnect(this, 'a mesh gateway', dc);
-    this.serviceName = props.serviceName ?? 'mesh-gateway';
+    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'mesh-gateway');
     this.replicas = checkReplicas(this, props.replicas ?? 1);
     this.port = checkPort(this, 'port', props.port ?? 8443);
     this.peering = props.peering ?? false;
-    registerGateway(this, { kind: 'mesh', datacenter: dc, ports: () => [this.port] });
+    registerGateway(this, { kind: 'mesh', datacenter: dc, service: this.serviceName, ports: () => [this.port] });
     this.node.addValidation({ validate: () => gatewayPortClashes(this) });
 
     this.rules = gatewayRules({ kind: 'mesh', service: this.serviceName, peering: this.peering });

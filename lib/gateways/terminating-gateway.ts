@@ -90,7 +90,7 @@ export class TerminatingGateway extends Construct {
     this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'terminating-gateway');
     this.port = checkPort(this, 'port', props.port ?? 9443);
     this.replicas = checkReplicas(this, props.replicas ?? 1);
-    registerGateway(this, { kind: 'terminating', datacenter: dc, ports: () => [this.port] });
+    registerGateway(this, { kind: 'terminating', datacenter: dc, service: this.serviceName, ports: () => [this.port] });
 
     const acl = new GatewayAcl(this, 'Acl', {
       datacenter: dc,

@@ -54,7 +54,6 @@ export class DockerRuntime extends Construct {
   private constructor(scope: Construct, id: string, provider?: DockerProvider) {
     super(scope, id);
     this.provider = provider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
-    this.node.addValidation({ validate: () => this.collisions() });
   }
 
   /** The network WAN gossip and mesh gateways' WAN addresses live on. */
@@ -112,34 +111,36 @@ export class DockerRuntime extends Construct {
   }
 
   /** Host ports published on 127.0.0.1, checked for collisions across the stack. */
+  /** Records ports `owner` publishes; a clash is reported on `owner`, the later of the two. */
   public registerPorts(owner: IConstruct, ports: () => number[], fix: string): void {
-    this.ports.push({ owner, ports, fix });
+    const entry = { owner, ports, fix };
+    this.ports.push(entry);
+    owner.node.addValidation({ validate: () => this.portClashes(entry) });
   }
 
+  /** Records a datacenter's subnet; a clash is reported on `owner`, the later of the two. */
   public registerSubnet(owner: IConstruct, subnet: string): void {
-    this.subnets.push({ owner, subnet });
+    const entry = { owner, subnet };
+    this.subnets.push(entry);
+    owner.node.addValidation({ validate: () => this.subnetClashes(entry) });
   }
 
-  private collisions(): string[] {
-    const errors: string[] = [];
-    const byPort = new Map<number, IConstruct>();
-    for (const { owner, ports, fix } of this.ports) {
-      for (const port of ports()) {
-        const first = byPort.get(port);
-        if (first) {
-          errors.push(validationMessage(`${owner.node.path} and ${first.node.path} publish the same host port`, port, fix));
-        } else byPort.set(port, owner);
-      }
+  // Reported on the user's construct, never on this one: it is no construct of theirs.
+  private portClashes(entry: PublishedPorts): string[] {
+    const earlier = this.ports.slice(0, this.ports.indexOf(entry));
+    return entry.ports().flatMap((port) => {
+      const first = earlier.find((e) => e.ports().includes(port));
+      return first ? [validationMessage(`${entry.owner.node.path} and ${first.owner.node.path} publish the same host port`, port, entry.fix)] : [];
+    });
+  }
+
+  private subnetClashes(entry: { owner: IConstruct; subnet: string }): string[] {
+    if (entry.subnet === this.wanPool.subnet) {
+      return [validationMessage(`${entry.subnet} is reserved for the network shared between datacenters (WAN gossip, mesh gateways)`,
+        entry.subnet, 'Give the datacenter another lanSubnet, e.g. "10.249.9.0/24".')];
     }
-    const bySubnet = new Map<string, IConstruct>();
-    for (const { owner, subnet } of [{ owner: this as IConstruct, subnet: this.wanPool.subnet }, ...this.subnets]) {
-      const first = bySubnet.get(subnet);
-      if (first) {
-        errors.push(validationMessage(
-          `${owner.node.path} and ${first.node.path} use the same subnet`, subnet,
-          'Give each datacenter its own lanSubnet.'));
-      } else bySubnet.set(subnet, owner);
-    }
-    return errors;
+    const first = this.subnets.slice(0, this.subnets.indexOf(entry)).find((e) => e.subnet === entry.subnet);
+    return first ? [validationMessage(`${entry.owner.node.path} and ${first.owner.node.path} use the same subnet`, entry.subnet,
+      'Give each datacenter its own lanSubnet.')] : [];
   }
 }

@@ -36,6 +36,35 @@ export function checkReplicas(scope: IConstruct, replicas: number): number {
   return replicas;
 }
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+// Docker's rule for container, network and volume names.
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Consul's log levels (any case): an unknown one keeps the agent from starting. */
+export function checkLogLevel(scope: IConstruct, level: string): string {
+  if (!LOG_LEVELS.includes(level.toLowerCase())) {
+    throw invalidInput(scope, 'unknown Consul log level', level, `Use one of: ${LOG_LEVELS.join(', ')} (any case).`);
+  }
+  return level;
+}
+
+/** A prefix of Docker object names: it is written into container, network and volume names. */
+export function checkNamePrefix(scope: IConstruct, prefix: string): string {
+  if (!DOCKER_NAME.test(prefix)) {
+    throw invalidInput(scope, 'namePrefix must be usable in Docker container, network and volume names', prefix,
+      'Use letters, digits, "_", "." and "-", starting with a letter or digit (e.g. "consul").');
+  }
+  return prefix;
+}
+
+/** An image reference: the docker provider would pass an empty or spaced one on to the engine. */
+export function checkImage(scope: IConstruct, prop: string, image: string): string {
+  if (image === '' || /\s/.test(image)) {
+    throw invalidInput(scope, `${prop} is not an image reference`, image, 'Use e.g. "hashicorp/consul:1.19.2".');
+  }
+  return image;
+}
+
 /** `host:port` or `[ipv6]:port`, with a port from 1 to 65535. */
 export function checkHostPort(scope: IConstruct, problem: string, address: string, fix: string): string {
   const m = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):(\d{1,5})$/.exec(address);

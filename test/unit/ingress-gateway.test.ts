@@ -207,7 +207,7 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     new IngressGateway(stack, 'second', { datacenter: dc, serviceName: 'second', port: 8882, listeners: [{ port: 9000, services: [{ name: 'cache' }] }] });
   }, [/\[bad\/second\] port 9000 of ingress gateway bad\/second is taken by ingress gateway bad\/first/, /got: 9000/]],
   ['rejects a listener whose published host port a datacenter takes already', (stack) => gateway(stack).addListener({ port: 8500, services: [{ name: 'db' }] }),
-    [/\[bad\/ConsulMeshDocker\] bad\/ig and bad\/dc1 publish the same host port/, /got: 8500/, /Move the listener to a free port, or set publishListeners: false/]],
+    [/\[bad\/ig\] bad\/ig and bad\/dc1 publish the same host port/, /got: 8500/, /Move the listener to a free port, or set publishListeners: false/]],
   ['rejects a host routed twice on one listener', (stack) => gateway(stack).addListener({
     port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop.example.com'] }, { name: 'api', hosts: ['shop.example.com'] }],
   }), [/^bad\/ig: host "shop.example.com" is routed twice on listener 8080 \(http\)/, /got: "shop.example.com"/, /unique within a listener/]],

@@ -96,6 +96,38 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   // Messages that read badly.
   ['rejects an empty datacenter name with the library\'s message', pair({ secondaries: [{ name: '' }] }),
     [/^bad\/fed: invalid datacenter name/, /got: ""/, /lowercase letters, digits and dashes/]],
+  // Cross-construct consistency.
+  ['rejects a lone datacenter that names another datacenter as its primary', (stack) => new DockerDatacenter(stack, 'dc', { name: 'dc2', primaryDatacenter: 'dc1' }),
+    [/^bad\/dc: a datacenter on its own is its own primary: naming "dc1" would start it without an initial management token/, /got: "dc1"/,
+      /Remove primaryDatacenter, or declare both datacenters in one ConsulFederation/]],
+  ['rejects mesh-gateway federation whose primary gateway does not expose the servers', (stack) => {
+    const fed = pair({ method: FederationMethod.meshGateways() })(stack);
+    fed.primary.addMeshGateway('gw', { exposeServers: false });
+    fed.datacenter('dc2').addMeshGateway('gw');
+  }, [/\[bad\/fed\/dc1\] mesh-gateway federation needs a mesh gateway that exposes the servers of "dc1", and none does/, /got: false/, /Remove exposeServers: false/]],
+  ['rejects two gateways of one datacenter with one service name', (stack) => {
+    const dc1 = pair()(stack).primary;
+    dc1.addMeshGateway('gw');
+    new IngressGateway(stack, 'in', { datacenter: dc1, serviceName: 'mesh-gateway', listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
+  }, [/\[bad\/in\] ingress gateway bad\/in has the service name of mesh gateway bad\/fed\/dc1\/gw in datacenter "dc1"/, /got: "mesh-gateway"/, /own serviceName/]],
+  // Free strings that reach a shell, a name or an agent.
+  ['rejects a mesh gateway service name with a space', (stack) => pair()(stack).primary.addMeshGateway('gw', { serviceName: 'mesh gateway' }),
+    [/^bad\/fed\/dc1\/gw: serviceName is not a valid service name/, /got: "mesh gateway"/]],
+  ['rejects a name prefix Docker cannot use', pair({ namePrefix: 'my consul' }),
+    [/^bad\/fed: namePrefix must be usable in Docker container, network and volume names/, /got: "my consul"/, /letters, digits/]],
+  ['rejects an unknown log level', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', logLevel: 'verbose' }),
+    [/^bad\/dc: unknown Consul log level/, /got: "verbose"/, /trace, debug, info, warn, error/]],
+  ['rejects an empty image', pair({ image: '' }), [/^bad\/fed: image is not an image reference/, /got: ""/]],
+  ['rejects an empty Envoy image', (stack) => pair()(stack).primary.addMeshGateway('gw', { envoyImage: '' }),
+    [/^bad\/fed\/dc1\/gw: envoyImage is not an image reference/, /got: ""/]],
+  // Ports Consul or Envoy already take.
+  ['rejects a gateway port equal to Envoy\'s admin port', (stack) => pair()(stack).primary.addMeshGateway('gw', { port: 19000 }),
+    [/\[bad\/fed\/dc1\/gw\] port 19000 of mesh gateway bad\/fed\/dc1\/gw is Envoy's admin port in the same process/, /got: 19000/]],
+  ['rejects an ingress listener on Envoy\'s admin port', (stack) => new IngressGateway(stack, 'in', {
+    datacenter: pair()(stack).primary, listeners: [{ port: 19000, services: [{ name: 'db' }] }],
+  }), [/port 19000 of ingress gateway bad\/in is Envoy's admin port/, /got: 19000/]],
+  ['names a reserved subnet as reserved, and the user\'s construct', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', lanSubnet: '10.249.0.0/24' }),
+    [/\[bad\/dc\] 10\.249\.0\.0\/24 is reserved for the network shared between datacenters/, /got: "10.249.0.0\/24"/, /another lanSubnet/]],
   ['names NaN as NaN', (stack) => pair()(stack).primary.addMeshGateway('gw', { replicas: NaN }),
     [/^bad\/fed\/dc1\/gw: replicas must be a whole number of at least 1/, /got: NaN/]],
 ];
