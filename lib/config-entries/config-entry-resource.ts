@@ -1,5 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
+import { validateAppBeforeWriting } from '../internal/app-validation';
 import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
@@ -23,6 +24,7 @@ const declared = new StackRegistry<IConstruct>();
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
   body: Record<string, unknown>, orElse?: string): ConfigEntry {
   claimEntry(scope, datacenter, kind, name, orElse);
+  validateAppBeforeWriting(scope);
   const resource = new ConfigEntry(scope, 'Resource', {
     provider: datacenter.globalProvider,
     kind,

@@ -2,6 +2,7 @@ import { ITerraformDependable } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
+import { validateAppBeforeWriting } from '../internal/app-validation';
 import { StackRegistry } from '../internal/stack-registry';
 import { ConsulVersion } from './consul-version';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
@@ -111,6 +112,7 @@ const aliases = new StackRegistry<IDatacenter>();
  * @internal
  */
 export function claimProviderAlias(dc: IDatacenter, fix: string): void {
+  validateAppBeforeWriting(dc);
   const taken = aliases.of(dc);
   const alias = providerAlias(dc);
   const first = taken.get(alias);

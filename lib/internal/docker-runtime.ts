@@ -30,6 +30,9 @@ export interface PublishedPorts {
   readonly fix: string;
 }
 
+/** Per app: the runtimes that use the default Docker engine, in creation order. */
+const DEFAULT_ENGINE = new WeakMap<IConstruct, DockerRuntime[]>();
+
 /**
  * One per stack: the Docker provider, the image resources (one per name) and
  * the WAN network every datacenter of the stack shares. Also the registry of
@@ -54,6 +57,10 @@ export class DockerRuntime extends Construct {
   private constructor(scope: Construct, id: string, provider?: DockerProvider) {
     super(scope, id);
     this.provider = provider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
+    if (!provider) {
+      const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
+      DEFAULT_ENGINE.set(this.node.root, [...onDefaultEngine, this]);
+    }
   }
 
   /** The network WAN gossip and mesh gateways' WAN addresses live on. */
@@ -135,6 +142,14 @@ export class DockerRuntime extends Construct {
   }
 
   private subnetClashes(entry: { owner: IConstruct; subnet: string }): string[] {
+    // Another stack of the app on the same (default) engine: same network names and subnets. Said once, on this stack's first datacenter.
+    const onEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
+    const earlier = onEngine.slice(0, onEngine.indexOf(this)).find((r) => r.subnets.length > 0);
+    if (earlier && this.subnets[0] === entry) {
+      return [validationMessage(`its stack and the stack of ${earlier.subnets[0].owner.node.path} both run Docker datacenters on the default Docker engine, `
+        + 'where both would create the network consul-mesh-wan and the same subnets', TerraformStack.of(this).node.id,
+      'Declare these datacenters in one stack, or give one stack\'s datacenters a dockerProvider for another engine.')];
+    }
     if (entry.subnet === this.wanPool.subnet) {
       return [validationMessage(`${entry.subnet} is reserved for the network shared between datacenters (WAN gossip, mesh gateways)`,
         entry.subnet, 'Give the datacenter another lanSubnet, e.g. "10.249.9.0/24".')];

@@ -1,4 +1,7 @@
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import {
   ConsulFederation, ConsulFederationProps, DockerDatacenter, ExistingDatacenter, FederationMethod, IngressGateway, MeshGatewayMode, MeshService,
   ProxyDefaults, ServiceDefaults,
@@ -149,6 +152,30 @@ describe('bad input', () => {
     });
     expect(error).toBe('');
     expect(written).toEqual(['bad']);
+  });
+
+  test('rejects two stacks of one app running Docker datacenters on the default engine, and writes neither', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
+    const app = new App({ outdir });
+    new DockerDatacenter(new TerraformStack(app, 'east'), 'dc', { name: 'east' });
+    new DockerDatacenter(new TerraformStack(app, 'west'), 'dc', { name: 'west', httpPort: 8510 });
+    expect(() => app.synth()).toThrow(/\[west\/dc\] its stack and the stack of east\/dc both run Docker datacenters on the default Docker engine, where both would create the network consul-mesh-wan .*\(got: "west"\)\. Declare these datacenters in one stack, or give one stack's datacenters a dockerProvider for another engine\./);
+    expect(fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : []).toEqual([]);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test('a mistake in a later stack writes no stack at all, the valid first one included', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
+    const app = new App({ outdir });
+    const token = (stack: TerraformStack) => new TerraformVariable(stack, 'token', { type: 'string', sensitive: true }).stringValue;
+    const first = new TerraformStack(app, 'first');
+    new ProxyDefaults(first, 'pd', { datacenter: new ExistingDatacenter(first, 'east', { name: 'east', address: '127.0.0.1:8500', token: token(first) }) });
+    const second = new TerraformStack(app, 'second');
+    // Found only when the tree is complete: a validation, not a constructor check.
+    new ConsulFederation(second, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], method: FederationMethod.meshGateways() });
+    expect(() => app.synth()).toThrow(/in stack second: \[second\/fed\/dc1\] mesh-gateway federation needs a mesh gateway in every datacenter/);
+    expect(fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : []).toEqual([]);
+    fs.rmSync(outdir, { recursive: true, force: true });
   });
 
   test('accepts an IPv6 address for a datacenter that already runs', () => {
