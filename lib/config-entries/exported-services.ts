@@ -5,6 +5,7 @@ import { validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
+import { checkKeys } from '../internal/validation';
 
 /** A service and the cluster peers that may consume it. */
 export interface ExportedService {
@@ -14,6 +15,8 @@ export interface ExportedService {
   /** The peers, by the names this cluster knows them by. */
   readonly peers: string[];
 }
+
+const EXPORTED_SERVICE: Record<keyof ExportedService, true> = { service: true, peers: true };
 
 /** Props of {@link ExportedServices}. */
 export interface ExportedServicesProps {
@@ -53,7 +56,10 @@ export class ExportedServices extends Construct {
   constructor(scope: Construct, id: string, props: ExportedServicesProps) {
     super(scope, id);
     this.datacenter = props.datacenter;
-    for (const e of props.services ?? []) this.add(e.service, e.peers);
+    (props.services ?? []).forEach((e, i) => {
+      checkKeys(this, `services[${i}]`, e, EXPORTED_SERVICE, 'ExportedService');
+      this.add(e.service, e.peers);
+    });
     this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', this._renderBody(),
       'get it with ExportedServices.of(datacenter)');
     this.node.addValidation({ validate: () => this.checkExports() });

@@ -5,7 +5,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
-import { checkProtocol } from '../internal/validation';
+import { checkKeys, checkProtocol } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 
 /** An `UpstreamConfig.Overrides[]` item: settings for one named upstream. */
@@ -129,10 +129,13 @@ function renderOverride(o: UpstreamOverride): Record<string, unknown> {
   return rendered;
 }
 
+const UPSTREAM_OVERRIDE: Record<keyof UpstreamOverride, true> = { service: true, peer: true, meshGatewayMode: true };
+
 /** One override per upstream (service and peer): a second would silently shadow the first. */
 function checkOverrides(scope: ServiceDefaults, overrides: UpstreamOverride[]): UpstreamOverride[] {
   const seen = new Set<string>();
   for (const [i, o] of overrides.entries()) {
+    checkKeys(scope, `upstreamOverrides[${i}]`, o, UPSTREAM_OVERRIDE, 'UpstreamOverride');
     checkMode(scope, `upstreamOverrides[${i}].meshGatewayMode`, o.meshGatewayMode);
     if (o.peer !== undefined) {
       requireFeature(scope, scope.datacenter.consulVersion, FEATURES.upstreamOverridePeer, { service: o.service, peer: o.peer },

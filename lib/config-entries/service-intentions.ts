@@ -5,6 +5,7 @@ import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
+import { checkKeys } from '../internal/validation';
 
 /** Whether an intention lets a source connect. */
 export class IntentionAction {
@@ -50,6 +51,8 @@ export interface IntentionSourceOptions {
    */
   readonly description?: string;
 }
+
+const INTENTION_SOURCE: Record<keyof IntentionSourceOptions, true> = { name: true, action: true, peer: true, namespace: true, description: true };
 
 /** Props of {@link ServiceIntentions}. */
 export interface ServiceIntentionsProps {
@@ -143,6 +146,7 @@ export class ServiceIntentions extends Construct {
   }
 
   private add(source: IntentionSourceOptions): IntentionSourceOptions {
+    checkKeys(this, `sources[${this._sources.length}]`, source, INTENTION_SOURCE, 'IntentionSourceOptions');
     checkServiceName(this, 'source name', source.name, 'every service');
     if (source.peer !== undefined) checkPeerName(this, `peer of source "${source.name}"`, source.peer);
     if (source.namespace === '*' && source.name !== '*') {

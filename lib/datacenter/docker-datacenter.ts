@@ -87,6 +87,12 @@ export interface DatacenterOptions {
   readonly logLevel?: string;
 }
 
+/** @internal */
+export const DATACENTER_OPTIONS: Record<keyof DatacenterOptions, true> = {
+  name: true, servers: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
+  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true,
+};
+
 /** A datacenter run as Docker containers. */
 export interface DockerDatacenterProps extends DatacenterOptions {
   /**

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { FederationMethod } from './federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
-import { DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
+import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
 import { FederationLink } from '../internal/federation-link';
 import { replicationRules } from '../internal/acl-rules';
 import { dependsOnAll } from '../internal/dependencies';
@@ -9,7 +9,7 @@ import { DockerRuntime } from '../internal/docker-runtime';
 import { invalidInput } from '../internal/errors';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
-import { checkDatacenterName, checkImage, checkNamePrefix } from '../internal/validation';
+import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
 /** Props of {@link ConsulFederation}. */
 export interface ConsulFederationProps {
@@ -194,6 +194,8 @@ export class ConsulFederation extends Construct {
 }
 
 function checkShape(scope: Construct, props: ConsulFederationProps, method: FederationMethod): void {
+  checkKeys(scope, 'primary', props.primary, DATACENTER_OPTIONS, 'DatacenterOptions');
+  props.secondaries.forEach((dc, i) => checkKeys(scope, `secondaries[${i}]`, dc, DATACENTER_OPTIONS, 'DatacenterOptions'));
   if (props.secondaries.length === 0) {
     throw invalidInput(scope, 'a federation needs at least one secondary datacenter', [],
       'Add a secondary (secondaries: [{ name: "dc2" }]), or use a DockerDatacenter on its own.');

@@ -1,7 +1,7 @@
 import { IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
-import { checkPort, checkProtocol } from '../internal/validation';
+import { checkKeys, checkPort, checkProtocol } from '../internal/validation';
 
 /** A service behind an ingress listener. */
 export interface IngressServiceOptions {
@@ -52,6 +52,9 @@ export interface IngressListenerOwner extends IConstruct {
 
 const HTTP_FAMILY = ['http', 'http2', 'grpc'];
 
+const INGRESS_SERVICE: Record<keyof IngressServiceOptions, true> = { name: true, hosts: true };
+const INGRESS_LISTENER: Record<keyof IngressListenerOptions, true> = { port: true, protocol: true, tls: true, services: true };
+
 /**
  * One listener of an {@link IngressGateway}, a port and the services behind
  * it. Each change re-renders the gateway's config entry.
@@ -77,6 +80,7 @@ export class IngressListener {
   private readonly _services: IngressServiceOptions[] = [];
 
   private constructor(owner: IngressListenerOwner, options: IngressListenerOptions) {
+    checkKeys(owner, 'listener', options, INGRESS_LISTENER, 'IngressListenerOptions');
     this.owner = owner;
     this.port = checkPort(owner, 'listener port', options.port);
     this.protocol = checkProtocol(owner, options.protocol ?? 'tcp');
@@ -118,6 +122,7 @@ export class IngressListener {
 
   /** Consul's own rules for a listener's services, checked before anything is written. */
   private check(service: IngressServiceOptions): void {
+    checkKeys(this.owner, `service of listener ${this.port}`, service, INGRESS_SERVICE, 'IngressServiceOptions');
     const where = `listener ${this.port} (${this.protocol})`;
     checkServiceName(this.owner, `service of ${where}`, service.name, 'every http service (http listeners only)');
     if (service.name === '*' && this.protocol !== 'http') {

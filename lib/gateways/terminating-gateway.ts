@@ -10,7 +10,11 @@ import { gatewayPortClashes, registerGateway } from '../internal/gateway-registr
 import { checkServiceName } from '../internal/names';
 import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
-import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
+import { checkConnect, checkKeys, checkPort, checkReplicas } from '../internal/validation';
+
+const LINKED_SERVICE: Record<keyof LinkedServiceOptions, true> = {
+  service: true, caFile: true, certFile: true, keyFile: true, sni: true, address: true, port: true, node: true,
+};
 
 /** Props of {@link TerminatingGateway}. */
 export interface TerminatingGatewayProps {
@@ -118,6 +122,7 @@ export class TerminatingGateway extends Construct {
    * Returns what it created.
    */
   public linkService(options: LinkedServiceOptions): LinkedService {
+    checkKeys(this, `services[${this.linked.length}]`, options, LINKED_SERVICE, 'LinkedServiceOptions');
     if (options.service !== '*') checkServiceName(this, 'service', options.service); // before it becomes a construct id
     if (options.service === '*') {
       throw invalidInput(this, 'linking every service ("*") would need `service_prefix "" write` in the gateway\'s policy', options.service,

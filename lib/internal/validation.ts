@@ -65,6 +65,25 @@ export function checkImage(scope: IConstruct, prop: string, image: string): stri
   return image;
 }
 
+/**
+ * A struct with keys its type does not have. From Python, a dict inside a list
+ * reaches the library as it is (jsii turns dicts into structs only where a
+ * struct is expected directly), so `{"http_port": 8600}` would be ignored.
+ * `known` lists the type's keys (a Record, so the compiler keeps it complete).
+ */
+export function checkKeys<T>(scope: IConstruct, prop: string, value: T, known: Record<keyof T, true>, struct: string): T {
+  if (value === null || typeof value !== 'object') return value;
+  for (const key of Object.keys(value as object)) {
+    if (key in known) continue;
+    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    const fix = camel in known
+      ? `Use "${camel}"${camel !== key ? `; from Python, pass ${struct}(${key}=...) rather than a dict` : ''}.`
+      : `Known keys of ${struct}: ${Object.keys(known).join(', ')}.`;
+    throw invalidInput(scope, `${prop} has an unknown key "${key}"`, key, fix);
+  }
+  return value;
+}
+
 /** `host:port` or `[ipv6]:port`, with a port from 1 to 65535. */
 export function checkHostPort(scope: IConstruct, problem: string, address: string, fix: string): string {
   const m = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):(\d{1,5})$/.exec(address);

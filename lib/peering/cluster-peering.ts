@@ -10,7 +10,7 @@ import { invalidInput, validationMessage } from '../internal/errors';
 import { gatewayHostOf } from '../internal/gateway-host';
 import { gatewaysOf } from '../internal/gateway-registry';
 import { checkPeerName, checkServiceName } from '../internal/names';
-import { checkHostPort } from '../internal/validation';
+import { checkHostPort, checkKeys } from '../internal/validation';
 import { Peering, PeeringToken } from '../internal/providers';
 
 /** A service to export across a {@link ClusterPeering}. */
@@ -49,6 +49,8 @@ export interface PeeredService {
   /** Services of the consumer allowed to call it. */
   readonly allowedCallers: string[];
 }
+
+const PEERED_SERVICE: Record<keyof PeeredServiceOptions, true> = { service: true, exportedFrom: true, allowedCallers: true };
 
 /** Props of {@link ClusterPeering}. */
 export interface ClusterPeeringProps {
@@ -196,6 +198,7 @@ export class ClusterPeering extends Construct {
    * exists), and each allowed caller gets an allow intention (after the export).
    */
   public exportService(options: PeeredServiceOptions): PeeredService {
+    checkKeys(this, `exportedServices[${this.exported.length}]`, options, PEERED_SERVICE, 'PeeredServiceOptions');
     const from = options.exportedFrom ?? this.acceptor;
     if (from !== this.acceptor && from !== this.dialer) {
       throw invalidInput(this, `exportedFrom must be the peering's acceptor or dialer, not "${from.name}"`, from.name,

@@ -4,7 +4,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { installExplainOutput } from '../internal/explain-output';
-import { checkPort } from '../internal/validation';
+import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MeshGatewayModes } from '../modes/mesh-gateway-modes';
 
@@ -34,6 +34,8 @@ export interface UpstreamOptions {
    */
   readonly meshGatewayMode?: MeshGatewayMode;
 }
+
+const UPSTREAM_OPTIONS: Record<keyof UpstreamOptions, true> = { service: true, localBindPort: true, datacenter: true, peer: true, meshGatewayMode: true };
 
 /** Props of {@link MeshService}. */
 export interface MeshServiceProps {
@@ -89,6 +91,7 @@ export class MeshService extends Construct {
 
   /** Adds an upstream; returns it as stored. */
   public addUpstream(upstream: UpstreamOptions): UpstreamOptions {
+    checkKeys(this, `upstreams[${this._upstreams.length}]`, upstream, UPSTREAM_OPTIONS, 'UpstreamOptions');
     checkPort(this, 'localBindPort', upstream.localBindPort);
     checkMode(this, `upstreams[${this._upstreams.length}].meshGatewayMode`, upstream.meshGatewayMode);
     if (upstream.peer !== undefined && upstream.datacenter !== undefined) {

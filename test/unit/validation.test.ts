@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import {
-  ConsulFederation, ConsulFederationProps, DockerDatacenter, ExistingDatacenter, FederationMethod, IngressGateway, MeshGatewayMode, MeshService,
-  ProxyDefaults, ServiceDefaults,
+  ClusterPeering, ConsulFederation, ConsulFederationProps, DockerDatacenter, ExistingDatacenter, FederationMethod, IngressGateway, IntentionAction, MeshGatewayMode,
+  MeshService, ProxyDefaults, ServiceDefaults, ServiceIntentions, TerminatingGateway,
 } from '../../lib';
 import { attempt } from '../support/attempt';
 
@@ -131,6 +131,30 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   }), [/port 19000 of ingress gateway bad\/in is Envoy's admin port/, /got: 19000/]],
   ['names a reserved subnet as reserved, and the user\'s construct', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', lanSubnet: '10.249.0.0/24' }),
     [/\[bad\/dc\] 10\.249\.0\.0\/24 is reserved for the network shared between datacenters/, /got: "10.249.0.0\/24"/, /another lanSubnet/]],
+  // Python dicts inside lists arrive as they are (jsii converts only structs it expects directly): unknown keys are refused.
+  ['rejects a snake_case key in a secondary (a Python dict)', pair({ secondaries: [{ name: 'dc2', http_port: 8600 } as any] }),
+    [/^bad\/fed: secondaries\[0\] has an unknown key "http_port"/, /got: "http_port"/, /Use "httpPort"; from Python, pass DatacenterOptions\(http_port=\.\.\.\) rather than a dict\./]],
+  ['rejects an unknown key in an upstream', (stack) => new MeshService(stack, 'web', {
+    datacenter: pair()(stack).primary, service: 'web', port: 80, upstreams: [{ service: 'api', local_bind_port: 9000 } as any],
+  }), [/^bad\/web: upstreams\[0\] has an unknown key "local_bind_port"/, /Use "localBindPort"/]],
+  ['rejects an unknown key in an upstream override', (stack) => new ServiceDefaults(stack, 'sd', {
+    datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api', mesh_gateway_mode: MeshGatewayMode.local() } as any],
+  }), [/^bad\/sd: upstreamOverrides\[0\] has an unknown key "mesh_gateway_mode"/, /Use "meshGatewayMode"/]],
+  ['rejects an unknown key in an intention source', (stack) => new ServiceIntentions(stack, 'si', {
+    datacenter: pair()(stack).primary, destination: 'api', sources: [{ name: 'web', action: IntentionAction.allow(), permissions: [] } as any],
+  }), [/^bad\/si: sources\[0\] has an unknown key "permissions"/, /Known keys of IntentionSourceOptions: name, action, peer, namespace, description\./]],
+  ['rejects an unknown key in an ingress listener and in its services', (stack) => new IngressGateway(stack, 'in', {
+    datacenter: pair()(stack).primary, listeners: [{ port: 9000, services: [{ name: 'db', host_names: ['x'] } as any] }],
+  }), [/^bad\/in: service of listener 9000 has an unknown key "host_names"/, /Known keys of IngressServiceOptions: name, hosts\./]],
+  ['rejects an unknown key in a linked service', (stack) => new TerminatingGateway(stack, 'tg', {
+    datacenter: pair()(stack).primary, services: [{ service: 'billing', ca_file: '/ca.pem' } as any],
+  }), [/^bad\/tg: services\[0\] has an unknown key "ca_file"/, /Use "caFile"; from Python, pass LinkedServiceOptions\(ca_file=\.\.\.\)/]],
+  ['rejects an unknown key in a peering\'s exported service', (stack) => {
+    const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true }).stringValue;
+    const east = new ExistingDatacenter(stack, 'east', { name: 'east', address: '127.0.0.1:8500', token });
+    const west = new ExistingDatacenter(stack, 'west', { name: 'west', address: '127.0.0.1:8510', token });
+    new ClusterPeering(stack, 'peering', { acceptor: east, dialer: west, throughMeshGateways: false, exportedServices: [{ service: 'api', allowed_callers: ['web'] } as any] });
+  }, [/^bad\/peering: exportedServices\[0\] has an unknown key "allowed_callers"/, /Use "allowedCallers"/]],
   ['names NaN as NaN', (stack) => pair()(stack).primary.addMeshGateway('gw', { replicas: NaN }),
     [/^bad\/fed\/dc1\/gw: replicas must be a whole number of at least 1/, /got: NaN/]],
 ];
