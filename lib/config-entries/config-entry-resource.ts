@@ -61,6 +61,14 @@ function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, nam
       name, 'Config entries are global to a federation: declare each one once, with the settings of every datacenter'
         + (orElse ? `, or ${orElse}.` : '.'));
   }
+  // Consul also refuses an ingress-gateway and a terminating-gateway entry of one name.
+  const rival = kind === 'ingress-gateway' ? 'terminating-gateway' : kind === 'terminating-gateway' ? 'ingress-gateway' : undefined;
+  const other = rival && entries.get(entryKey(datacenter, rival, name));
+  if (other) {
+    throw invalidInput(scope,
+      `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" has the name of the ${rival} entry declared at ${other.node.path}, which Consul refuses`,
+      name, 'Give one of the gateways its own serviceName.');
+  }
   entries.set(key, scope);
 }
 

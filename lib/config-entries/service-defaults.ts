@@ -136,6 +136,12 @@ function checkOverrides(scope: ServiceDefaults, overrides: UpstreamOverride[]): 
   const seen = new Set<string>();
   for (const [i, o] of overrides.entries()) {
     checkKeys(scope, `upstreamOverrides[${i}]`, o, UPSTREAM_OVERRIDE, 'UpstreamOverride');
+    // Consul refuses a wildcard override: UpstreamConfig.Defaults is the one for every upstream.
+    if (o.service === '*') {
+      throw invalidInput(scope, `upstreamOverrides[${i}] must name one upstream: Consul refuses "*" there`, o.service,
+        'Set the mode of every upstream with upstreamDefaultsMeshGatewayMode.');
+    }
+    checkServiceName(scope, `upstreamOverrides[${i}].service`, o.service);
     checkMode(scope, `upstreamOverrides[${i}].meshGatewayMode`, o.meshGatewayMode);
     if (o.peer !== undefined) {
       requireFeature(scope, scope.datacenter.consulVersion, FEATURES.upstreamOverridePeer, { service: o.service, peer: o.peer },

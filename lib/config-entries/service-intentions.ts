@@ -5,7 +5,7 @@ import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
-import { checkKeys } from '../internal/validation';
+import { checkKeys, utf8Length } from '../internal/validation';
 
 /** Whether an intention lets a source connect. */
 export class IntentionAction {
@@ -46,7 +46,7 @@ export interface IntentionSourceOptions {
   readonly namespace?: string;
 
   /**
-   * Free text stored with the intention.
+   * Free text stored with the intention, at most 512 bytes (UTF-8).
    * @default - none
    */
   readonly description?: string;
@@ -149,6 +149,15 @@ export class ServiceIntentions extends Construct {
     checkKeys(this, `sources[${this._sources.length}]`, source, INTENTION_SOURCE, 'IntentionSourceOptions');
     checkServiceName(this, 'source name', source.name, 'every service');
     if (source.peer !== undefined) checkPeerName(this, `peer of source "${source.name}"`, source.peer);
+    // From JavaScript a plain "allow" would render no Action, which Consul refuses.
+    if (!(source.action instanceof IntentionAction)) {
+      throw invalidInput(this, `action of source "${source.name}" must be an IntentionAction`, source.action,
+        'Use IntentionAction.allow() or IntentionAction.deny().');
+    }
+    if (source.description !== undefined && utf8Length(source.description) > 512) {
+      throw invalidInput(this, `the description of source "${source.name}" is longer than the 512 bytes Consul stores`, utf8Length(source.description),
+        'Shorten it to at most 512 bytes (UTF-8).');
+    }
     if (source.namespace === '*' && source.name !== '*') {
       throw invalidInput(this, `a source in every namespace must be every service too (Consul allows */* but not */${source.name})`,
         source.name, 'Use name "*" with namespace "*", or name the namespace.');

@@ -1,7 +1,7 @@
 import { IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
-import { checkKeys, checkPort, checkProtocol } from '../internal/validation';
+import { checkKeys, checkPort, checkProtocol, utf8Length } from '../internal/validation';
 
 /** A service behind an ingress listener. */
 export interface IngressServiceOptions {
@@ -13,7 +13,8 @@ export interface IngressServiceOptions {
 
   /**
    * Host names routed to the service, matched against the request's Host
-   * header; `*` may stand for the leftmost label. http, http2 and grpc only.
+   * header; `*` may stand for the leftmost label, and for any host where the
+   * gateway's TLS is off. http, http2 and grpc only.
    * @default - Consul's `<service>.ingress.*`
    */
   readonly hosts?: string[];
@@ -47,6 +48,8 @@ export interface IngressListenerOptions {
 
 /** @internal */
 export interface IngressListenerOwner extends IConstruct {
+  /** The gateway's TLS, which Consul checks hosts against. */
+  readonly tls: boolean;
   _listenerChanged(): void;
 }
 
@@ -152,12 +155,34 @@ export class IngressListener {
         throw invalidInput(this.owner, `host of service "${service.name}" on ${where} is not a host name ("*" may only be the whole leftmost label)`,
           host, 'Use e.g. "api.example.com" or "*.example.com".');
       }
+      // Consul checks the gateway's TLS here, not the listener's: hosts become DNS names of its certificate.
+      if (host === '*' && this.owner.tls) {
+        throw invalidInput(this.owner,
+          `host "*" of service "${service.name}" on ${where} would be a DNS name of the gateway's TLS certificate, so Consul refuses it while the gateway's tls is on`,
+          host, 'Name the hosts (e.g. "shop.example.com" or "*.example.com"), or turn the gateway\'s tls off.');
+      }
+      const problem = dnsNameProblem(host);
+      if (problem) {
+        throw invalidInput(this.owner, `host of service "${service.name}" on ${where} ${problem}, so Consul refuses it as a DNS name`, host,
+          'Use a DNS name: labels of 1 to 63 bytes, at most 255 bytes in all (e.g. "shop.example.com").');
+      }
       if (taken.includes(host) || hosts.indexOf(host) !== hosts.lastIndexOf(host)) {
         throw invalidInput(this.owner, `host "${host}" is routed twice on ${where}`, host,
           'Hosts must be unique within a listener: give each service its own.');
       }
     }
   }
+}
+
+/** Consul's DNS-name rule for hosts (miekg/dns IsDomainName), in bytes; the root "." passes it. */
+function dnsNameProblem(host: string): string | undefined {
+  if (host === '.') return undefined;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  const labels = name.split('.');
+  if (labels.includes('')) return 'has an empty label';
+  if (labels.some((label) => utf8Length(label) > 63)) return 'has a label longer than 63 bytes';
+  if (utf8Length(name) > 255) return 'is longer than 255 bytes';
+  return undefined;
 }
 
 function copy(service: IngressServiceOptions): IngressServiceOptions {

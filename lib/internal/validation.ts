@@ -98,3 +98,13 @@ export function checkPort(scope: IConstruct, prop: string, port: number): number
   }
   return port;
 }
+
+/** Length in UTF-8 bytes: Consul's limits count bytes (Go's len), not UTF-16 units. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}

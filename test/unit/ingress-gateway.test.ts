@@ -215,6 +215,24 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     [/^bad\/ig: service "web" is already behind listener 8080 \(http\)/, /got: "web"/, /several hosts/]],
   ['rejects a wildcard that is not the leftmost label', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop.*.com'] }] }),
     [/^bad\/ig: host of service "web" on listener 8080 \(http\) is not a host name/, /got: "shop.\*.com"/, /"\*.example.com"/]],
+  // Consul checks every host against the gateway's TLS, not the listener's (IngressGatewayConfigEntry.Validate, validateHost).
+  ['rejects host "*" on a gateway with TLS, even on a listener with TLS off', (stack) => new IngressGateway(stack, 'ig', {
+    datacenter: dcOf(stack), tls: true, listeners: [{ port: 8080, protocol: 'http', tls: false, services: [{ name: 'web', hosts: ['*'] }] }],
+  }), [/^bad\/ig: host "\*" of service "web" on listener 8080 \(http\) would be a DNS name of the gateway's TLS certificate, so Consul refuses it while the gateway's tls is on/,
+    /got: "\*"/, /Name the hosts \(e\.g\. "shop\.example\.com" or "\*\.example\.com"\), or turn the gateway's tls off/]],
+  ['rejects host "*" added later to a gateway with TLS', (stack) => new IngressGateway(stack, 'ig', { datacenter: dcOf(stack), tls: true })
+    .addListener({ port: 8080, protocol: 'http' }).addService({ name: 'web', hosts: ['*'] }),
+  [/^bad\/ig: host "\*" of service "web" on listener 8080 \(http\) would be a DNS name/, /got: "\*"/]],
+  // Consul reads hosts as DNS names (miekg/dns IsDomainName): no empty label, labels of at most 63 bytes, at most 255 bytes in all.
+  ['rejects a host with an empty label', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop..example.com'] }] }),
+    [/^bad\/ig: host of service "web" on listener 8080 \(http\) has an empty label, so Consul refuses it as a DNS name/, /got: "shop\.\.example\.com"/,
+      /Use a DNS name: labels of 1 to 63 bytes, at most 255 bytes in all \(e\.g\. "shop\.example\.com"\)/]],
+  ['rejects a host with a label over 63 bytes (counted in UTF-8, as Consul does)', (stack) => gateway(stack).addListener({
+    port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'é'.repeat(32)}.example.com`] }],
+  }), [/^bad\/ig: host of service "web" on listener 8080 \(http\) has a label longer than 63 bytes, so Consul refuses it/, /got: "é{32}\.example\.com"/]],
+  ['rejects a host over 255 bytes', (stack) => gateway(stack).addListener({
+    port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(4) + 'com'] }],
+  }), [/^bad\/ig: host of service "web" on listener 8080 \(http\) is longer than 255 bytes, so Consul refuses it/, /got: "a{63}\./]],
   ['rejects a protocol Consul does not know', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'HTTP' }),
     [/^bad\/ig: unknown protocol/, /got: "HTTP"/, /tcp, http, http2, grpc/]],
   ['rejects a listener port out of range', (stack) => gateway(stack).addListener({ port: 70000 }),
@@ -236,6 +254,25 @@ describe('IngressGateway bad input', () => {
     const { error, written } = attempt(build);
     for (const pattern of expected) expect(error).toMatch(pattern);
     expect(written).toEqual([]);
+  });
+
+  test('accepts host "*" while the gateway\'s TLS is off, a listener\'s own TLS included (Consul checks only the gateway\'s)', () => {
+    const { error, written } = attempt((stack) => new IngressGateway(stack, 'ig', {
+      datacenter: dcOf(stack), listeners: [
+        { port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['*'] }] },
+        { port: 8443, protocol: 'http', tls: true, services: [{ name: 'shop', hosts: ['*'] }] },
+      ],
+    }));
+    expect(error).toBe('');
+    expect(written).toEqual(['bad']);
+  });
+
+  test('accepts hosts at Consul\'s limits: 63-byte labels, 255 bytes in all, a trailing dot', () => {
+    const { error, written } = attempt((stack) => gateway(stack).addListener({
+      port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(3) + 'a'.repeat(63), 'shop.example.com.'] }],
+    }));
+    expect(error).toBe('');
+    expect(written).toEqual(['bad']);
   });
 
   test('a complete gateway writes its stack (the harness can see success)', () => {

@@ -104,6 +104,10 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   }), [/^bad\/api: a source in every namespace must be every service too/, /got: "web"/, /name "\*" with namespace "\*"/]],
   ['rejects an invalid destination', (stack) => new ServiceIntentions(stack, 'api', { datacenter: dc(stack), destination: 'api/v1' }),
     [/^bad\/api: destination is not a valid service name/, /got: "api\/v1"/, /or "\*" for every service/]],
+  // Consul caps a source's Description at 512 bytes (ServiceIntentionsConfigEntry.Validate), counted in UTF-8.
+  ['rejects a description over 512 bytes', (stack) => new ServiceIntentions(stack, 'api', {
+    datacenter: dc(stack), destination: 'api', sources: [{ name: 'web', action: IntentionAction.allow(), description: 'é'.repeat(257) }],
+  }), [/^bad\/api: the description of source "web" is longer than the 512 bytes Consul stores/, /got: 514/, /Shorten it to at most 512 bytes \(UTF-8\)/]],
   ['rejects two entries for one destination in one cluster', (stack) => {
     const d = dc(stack);
     new ServiceIntentions(stack, 'first', { datacenter: d, destination: 'api', sources: [{ name: 'web', action: IntentionAction.allow() }] });

@@ -48,6 +48,13 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects a second override for the same upstream', (stack) => new ServiceDefaults(stack, 'sd', {
     datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api' }, { service: 'api' }],
   }), [/^bad\/sd: an upstream override for this service \(and peer\) already exists/, /got: "api"/]],
+  // Consul's UpstreamConfig.validate: an override names one upstream.
+  ['rejects an upstream override for every upstream ("*")', (stack) => new ServiceDefaults(stack, 'sd', {
+    datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: '*' }],
+  }), [/^bad\/sd: upstreamOverrides\[0\] must name one upstream: Consul refuses "\*" there/, /got: "\*"/, /upstreamDefaultsMeshGatewayMode/]],
+  ['rejects an upstream override without a service name', (stack) => new ServiceDefaults(stack, 'sd', {
+    datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: '' }],
+  }), [/^bad\/sd: upstreamOverrides\[0\]\.service is not a valid service name/, /got: ""/]],
   ['rejects an invalid service name in service-defaults', (stack) => new ServiceDefaults(stack, 'sd', { datacenter: pair()(stack).primary, service: 'api v2' }),
     [/^bad\/sd: service is not a valid service name/, /got: "api v2"/, /letters, digits, dashes and underscores/]],
   ['rejects an invalid service name in a mesh service', (stack) => new MeshService(stack, 'web', { datacenter: pair()(stack).primary, service: '-web', port: 80 }),
@@ -75,6 +82,13 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     new IngressGateway(stack, 'in2', { datacenter: fed.datacenter('dc2') });
   }, [/^bad\/in2: the ingress-gateway entry "ingress-gateway" of cluster "dc1" is already declared at bad\/in1/,
     /got: "ingress-gateway"/, /or give this gateway its own serviceName\.$/]],
+  // Consul's state store refuses an ingress-gateway and a terminating-gateway entry of one name (checkGatewayClash).
+  ['rejects an ingress and a terminating gateway sharing a name in one federation', (stack) => {
+    const fed = pair()(stack);
+    new IngressGateway(stack, 'in', { datacenter: fed.primary, serviceName: 'edge', listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
+    new TerminatingGateway(stack, 'tg', { datacenter: fed.datacenter('dc2'), serviceName: 'edge' });
+  }, [/^bad\/tg: the terminating-gateway entry "edge" of cluster "dc1" has the name of the ingress-gateway entry declared at bad\/in, which Consul refuses/,
+    /got: "edge"/, /Give one of the gateways its own serviceName\./]],
   // Secrets: a variable's default is written to cdk.tf.json, and a variable that is not sensitive shows in plans.
   ['rejects a secret variable with a default value', (stack) => {
     const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true, default: '9b7f0a4e-1d2c-4c1b-8f1e-2a3b4c5d6e7f' });
@@ -94,6 +108,9 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects an upstream override mode passed as a plain string', (stack) => new ServiceDefaults(stack, 'sd', {
     datacenter: pair()(stack).primary, service: 'web', upstreamOverrides: [{ service: 'api', meshGatewayMode: 'none' as any }],
   }), [/^bad\/sd: upstreamOverrides\[0\]\.meshGatewayMode must be a MeshGatewayMode/, /got: "none"/]],
+  ['rejects an intention action passed as a plain string', (stack) => new ServiceIntentions(stack, 'si', {
+    datacenter: pair()(stack).primary, destination: 'api', sources: [{ name: 'web', action: 'allow' as any }],
+  }), [/^bad\/si: action of source "web" must be an IntentionAction/, /got: "allow"/, /IntentionAction\.allow\(\) or IntentionAction\.deny\(\)/]],
   ['rejects a federation method passed as a plain string', pair({ method: 'mesh-gateways' as any }),
     [/^bad\/fed: method must be a FederationMethod/, /got: "mesh-gateways"/, /FederationMethod\.wanGossip\(\) or FederationMethod\.meshGateways\(\)/]],
   // Messages that read badly.
