@@ -10,7 +10,7 @@ import { GatewayHost, GatewayInstance, GatewayProcessSpec } from '../internal/ga
 import { beforeSynth } from '../internal/cluster';
 import { AddressPool, DockerRuntime } from '../internal/docker-runtime';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, DockerProvider, Network, Volume } from '../internal/providers';
-import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
+import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkImage, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
 
 
@@ -164,6 +164,8 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
   private readonly managementToken: string;
   private readonly link: FederationLink;
   private readonly servers: Server[] = [];
+  /** Plan-time format checks of secrets passed in as references (on the first server). */
+  private readonly secretChecks: { condition: unknown; errorMessage: string }[];
   /** Mesh gateway replicas only: the ones federation and peering route through. */
   private readonly gatewayInstances: GatewayInstance[] = [];
   /** Mesh gateways whose replicas expose this datacenter's servers (mesh-gateway federation needs one). */
@@ -203,6 +205,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
     const gossipKey = props.gossipKey !== undefined
       ? requireReference(this, 'gossipKey', props.gossipKey)
       : gossipKeyVariable(this, 'gossip_key').stringValue;
+    this.secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey });
 
     this.network = this.runtime.network(this, 'Lan', `${this.prefix}-${this.name}`, this.lanSubnet);
     const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
@@ -417,6 +420,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
       waitTimeout: 180,
       restart: 'unless-stopped',
       dependsOn: dependsOnAll(dependsOn),
+      ...(index === 0 && this.secretChecks.length > 0 ? { lifecycle: { precondition: this.secretChecks } } : {}),
     });
     this.servers.push({ node, lanAddress, wanAddress, container });
     this.setAgentToken(scope, node, base, lanAddress, container);

@@ -1,4 +1,4 @@
-import { DefaultTokenResolver, StringConcat, TerraformStack, TerraformVariable, Token, Tokenization } from './tf';
+import { DefaultTokenResolver, Fn, StringConcat, TerraformStack, TerraformVariable, Token, Tokenization } from './tf';
 import { Construct, IConstruct } from 'constructs';
 import { invalidInput } from './errors';
 
@@ -22,6 +22,29 @@ export function gossipKeyVariable(scope: Construct, name: string): TerraformVari
     GOSSIP_KEY, 'must be 32 bytes in base64, e.g. the output of `consul keygen`.');
 }
 
+/** The library's own secret variables: they validate their format themselves. */
+const selfValidating = new WeakSet<TerraformVariable>();
+
+/**
+ * `lifecycle.precondition`s checking, at plan time, the format of secrets the
+ * user passed in (their variables carry no validation of ours): a malformed
+ * token or key fails the plan before anything changes, without showing it.
+ */
+export function secretFormatPreconditions(scope: IConstruct, secrets: { managementToken?: string; gossipKey?: string }): { condition: unknown; errorMessage: string }[] {
+  const checks: [string | undefined, string, string, string][] = [
+    [secrets.managementToken, UUID, 'management token', 'must be a UUID, e.g. the output of uuidgen'],
+    [secrets.gossipKey, GOSSIP_KEY, 'gossip key', 'must be 32 bytes in base64, e.g. the output of consul keygen'],
+  ];
+  return checks
+    .filter(([value]) => value !== undefined && !isSelfValidating(scope, value))
+    .map(([value, pattern, what, rule]) => ({ condition: Fn.can(Fn.regex(pattern, value!)), errorMessage: `The ${what} of ${scope.node.path} ${rule}.` }));
+}
+
+function isSelfValidating(scope: IConstruct, value: string): boolean {
+  const variable = variableBehind(scope, value);
+  return variable !== undefined && selfValidating.has(variable);
+}
+
 function sensitive(scope: Construct, name: string, description: string, pattern: string, hint: string): TerraformVariable {
   const variable = new TerraformVariable(scope, name, {
     type: 'string',
@@ -34,6 +57,7 @@ function sensitive(scope: Construct, name: string, description: string, pattern:
     }],
   });
   variable.overrideLogicalId(`${variablePrefix(scope)}_${name}`);
+  selfValidating.add(variable);
   return variable;
 }
 

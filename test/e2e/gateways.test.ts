@@ -7,12 +7,12 @@
 // off, and the checks stop where traffic through a gateway would begin.
 // Peering without gateways (servers dialing each other) runs to the end;
 // peering and federation through mesh gateways run up to that line.
-import { Testing } from 'cdktf';
+import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { IngressExample } from '../../examples/ingress/main';
 import { PeeringExample } from '../../examples/peering/main';
 import { TerminatingExample } from '../../examples/terminating/main';
-import { FederationMethod } from '../../lib';
+import { DockerDatacenter, FederationMethod } from '../../lib';
 import { DockerDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { eventually as poll } from '../support/eventually';
@@ -280,4 +280,27 @@ describe('federation through mesh gateways (examples/federated-pair, FederationM
   });
 
   test('destroy leaves nothing', () => expectDestroyLeavesNothing(ctx.deployment, 'mesh federation'), 5 * 60_000);
+});
+
+describe('secrets passed in as references are checked at plan time', () => {
+  test('a malformed token and gossip key fail `tofu plan` naming both, without showing them, and nothing is created', async () => {
+    const stack = new TerraformStack(Testing.app(), 'mine');
+    const token = new TerraformVariable(stack, 'my_token', { type: 'string', sensitive: true });
+    const key = new TerraformVariable(stack, 'my_key', { type: 'string', sensitive: true });
+    new DockerDatacenter(stack, 'mine', { name: 'mine', image, managementToken: token.stringValue, gossipKey: key.stringValue });
+    const deployment = new DockerDeployment(engine, synthJson(stack), { my_token: 'not-a-uuid', my_key: 'not-a-key' });
+    try {
+      await deployment.clearEngine();
+      await deployment.workspace.init();
+      const plan = await deployment.plan();
+      expect(plan.code).toBe(1);
+      const errors = plan.stderr.replace(/\s+/g, ' ');
+      expect(errors).toContain('The management token of mine/mine must be a UUID, e.g. the output of uuidgen.');
+      expect(errors).toContain('The gossip key of mine/mine must be 32 bytes in base64, e.g. the output of consul keygen.');
+      expect(plan.stdout + plan.stderr).not.toMatch(/not-a-uuid|not-a-key/);
+      expect(await deployment.leftovers()).toEqual([]);
+    } finally {
+      deployment.workspace.remove();
+    }
+  }, 5 * 60_000);
 });

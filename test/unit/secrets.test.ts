@@ -1,6 +1,8 @@
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
-import { FederationMethod } from '../../lib';
+import { TerraformVariable } from 'cdktf';
+import { DockerDatacenter, FederationMethod } from '../../lib';
+import { newStack, resourcesOf, synthJson } from '../support/synth';
 
 // What secrets look like: ACL token secrets are UUIDs, gossip keys 32 bytes of base64.
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
@@ -41,5 +43,23 @@ describe.each([['WAN gossip', FederationMethod.wanGossip()], ['mesh gateways', F
         expect({ at, value }).toEqual({ at, value: expect.stringMatching(/^\$\{(var\.[a-z_]+|data\.consul_acl_token_secret_id\.\w+\.secret_id)\}$/) });
       }
     }
+  });
+});
+
+describe('secrets passed in as references', () => {
+  test('get plan-time format checks on the first server (their variables validate nothing of ours), and the library\'s own variables do not', () => {
+    const stack = newStack();
+    const token = new TerraformVariable(stack, 'my_token', { type: 'string', sensitive: true });
+    const key = new TerraformVariable(stack, 'my_key', { type: 'string', sensitive: true });
+    new DockerDatacenter(stack, 'mine', { name: 'mine', managementToken: token.stringValue, gossipKey: key.stringValue });
+    new DockerDatacenter(stack, 'theirs', { name: 'theirs', httpPort: 8501 });
+    const containers = resourcesOf(synthJson(stack), 'docker_container');
+    expect(containers['mine/Server0/Container'].lifecycle.precondition).toEqual([
+      { condition: '${can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.my_token))}',
+        error_message: 'The management token of test/mine must be a UUID, e.g. the output of uuidgen.' },
+      { condition: '${can(regex("^[A-Za-z0-9+/]{43}=$", var.my_key))}',
+        error_message: 'The gossip key of test/mine must be 32 bytes in base64, e.g. the output of consul keygen.' },
+    ]);
+    expect(containers['theirs/Server0/Container'].lifecycle).toBeUndefined();
   });
 });
