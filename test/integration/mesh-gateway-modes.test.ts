@@ -5,10 +5,15 @@
 // (/v1/agent/service/<sidecar-id>) and, for federation upstreams, the mode of
 // the discovery chain's target, compiled with the override the sidecar sends
 // (its merged upstream mode). Any mismatch fails with both answers shown.
+// For federation upstreams it also reads what Consul would serve the
+// sidecar's Envoy over xDS (tools/xds): the endpoints of the upstream's
+// cluster are the dc1 gateway's LAN address (local), the dc2 gateway's WAN
+// address (remote) or the instance itself (none), as the resolver predicts.
 // One workspace serves every case: each case's stack is written over the
 // previous one and applied (tofu updates, replaces or deletes the previous
 // case's entries), a plan right after each apply must be empty, and a destroy
 // at the end must leave no entry behind.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -29,6 +34,17 @@ let workspace: TerraformWorkspace | undefined;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modes-'));
 
 const api = (method: string, urlPath: string, body?: unknown) => cluster.api('dc1', method, urlPath, body, cluster.managementToken);
+
+/** Where each mode sends web's calls to api in dc2: addresses of the gateways and the instance registered below. */
+const SERVED_BY_MODE: Record<string, string> = { local: '10.0.1.5:8443', remote: '192.0.2.2:8443', none: '10.0.2.7:21000' };
+
+/** What Consul would serve an Envoy running proxy `proxyId` of dc1 (tools/xds). */
+function xds(proxyId: string, service: string): { clusters: { name: string; sni?: string }[]; endpoints: Record<string, string[]>; listeners: any[] } {
+  const run = spawnSync(requireTool('xds'), ['-addr', cluster.dc1.grpcAddr, '-token', cluster.managementToken, '-proxy-id', proxyId, '-service', service,
+    '-envoy-version', consulVersion.defaultEnvoyImage.replace(/^.*:v/, '')], { encoding: 'utf8', timeout: 30_000 });
+  if (run.status !== 0) throw new Error(`cmesh-xds ${proxyId}: exit ${run.status}: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
 const addresses = () => ({ dc1: cluster.dc1.httpAddr, dc2: cluster.dc2.httpAddr });
 
 /** The case's stack, as `cdktf synth` writes it, and its web service. */
@@ -60,6 +76,18 @@ async function storedEntries(): Promise<string[]> {
 beforeAll(async () => {
   cluster = await ConsulCluster.start({ consulBin: requireTool('consul') });
   await cluster.waitForLeaders();
+  // A mesh gateway in each datacenter, and api (with its sidecar) in dc2: what the upstream's endpoints can be.
+  const register = async (dc: 'dc1' | 'dc2', body: unknown) => {
+    const r = await cluster.api(dc, 'PUT', '/v1/agent/service/register', body, cluster.managementToken);
+    expect({ dc, status: r.status, text: r.text }).toEqual({ dc, status: 200, text: '' });
+  };
+  for (const [dc, n] of [['dc1', 1], ['dc2', 2]] as const) {
+    await register(dc, {
+      Kind: 'mesh-gateway', Name: 'mesh-gateway', ID: `mesh-gateway-${dc}`, Address: `10.0.${n}.5`, Port: 8443,
+      TaggedAddresses: { lan: { Address: `10.0.${n}.5`, Port: 8443 }, wan: { Address: `192.0.2.${n}`, Port: 8443 } },
+    });
+  }
+  await register('dc2', { Name: 'api', ID: 'api', Address: '10.0.2.7', Port: 8080, Connect: { SidecarService: { Port: 21000 } } });
 }, 120_000);
 
 afterAll(async () => {
@@ -115,6 +143,11 @@ test.each(MODE_CASES.map((c) => [c.name, c]))('%s: the resolver agrees with Cons
       const targets = Object.entries<any>(chain.json.Chain.Targets);
       expect(targets.map(([id]) => id)).toEqual(['api.default.default.dc2']);
       consul.mode = targets[0][1].MeshGateway?.Mode || 'none';
+      // And what Envoy would be told: the endpoints of the upstream's cluster.
+      const served = xds(service.sidecarId, 'web');
+      const upstream = Object.entries(served.endpoints).filter(([name]) => /(^|~)api\.default\.dc2\./.test(name));
+      expect({ case: c.name, mode: predicted.mode, endpoints: upstream.map(([, e]) => e) })
+        .toEqual({ case: c.name, mode: predicted.mode, endpoints: [[SERVED_BY_MODE[predicted.mode]]] });
     } else {
       // Peered upstreams always use gateways: Consul takes an unset (or none) mode as remote.
       consul.mode = agentMode === '' || agentMode === 'none' ? 'remote' : agentMode;
@@ -123,6 +156,15 @@ test.each(MODE_CASES.map((c) => [c.name, c]))('%s: the resolver agrees with Cons
   } finally {
     cluster.consulCli('dc1', ['services', 'deregister', '-id', 'web'], { token });
   }
+});
+
+test('dc1\'s mesh gateway is served an SNI filter chain for dc2, and dc2 gateways as endpoints', () => {
+  const served = xds('mesh-gateway-dc1', 'mesh-gateway');
+  const chains = served.listeners.flatMap((l: any) => l.filterChains);
+  const toDc2 = chains.find((fc: any) => (fc.serverNames ?? []).some((n: string) => /^\*\.dc2\.internal\.[0-9a-f-]+\.consul$/.test(n)));
+  expect(toDc2).toMatchObject({ filters: ['envoy.filters.network.tcp_proxy'] });
+  const dc2 = Object.entries(served.endpoints).find(([name]) => /^dc2\.internal\./.test(name));
+  expect(dc2?.[1]).toEqual(['192.0.2.2:8443']);
 });
 
 test('destroy removes every entry the stack wrote', async () => {

@@ -8,7 +8,7 @@ import { loadToolchain, requireTool } from '../support/tools';
 
 const repo = path.resolve(__dirname, '..', '..');
 const toolchain = loadToolchain();
-const binaries = () => [requireTool('terraform'), requireTool('consul'), requireTool('provider-consul'), requireTool('provider-docker')];
+const binaries = () => [requireTool('terraform'), requireTool('consul'), requireTool('xds'), requireTool('provider-consul'), requireTool('provider-docker')];
 const check = (files: string[], list?: string) => spawnSync('bash', [path.join(repo, 'tools', 'licence-check.sh'), ...files], {
   encoding: 'utf8', env: { ...process.env, ...(list ? { NOT_TO_USE: list } : {}) },
 });

@@ -10,6 +10,8 @@ export interface Toolchain {
   readonly terraform: string;
   /** Absolute path of the consul binary, '' when missing. */
   readonly consul: string;
+  /** The xDS reader (tools/xds), '' when missing. */
+  readonly xds: string;
   /** Provider binaries installed in the filesystem mirror. */
   readonly providers: { readonly consul?: string; readonly docker?: string };
   /** Version of each available tool, as status.json records it (e.g. consul: `1.14.11`). */
@@ -20,12 +22,13 @@ export interface Toolchain {
   readonly env: Record<string, string>;
 }
 
-export type ToolName = 'terraform' | 'consul' | 'provider-consul' | 'provider-docker';
+export type ToolName = 'terraform' | 'consul' | 'xds' | 'provider-consul' | 'provider-docker';
 
 type Entry = { path: string; version: string } | { missing: string };
 interface Status {
   terraform: Entry;
   consul: Entry;
+  xds?: Entry;
   providers: Record<string, Entry>;
 }
 
@@ -34,6 +37,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const labels: Record<ToolName, string> = {
   'terraform': 'terraform',
   'consul': 'consul',
+  'xds': 'xds reader (tools/xds)',
   'provider-consul': 'provider hashicorp/consul',
   'provider-docker': 'provider kreuzwerker/docker',
 };
@@ -54,12 +58,12 @@ function readStatus(file: string): Status | undefined {
 }
 
 function entries(status: Status): Entry[] {
-  return [status.terraform, status.consul, ...Object.values(status.providers ?? {})];
+  return [status.terraform, status.consul, ...(status.xds ? [status.xds] : []), ...Object.values(status.providers ?? {})];
 }
 
-/** Stale when a binary the status names has since been deleted. */
+/** Stale when a binary the status names has since been deleted, or a tool is not recorded (an older build.sh wrote it). */
 function isStale(status: Status | undefined): boolean {
-  return !status || entries(status).some(e => 'path' in e && !fs.existsSync(e.path));
+  return !status || !status.xds || entries(status).some(e => 'path' in e && !fs.existsSync(e.path));
 }
 
 let cached: Toolchain | undefined;
@@ -99,6 +103,7 @@ export function loadToolchain(): Toolchain {
   cached = {
     terraform,
     consul: pick('consul', s.consul) ?? '',
+    xds: pick('xds', s.xds) ?? '',
     providers: {
       consul: pick('provider-consul', s.providers?.['hashicorp/consul']),
       docker: pick('provider-docker', s.providers?.['kreuzwerker/docker']),
@@ -121,6 +126,7 @@ export function requireTool(name: ToolName, toolchain: Toolchain = loadToolchain
   const found = {
     'terraform': toolchain.terraform,
     'consul': toolchain.consul,
+    'xds': toolchain.xds,
     'provider-consul': toolchain.providers.consul,
     'provider-docker': toolchain.providers.docker,
   }[name];
