@@ -10,7 +10,8 @@ const INSTALLED = Symbol.for('cdktf-consul-mesh.explain-output');
 
 /**
  * Makes the stack of `scope` write, next to its cdk.tf.json, the mesh
- * gateway mode table (`mesh-gateway-modes.txt`) and each service's agent
+ * gateway mode table (`mesh-gateway-modes.txt`) and diagram (Mermaid,
+ * `mesh-gateway-modes.mmd`), and each service's agent
  * definition (`services/<dc>-<service>.json`). Installed once per stack by
  * wrapping its synthesizer, so it runs only when the stack is written.
  */
@@ -23,7 +24,9 @@ export function installExplainOutput(scope: IConstruct): void {
     synthesize(session: ISynthesisSession) {
       inner.synthesize(session);
       const dir = path.join(session.outdir, Manifest.stacksFolder, stack.node.id);
-      fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.txt'), MeshGatewayModes.renderTable(MeshGatewayModes.explain(stack)));
+      const rows = MeshGatewayModes.explain(stack);
+      fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.txt'), MeshGatewayModes.renderTable(rows));
+      fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.mmd'), MeshGatewayModes.renderDiagram(rows));
       const services = stack.node.findAll().filter((c): c is MeshService => c instanceof MeshService);
       if (services.length > 0) fs.mkdirSync(path.join(dir, 'services'), { recursive: true });
       for (const s of services) fs.writeFileSync(path.join(dir, 'services', `${providerAlias(s.datacenter)}-${s.service}.json`), s.definitionJson + '\n');

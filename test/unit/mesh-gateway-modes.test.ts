@@ -128,12 +128,40 @@ describe('MeshService', () => {
     expect(web.sidecarId).toBe('web-sidecar-proxy');
   });
 
+  test('draws each upstream\'s path by its mode: local through both gateways, remote through the target\'s, none and same-datacenter directly', () => {
+    const stack = newStack();
+    const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
+    new MeshService(stack, 'web', {
+      datacenter: fed.primary, service: 'web', port: 80, upstreams: [
+        { service: 'api', datacenter: 'dc2', localBindPort: 9001, meshGatewayMode: MeshGatewayMode.local() },
+        { service: 'search', datacenter: 'dc2', localBindPort: 9002, meshGatewayMode: MeshGatewayMode.remote() },
+        { service: 'cache', datacenter: 'dc2', localBindPort: 9003, meshGatewayMode: MeshGatewayMode.none() },
+        { service: 'billing', localBindPort: 9004 },
+        { service: 'orders', peer: 'partner', localBindPort: 9005 },
+      ],
+    });
+    const diagram = MeshGatewayModes.renderDiagram(MeshGatewayModes.explain(stack));
+    const lines = diagram.trimEnd().split('\n');
+    expect(lines[0]).toBe('flowchart LR');
+    expect(lines.filter((l) => l.includes('-->'))).toEqual([
+      '  svc_dc1_web -- "api: local" --> gw_dc1 --> gw_dc2 --> svc_dc2_api',
+      '  svc_dc1_web -- "search: remote" --> gw_dc2 --> svc_dc2_search',
+      '  svc_dc1_web -- "cache: none" --> svc_dc2_cache',
+      '  svc_dc1_web -- "billing: same datacenter" --> svc_dc1_billing',
+      '  svc_dc1_web -- "orders: remote" --> gw_peer_partner --> svc_peer_partner_orders',
+    ]);
+    // Each node sits in the box of its datacenter or peer.
+    expect(diagram).toContain('  subgraph box_dc1["dc1"]\n    gw_dc1{{"mesh gateway"}}\n    svc_dc1_billing["billing"]\n    svc_dc1_web["web"]\n  end');
+    expect(diagram).toContain('  subgraph box_peer_partner["peer:partner"]\n    gw_peer_partner{{"mesh gateway"}}\n    svc_peer_partner_orders["orders"]\n  end');
+  });
+
   test('writes the mode table and the definitions next to the stack', () => {
     const app = Testing.app();
     buildModeCase(new TerraformStack(app, 'modes'), MODE_CASES[1]);
     app.synth();
     const dir = `${app.outdir}/stacks/modes`;
     expect(fs.readFileSync(`${dir}/mesh-gateway-modes.txt`, 'utf8')).toContain('proxy-defaults MeshGateway');
+    expect(fs.readFileSync(`${dir}/mesh-gateway-modes.mmd`, 'utf8')).toBe(MeshGatewayModes.renderDiagram(MeshGatewayModes.explain(app)));
     expect(JSON.parse(fs.readFileSync(`${dir}/services/dc1-web.json`, 'utf8')).service.name).toBe('web');
   });
 

@@ -2,7 +2,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Testing } from 'cdktf';
 import * as ts from 'typescript';
+import { FederatedPair } from '../../examples/federated-pair/main';
+import { MeshGatewayModes } from '../../lib';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -25,4 +28,11 @@ test('every ```ts block in README.md type-checks', () => {
     `${path.basename(d.file?.fileName ?? '')}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
   fs.rmSync(dir, { recursive: true, force: true });
   expect(problems).toEqual([]);
+});
+
+test('the README\'s diagram of the main example is the one its synth writes', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const shown = /```mermaid\n([\s\S]*?)```/.exec(readme)?.[1];
+  const stack = new FederatedPair(Testing.app(), 'federated-pair', { startEnvoy: false });
+  expect(shown).toBe(MeshGatewayModes.renderDiagram(MeshGatewayModes.explain(stack)));
 });
