@@ -15,7 +15,7 @@ import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
 import { Construct } from 'constructs';
-import { ExistingDatacenter, MeshGatewayMode, ServiceDefaults } from '../lib';
+import { ConsulFederation, ExistingDatacenter, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults } from '../lib';
 
 const DATACENTERS = ['dc1', 'dc2'];
 // The same complete body the library writes (see ServiceDefaults._renderBody).
@@ -55,12 +55,32 @@ const VARIANTS: Record<string, Variant> = {
   }),
 };
 
+/**
+ * The federated pair with N mesh services (two upstreams each, half of them
+ * across datacenters) and a service-defaults each: how synth scales with
+ * the services whose modes are resolved at synth.
+ */
+function meshServices(stack: TerraformStack, services: number): void {
+  const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
+  new ProxyDefaults(stack, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
+  for (let i = 0; i < services; i++) {
+    new ServiceDefaults(stack, `sd${i}`, { datacenter: fed.primary, service: `svc${i}`, protocol: 'http' });
+    new MeshService(stack, `svc${i}`, {
+      datacenter: i % 2 === 0 ? fed.primary : fed.datacenter('dc2'), service: `svc${i}`, port: 8080,
+      upstreams: [
+        { service: `svc${(i + 1) % services}`, datacenter: 'dc2', localBindPort: 9001 },
+        { service: `svc${(i + 2) % services}`, localBindPort: 9002 },
+      ],
+    });
+  }
+}
+
 /** Child: synthesize one variant once; print the time and a digest of what was written. */
 function child(variant: string, services: number): void {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const start = process.hrtime.bigint();
   const app = new App({ outdir });
-  VARIANTS[variant](new TerraformStack(app, 'bench'), services);
+  (variant === 'meshServices' ? meshServices : VARIANTS[variant])(new TerraformStack(app, 'bench'), services);
   app.synth();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'bench', 'cdk.tf.json'), 'utf8'));
@@ -134,6 +154,15 @@ function main(): void {
   console.log(row(large, l));
   console.log('"tree shape": the raw resources nested as the library nests them (datacenter / entry / Resource)');
   console.log(`scaling ${large / small}x services: library ${(l.ms.library / s.ms.library).toFixed(2)}x time, raw ${(l.ms.raw / s.ms.raw).toFixed(2)}x time`);
+
+  // Mesh services: every upstream's mode is resolved at synth (one pass per stack).
+  const meshSmall = Number(process.env.BENCH_MESH_SMALL ?? 1000);
+  const meshLarge = Number(process.env.BENCH_MESH_LARGE ?? 10000);
+  const meshRounds = Number(process.env.BENCH_MESH_ROUNDS ?? 5);
+  const mesh = (n: number) => median(Array.from({ length: meshRounds }, () => sample('meshServices', n).ms));
+  const [ms1, ms2] = [mesh(meshSmall), mesh(meshLarge)];
+  console.log(`\nfederated pair with N mesh services (2 upstreams each, half across datacenters) + N service-defaults, ${meshRounds} rounds:`);
+  console.log(`  ${meshSmall}: ${ms1.toFixed(0)} ms   ${meshLarge}: ${ms2.toFixed(0)} ms   ${meshLarge / meshSmall}x the services: ${(ms2 / ms1).toFixed(2)}x the time`);
 }
 
 if (process.argv[2] === '--child') child(process.argv[3], Number(process.argv[4]));

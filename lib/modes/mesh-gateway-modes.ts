@@ -76,10 +76,7 @@ export interface MeshGatewayModeExplanation {
 export class MeshGatewayModes {
   /** Every upstream of every {@link MeshService} under `scope`. */
   public static explain(scope: IConstruct): MeshGatewayModeExplanation[] {
-    const entries = configEntries(scope.node.root);
-    return scope.node.findAll()
-      .filter((c): c is MeshService => c instanceof MeshService)
-      .flatMap((service) => service.upstreams.map((u) => resolve(service, u, entries)));
+    return [...explainByService(scope).values()].flat();
   }
 
   /** The explanations as an aligned text table. */
@@ -129,34 +126,55 @@ export class MeshGatewayModes {
   private constructor() {}
 }
 
+/**
+ * Every upstream of every MeshService under `scope`, by service, from one
+ * walk of the tree: the config entries are indexed once, so the cost grows
+ * with the number of upstreams, not upstreams × tree size.
+ * @internal
+ */
+export function explainByService(scope: IConstruct): Map<MeshService, MeshGatewayModeExplanation[]> {
+  const entries = indexEntries(scope.node.root);
+  const rows = new Map<MeshService, MeshGatewayModeExplanation[]>();
+  for (const c of scope.node.findAll()) {
+    if (c instanceof MeshService) rows.set(c, c.upstreams.map((u) => resolve(c, u, entries)));
+  }
+  return rows;
+}
+
+/**
+ * Config entries are global to a federation (a cluster): what is written
+ * anywhere in it applies everywhere in it. Indexed by cluster and service;
+ * the first declared wins, as a second one is refused anyway.
+ */
 interface Entries {
-  readonly proxyDefaults: ProxyDefaults[];
-  readonly serviceDefaults: ServiceDefaults[];
+  readonly proxyDefaults: Map<string, ProxyDefaults>;
+  readonly serviceDefaults: Map<string, ServiceDefaults>;
 }
 
-function configEntries(root: IConstruct): Entries {
-  const all = root.node.findAll();
-  return {
-    proxyDefaults: all.filter((c): c is ProxyDefaults => c instanceof ProxyDefaults),
-    serviceDefaults: all.filter((c): c is ServiceDefaults => c instanceof ServiceDefaults),
-  };
-}
+const serviceKey = (dc: IDatacenter, service: string) => `${dc.cluster}\u0000${service}`;
 
-/** Config entries are global to a federation: what is written anywhere in it applies everywhere in it. */
-const sameFederation = (a: IDatacenter, b: IDatacenter) => a.cluster === b.cluster;
+function indexEntries(root: IConstruct): Entries {
+  const entries: Entries = { proxyDefaults: new Map(), serviceDefaults: new Map() };
+  for (const c of root.node.findAll()) {
+    if (c instanceof ProxyDefaults && !entries.proxyDefaults.has(c.datacenter.cluster)) entries.proxyDefaults.set(c.datacenter.cluster, c);
+    if (c instanceof ServiceDefaults && !entries.serviceDefaults.has(serviceKey(c.datacenter, c.service))) {
+      entries.serviceDefaults.set(serviceKey(c.datacenter, c.service), c);
+    }
+  }
+  return entries;
+}
 
 function resolve(service: MeshService, upstream: UpstreamOptions, entries: Entries): MeshGatewayModeExplanation {
   const dc = service.datacenter;
-  const proxyDefaults = entries.proxyDefaults.find((p) => sameFederation(p.datacenter, dc));
-  const downstream = entries.serviceDefaults.find((s) => s.service === service.service && sameFederation(s.datacenter, dc));
+  const proxyDefaults = entries.proxyDefaults.get(dc.cluster);
+  const downstream = entries.serviceDefaults.get(serviceKey(dc, service.service));
   // Before 1.15, Consul keys overrides by service name alone (it has no
   // `Peer` there): an override for `api` also applies to a peered `api`.
   const byNameOnly = downstream !== undefined && !supports(downstream.datacenter.consulVersion, FEATURES.upstreamOverridePeer);
   const override = downstream?.upstreamOverrides.find((o: UpstreamOverride) => o.service === upstream.service
     && (o.peer === upstream.peer || (byNameOnly && o.peer === undefined)));
   // A peer's service-defaults live in the other cluster; they are not ours to see.
-  const destination = upstream.peer === undefined
-    ? entries.serviceDefaults.find((s) => s.service === upstream.service && sameFederation(s.datacenter, dc)) : undefined;
+  const destination = upstream.peer === undefined ? entries.serviceDefaults.get(serviceKey(dc, upstream.service)) : undefined;
 
   const downstreamLayers: [MeshGatewayModeLayer, MeshGatewayMode | undefined, IConstruct | undefined][] = [
     [MeshGatewayModeLayer.UPSTREAM, upstream.meshGatewayMode, service],
