@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'child_process';
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, onPath } from '../test/support/docker-engine';
+import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, isAlive, onPath } from '../test/support/docker-engine';
 import { cacheDir } from '../test/support/tools';
 
 const repo = path.resolve(__dirname, '..');
@@ -48,20 +48,11 @@ function toolsEnv(): Record<string, string> {
 
 const answers = (host: string) => spawnSync('docker', ['-H', host, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 10_000 }).status === 0;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Starts the project's own dockerd in the background (it outlives this script; `down` stops it by pid). */
 async function startOwnEngine(): Promise<string> {
   const host = `unix://${ownEngine.socket}`;
   const pid = Number(fs.existsSync(ownEngine.pidFile) ? fs.readFileSync(ownEngine.pidFile, 'utf8') : 0);
-  if (pid > 0 && alive(pid) && answers(host)) return host;
+  if (pid > 0 && isAlive(pid) && answers(host)) return host;
   aptInstall('docker.io', () => onPath('dockerd'));
   fs.mkdirSync(ownEngine.dataRoot, { recursive: true });
   const log = fs.openSync(path.join(home, 'dockerd.log'), 'a');
@@ -187,7 +178,7 @@ async function down(): Promise<void> {
   if (own) {
     const pid = Number(fs.readFileSync(ownEngine.pidFile, 'utf8'));
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 120 && alive(pid); i++) await sleep(500);
+    for (let i = 0; i < 120 && isAlive(pid); i++) await sleep(500);
     say(`stopped the project's dockerd (pid ${pid})`);
   }
   fs.rmSync(varsFile, { force: true });

@@ -493,7 +493,7 @@ export class DockerDatacenter extends DatacenterBase implements GatewayHost {
 }
 
 /** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */
-function pollUntil(check: string, failure: string, seconds = 120): string {
+function pollUntil(check: string, failure: string, seconds: number): string {
   return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${seconds * 2} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep 0.5; done`;
 }
 

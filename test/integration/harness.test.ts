@@ -1,17 +1,10 @@
 // Proves the harness itself: two real federated, ACL-enabled Consul servers.
 import * as fs from 'fs';
 import { ConsulCluster } from '../support/consul-cluster';
+import { isAlive } from '../support/docker-engine';
 import { eventually } from '../support/eventually';
 import { requireTool } from '../support/tools';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('ConsulCluster harness', () => {
   let cluster: ConsulCluster | undefined;

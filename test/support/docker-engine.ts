@@ -107,19 +107,21 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { inp
  * are, nothing to stop.
  */
 export function connectDockerEngine(host: string): DockerEngine {
+  return { host, ...dockerClient({ DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }), publish: async () => undefined, stop: async () => undefined };
+}
+
+/** The docker CLI with `settings` instead of any DOCKER_* of this process (never an ambient DOCKER_HOST or context). */
+function dockerClient(settings: Record<string, string>): Pick<DockerEngine, 'docker' | 'mustDocker'> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_')));
-  Object.assign(env, { DOCKER_HOST: host, DOCKER_BUILDKIT: '0' });
+  Object.assign(env, settings);
   const docker = (args: string[], options?: { input?: string | Buffer; timeoutMs?: number }) => run('docker', args, env, options);
   return {
-    host,
     docker,
     async mustDocker(args, options) {
       const r = await docker(args, options);
       if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
       return r.stdout.trim();
     },
-    publish: async () => undefined,
-    stop: async () => undefined,
   };
 }
 
@@ -138,8 +140,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     throw e;
   }
   const host = `unix://${path.join(runDir, 'docker.sock')}`;
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_')));
-  Object.assign(env, {
+  const client = dockerClient({
     DOCKER_HOST: host,
     // An empty client config: no credential helpers, no contexts of the user's.
     DOCKER_CONFIG: path.join(runDir, 'client'),
@@ -158,17 +159,12 @@ export async function startDockerEngine(): Promise<DockerEngine> {
   const alive = () => dockerd.exitCode === null && dockerd.signalCode === null;
   const relays: ChildProcess[] = [];
 
-  const docker = (args: string[], options?: { input?: string | Buffer; timeoutMs?: number }) => run('docker', args, env, options);
+  const { docker } = client;
   const relayed = new Map<number, Promise<void>>();
   let stopped = false;
   const engine: DockerEngine = {
     host,
-    docker,
-    async mustDocker(args, options) {
-      const r = await docker(args, options);
-      if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
-      return r.stdout.trim();
-    },
+    ...client,
     publish(port) {
       let ready = relayed.get(port);
       if (!ready) {
@@ -246,7 +242,8 @@ function removeRunDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this pid runs (signal 0 only asks). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
