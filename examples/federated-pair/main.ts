@@ -3,7 +3,7 @@
 // and one service that goes straight to the remote gateway.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface FederatedPairOptions {
@@ -51,6 +51,8 @@ export class FederatedPair extends TerraformStack {
         { service: 'billing', localBindPort: 9192 },
       ],
     });
+    // Writes the mode table, its diagram and the services' agent definitions beside cdk.tf.json.
+    new MeshGatewayModeReport(this, 'modes');
   }
 }
 

@@ -4,10 +4,10 @@ import { validateAppBeforeWriting } from '../internal/app-validation';
 import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { StackRegistry } from '../internal/stack-registry';
+import { StackIndex } from '../internal/stack-index';
 
-/** Per stack: `<cluster> <kind> <name>` -> the construct that declared it. */
-const declared = new StackRegistry<IConstruct>();
+/** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */
+const ENTRIES = 'config-entries';
 
 /**
  * The generic `consul_config_entry` under every typed entry. The body holds
@@ -15,35 +15,32 @@ const declared = new StackRegistry<IConstruct>();
  * the decoded body with what Consul returns. Written through the primary
  * (globalProvider), where config entries live and reads do not lag.
  *
- * Rendered eagerly, and again by {@link refreshConfigEntry} when an `add*()`
- * call changes it: a Lazy per entry costs a captured stack trace and a token
- * resolution, which more than doubled synth time for thousands of entries.
+ * The body is rendered once, by the stack's finalize pass, from `render`:
+ * entries gain sources, overrides and listeners after construction, and a
+ * Lazy per entry would cost a captured stack trace and a token resolution
+ * (more than double the synth time for thousands of entries).
  * `orElse` completes the fix given when the entry is declared twice.
  * @internal
  */
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
-  body: Record<string, unknown>, orElse?: string): ConfigEntry {
+  render: () => Record<string, unknown>, orElse?: string): ConfigEntry {
   claimEntry(scope, datacenter, kind, name, orElse);
   validateAppBeforeWriting(scope);
   const resource = new ConfigEntry(scope, 'Resource', {
     provider: datacenter.globalProvider,
     kind,
     name,
-    configJson: JSON.stringify(body),
+    configJson: '',
     dependsOn: dependsOnAll(datacenter.readiness),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
+  StackIndex.of(scope).finalizeLater({ _finalize: () => { resource.configJson = JSON.stringify(render()); } });
   return resource;
-}
-
-/** Re-renders an entry's body after a change. @internal */
-export function refreshConfigEntry(resource: ConfigEntry, body: Record<string, unknown>): void {
-  resource.configJson = JSON.stringify(body);
 }
 
 /** The construct of `datacenter`'s stack that declared the entry, if any. @internal */
 export function declaredEntry(datacenter: IDatacenter, kind: string, name: string): IConstruct | undefined {
-  return declared.of(datacenter).get(entryKey(datacenter, kind, name));
+  return StackIndex.of(datacenter).lookup(ENTRIES, entryKey(datacenter, kind, name));
 }
 
 /**
@@ -52,9 +49,8 @@ export function declaredEntry(datacenter: IDatacenter, kind: string, name: strin
  * overwrite each other on every apply and never converge.
  */
 function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, name: string, orElse?: string): void {
-  const entries = declared.of(scope);
-  const key = entryKey(datacenter, kind, name);
-  const first = entries.get(key);
+  const index = StackIndex.of(datacenter);
+  const first = index.claim(ENTRIES, entryKey(datacenter, kind, name), scope);
   if (first !== undefined) {
     throw invalidInput(scope,
       `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" is already declared at ${first.node.path}`,
@@ -63,13 +59,12 @@ function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, nam
   }
   // Consul also refuses an ingress-gateway and a terminating-gateway entry of one name.
   const rival = kind === 'ingress-gateway' ? 'terminating-gateway' : kind === 'terminating-gateway' ? 'ingress-gateway' : undefined;
-  const other = rival && entries.get(entryKey(datacenter, rival, name));
+  const other = rival && index.lookup(ENTRIES, entryKey(datacenter, rival, name));
   if (other) {
     throw invalidInput(scope,
       `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" has the name of the ${rival} entry declared at ${other.node.path}, which Consul refuses`,
       name, 'Give one of the gateways its own serviceName.');
   }
-  entries.set(key, scope);
 }
 
 /**

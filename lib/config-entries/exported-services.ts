@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -60,7 +60,7 @@ export class ExportedServices extends Construct {
       checkKeys(this, `services[${i}]`, e, EXPORTED_SERVICE, 'ExportedService');
       this.add(e.service, e.peers);
     });
-    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', this._renderBody(),
+    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', () => this._renderBody(),
       'get it with ExportedServices.of(datacenter)');
     this.node.addValidation({ validate: () => this.checkExports() });
   }
@@ -68,7 +68,6 @@ export class ExportedServices extends Construct {
   /** Exports `service` to `peers` (added to any it is already exported to); returns the export as it now stands. */
   public exportService(service: string, peers: string[]): ExportedService {
     this.add(service, peers);
-    refreshConfigEntry(this.resource, this._renderBody());
     return { service, peers: [...this.exports.get(service)!] };
   }
 

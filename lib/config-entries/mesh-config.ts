@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
@@ -57,7 +57,7 @@ export class MeshConfig extends Construct {
     this.datacenter = props.datacenter;
     this.explicitPeering = props.peerThroughMeshGateways;
     this.meshDestinationsOnly = props.meshDestinationsOnly ?? false;
-    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', this._renderBody(), 'get it with MeshConfig.of(datacenter)');
+    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', () => this._renderBody(), 'get it with MeshConfig.of(datacenter)');
   }
 
   /** Whether peering control-plane traffic goes through mesh gateways. */
@@ -76,7 +76,6 @@ export class MeshConfig extends Construct {
         `Remove peerThroughMeshGateways: false from ${this.node.path}, or set throughMeshGateways: false on the peering.`);
     }
     this.requiredBy ??= by;
-    refreshConfigEntry(this.resource, this._renderBody());
   }
 
   /**

@@ -5,7 +5,9 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { checkProtocol } from '../internal/validation';
+import { StackIndex } from '../internal/stack-index';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
 /** Props of {@link ProxyDefaults}. */
 export interface ProxyDefaultsProps {
@@ -41,7 +43,8 @@ export class ProxyDefaults extends Construct {
   public readonly datacenter: IDatacenter;
   /** The underlying `consul_config_entry`. */
   public readonly resource: ConfigEntry;
-  private readonly protocol?: string;
+  /** The protocol it sets, if any. */
+  public readonly protocol?: string;
 
   constructor(scope: Construct, id: string, props: ProxyDefaultsProps) {
     super(scope, id);
@@ -52,7 +55,8 @@ export class ProxyDefaults extends Construct {
     this.datacenter = props.datacenter;
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
-    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, () => this._renderBody());
+    StackIndex.of(this).add(MODE_LAYERS.proxyDefaults, this);
   }
 
   /**

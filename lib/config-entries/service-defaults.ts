@@ -1,12 +1,14 @@
 import { Construct } from 'constructs';
-import { configEntryResource, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource } from './config-entry-resource';
 import { FEATURES, requireFeature } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { checkKeys, checkProtocol } from '../internal/validation';
+import { StackIndex } from '../internal/stack-index';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
+import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
 /** An `UpstreamConfig.Overrides[]` item: settings for one named upstream. */
 export interface UpstreamOverride {
@@ -72,7 +74,8 @@ export class ServiceDefaults extends Construct {
   public readonly datacenter: IDatacenter;
   /** The underlying `consul_config_entry`. */
   public readonly resource: ConfigEntry;
-  private readonly protocol?: string;
+  /** The protocol it sets, if any. */
+  public readonly protocol?: string;
   private readonly overrides: UpstreamOverride[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceDefaultsProps) {
@@ -83,13 +86,13 @@ export class ServiceDefaults extends Construct {
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.upstreamDefaultsMeshGatewayMode = checkMode(this, 'upstreamDefaultsMeshGatewayMode', props.upstreamDefaultsMeshGatewayMode) ?? MeshGatewayMode.inherit();
     if (props.upstreamOverrides) this.overrides.push(...checkOverrides(this, props.upstreamOverrides));
-    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, () => this._renderBody());
+    StackIndex.of(this).add(MODE_LAYERS.serviceDefaults, this);
   }
 
   /** Adds settings for one named upstream; returns them as stored. */
   public addUpstreamOverride(override: UpstreamOverride): UpstreamOverride {
     this.overrides.push(...checkOverrides(this, [...this.overrides, override]).slice(this.overrides.length));
-    refreshConfigEntry(this.resource, this._renderBody());
     return override;
   }
 

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { configEntryResource, declaredEntry, refreshConfigEntry } from './config-entry-resource';
+import { configEntryResource, declaredEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -101,7 +101,7 @@ export class ServiceIntentions extends Construct {
     this.datacenter = props.datacenter;
     this.destination = checkServiceName(this, 'destination', props.destination, 'every service');
     for (const source of props.sources ?? []) this.add(source);
-    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, this._renderBody(),
+    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, () => this._renderBody(),
       'get it with ServiceIntentions.of(datacenter, destination)');
     this.node.addValidation({ validate: () => this.checkComplete() });
   }
@@ -109,7 +109,6 @@ export class ServiceIntentions extends Construct {
   /** Adds a source; returns it as stored. */
   public addSource(source: IntentionSourceOptions): IntentionSourceOptions {
     const stored = this.add(source);
-    refreshConfigEntry(this.resource, this._renderBody());
     return { ...stored };
   }
 

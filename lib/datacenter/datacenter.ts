@@ -1,11 +1,10 @@
-import { ITerraformDependable } from '../internal/tf';
-import { Construct, IConstruct } from 'constructs';
+import { IConstruct } from 'constructs';
+import { ConsulVersion } from './consul-version';
+import { validateAppBeforeWriting } from '../internal/app-validation';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
-import { validateAppBeforeWriting } from '../internal/app-validation';
-import { StackRegistry } from '../internal/stack-registry';
-import { ConsulVersion } from './consul-version';
-import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
+import { Slot, StackIndex } from '../internal/stack-index';
+import { ITerraformDependable } from '../internal/tf';
 
 /** A Consul datacenter that constructs can configure, whoever runs it. */
 export interface IDatacenter extends IConstruct {
@@ -57,41 +56,6 @@ export interface IDatacenter extends IConstruct {
    * that already runs.
    */
   readonly readiness: ITerraformDependable[];
-
-  /** Adds a mesh gateway, with its ACL policy and token, to this datacenter. */
-  addMeshGateway(id: string, options?: MeshGatewayOptions): MeshGateway;
-}
-
-/** What every datacenter flavour shares. */
-export abstract class DatacenterBase extends Construct implements IDatacenter {
-  public abstract readonly name: string;
-  public abstract readonly primaryDatacenter: string;
-  public abstract readonly cluster: string;
-  public abstract readonly provider: ConsulProvider;
-  public abstract readonly globalProvider: ConsulProvider;
-  public abstract readonly connectEnabled: boolean;
-  public abstract readonly consulVersion: ConsulVersion;
-  public abstract readonly directlyRoutable: boolean;
-  public abstract readonly readiness: ITerraformDependable[];
-
-  /**
-   * `provider` in a primary; in a secondary, a second alias (`<alias>-global`)
-   * on the same address whose requests carry `?dc=<primary>`.
-   * @internal
-   */
-  protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
-    if (this.isPrimary) return provider;
-    return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${providerAlias(this)}-global`, datacenter: this.primaryDatacenter });
-  }
-
-  /** True when this datacenter is its federation's primary. */
-  public get isPrimary(): boolean {
-    return this.name === this.primaryDatacenter;
-  }
-
-  public addMeshGateway(id: string, options: MeshGatewayOptions = {}): MeshGateway {
-    return new MeshGateway(this, id, { ...options, datacenter: this });
-  }
 }
 
 /**
@@ -104,8 +68,6 @@ export function providerAlias(dc: IDatacenter): string {
   return dc.cluster === dc.primaryDatacenter ? dc.name : `${dc.cluster}-${dc.name}`;
 }
 
-const aliases = new StackRegistry<IDatacenter>();
-
 /**
  * Two datacenters with one provider alias would be one provider to Terraform
  * (which refuses the duplicate), and one cluster to the config entries.
@@ -113,11 +75,44 @@ const aliases = new StackRegistry<IDatacenter>();
  */
 export function claimProviderAlias(dc: IDatacenter, fix: string): void {
   validateAppBeforeWriting(dc);
-  const taken = aliases.of(dc);
-  const alias = providerAlias(dc);
-  const first = taken.get(alias);
+  const first = StackIndex.of(dc).claim('provider-alias', providerAlias(dc), dc);
   if (first !== undefined) {
     throw invalidInput(dc, `datacenter "${dc.name}" of cluster "${dc.cluster}" is already declared at ${first.node.path}`, dc.name, fix);
   }
-  taken.set(alias, dc);
+}
+
+/**
+ * Config entries are global to a cluster: the datacenters of a federation
+ * share their primary's (see IDatacenter.cluster).
+ */
+export function sameCluster(a: IDatacenter, b: IDatacenter): boolean {
+  return a === b || a.cluster === b.cluster;
+}
+
+/** What every gateway records about itself, for its datacenter and the constructs that route through it. @internal */
+export interface GatewayRecord {
+  /** The gateway construct. */
+  readonly construct: IConstruct;
+  readonly kind: 'mesh' | 'ingress' | 'terminating';
+  readonly datacenter: IDatacenter;
+  /** Its Consul service name: names its policy, token and containers in the datacenter. */
+  readonly service: string;
+  /** Ports its process takes: its registered port, and an ingress gateway's listeners. */
+  ports(): number[];
+  /** Complete once every replica the library runs is registered (none where the operator runs it). */
+  readonly registrations: ITerraformDependable[];
+  /** `host:port` WAN addresses of the replicas the library runs (mesh gateways only). */
+  readonly wanAddresses: string[];
+  /** Registered with `-expose-servers`. */
+  readonly exposesServers: boolean;
+  /** Its policy has `peering = "read"`. */
+  readonly peering: boolean;
+}
+
+/** The stack's gateways, in the order created. @internal */
+export const GATEWAYS = new Slot<GatewayRecord>('gateways');
+
+/** The gateways of `datacenter` in its stack, of one kind if given. @internal */
+export function gatewaysOf(datacenter: IDatacenter, kind?: GatewayRecord['kind']): GatewayRecord[] {
+  return StackIndex.of(datacenter).all(GATEWAYS).filter((g) => g.datacenter === datacenter && (kind === undefined || g.kind === kind));
 }

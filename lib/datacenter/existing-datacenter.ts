@@ -1,7 +1,8 @@
 import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
-import { claimProviderAlias, DatacenterBase, providerAlias } from './datacenter';
+import { claimProviderAlias, providerAlias } from './datacenter';
+import { DatacenterBase } from './datacenter-base';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
 import { requireReference, tokenVariable } from '../internal/secrets';

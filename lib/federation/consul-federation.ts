@@ -2,12 +2,13 @@ import { Construct } from 'constructs';
 import { FederationMethod } from './federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
 import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
-import { FederationLink } from '../internal/federation-link';
+import { createCertificateAuthority } from '../datacenter/docker/certificates';
+import { FEDERATION_LINK, FederationLink } from '../datacenter/docker/federation-link';
+import { DockerRuntime } from '../datacenter/docker/runtime';
 import { replicationRules } from '../internal/acl-rules';
 import { dependsOnAll } from '../internal/dependencies';
-import { DockerRuntime } from '../internal/docker-runtime';
 import { invalidInput } from '../internal/errors';
-import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider, Volume } from '../internal/providers';
+import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider } from '../internal/providers';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
@@ -112,9 +113,11 @@ export class ConsulFederation extends Construct {
       namePrefix: prefix,
     });
 
-    const ca = meshGatewayFederation ? this.createCertificateAuthority(prefix, props) : undefined;
-    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ...ca };
-    this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), _federation: primaryLink } as DockerDatacenterProps);
+    const ca = meshGatewayFederation
+      ? createCertificateAuthority(this, DockerRuntime.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
+      : undefined;
+    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca };
+    this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), [FEDERATION_LINK]: primaryLink } as DockerDatacenterProps);
 
     this.replicationRules = replicationRules();
     const replicationToken = this.createReplicationToken(prefix);
@@ -125,19 +128,10 @@ export class ConsulFederation extends Construct {
         meshGatewayFederation,
         primary: this.primary,
         replicationToken: options.aclReplication === false ? undefined : replicationToken,
-        ...ca,
+        ca,
       };
-      return new DockerDatacenter(this, options.name, { ...shared(options, i + 1), _federation: link } as DockerDatacenterProps);
+      return new DockerDatacenter(this, options.name, { ...shared(options, i + 1), [FEDERATION_LINK]: link } as DockerDatacenterProps);
     });
-
-    if (meshGatewayFederation) {
-      // Secondaries dial the primary's gateways: start them only once those are registered.
-      this.primary._onGateways((instances) => {
-        for (const secondary of this.secondaries) {
-          for (const instance of instances) secondary._serversDependOn(instance.registration);
-        }
-      });
-    }
   }
 
   /** Every datacenter, primary first. */
@@ -173,23 +167,6 @@ export class ConsulFederation extends Construct {
       provider: this.primary.provider,
       accessorId: token.accessorId,
     }).secretId;
-  }
-
-  /**
-   * The servers' CA is created inside a Docker volume by `consul tls ca
-   * create`, so its key never passes through Terraform state.
-   */
-  private createCertificateAuthority(prefix: string, props: ConsulFederationProps): Pick<FederationLink, 'caVolume' | 'caReady'> {
-    const runtime = DockerRuntime.of(this, props.dockerProvider);
-    const caVolume = new Volume(this, 'CaVolume', { provider: runtime.provider, name: `${prefix}-ca` });
-    const caReady = runtime.oneShot(this, 'CreateCa', {
-      name: `${prefix}-create-ca`,
-      image: runtime.image(props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE).imageId,
-      entrypoint: ['/bin/sh', '-c'],
-      command: ['cd /ca && (test -f consul-agent-ca.pem || consul tls ca create)'],
-      volumes: [{ volumeName: caVolume.name, containerPath: '/ca' }],
-    });
-    return { caVolume, caReady };
   }
 }
 

@@ -1,10 +1,8 @@
 import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { gatewayHostOf, GatewayInstance } from '../internal/gateway-host';
 import { dependsOnAll } from '../internal/dependencies';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
-import { checkImage } from '../internal/validation';
 
 /** @internal */
 export interface GatewayAclProps {
@@ -12,7 +10,6 @@ export interface GatewayAclProps {
   /** `mesh`, `ingress` or `terminating`. */
   readonly kind: string;
   readonly serviceName: string;
-  readonly rules: string;
 }
 
 /**
@@ -42,7 +39,8 @@ export class GatewayAcl extends Construct {
       provider: datacenter.globalProvider,
       name: policyName,
       description,
-      rules: props.rules,
+      // Rendered by the gateway once the tree is complete (a terminating gateway's follow its linked services).
+      rules: '',
       datacenters: [datacenter.name],
       dependsOn: dependsOnAll(datacenter.readiness),
     });
@@ -58,40 +56,4 @@ export class GatewayAcl extends Construct {
     this.secretId = secret.secretId;
     this.secret = secret;
   }
-}
-
-/** What differs between gateway kinds when their process is started. @internal */
-export interface GatewayProcessOptions {
-  readonly kind: string;
-  readonly replicas: number;
-  readonly port: number;
-  readonly startEnvoy?: boolean;
-  readonly envoyImage?: string;
-  /** @default - in mesh-gateway federation, mesh gateways expose the servers */
-  readonly exposeServers?: boolean;
-  /** @default - nothing published */
-  readonly publishedPorts?: () => number[];
-}
-
-/**
- * Starts the gateway's replicas where the datacenter runs processes itself
- * (Docker), registering with the gateway's own token once its secret is read.
- * A datacenter that already runs leaves the process to its operator: none.
- * @internal
- */
-export function runGatewayProcess(gateway: Construct & { readonly serviceName: string }, acl: GatewayAcl, options: GatewayProcessOptions): GatewayInstance[] {
-  const host = gatewayHostOf(acl.datacenter);
-  return host?._runGateway({
-    gateway,
-    kind: options.kind,
-    service: gateway.serviceName,
-    replicas: options.replicas,
-    port: options.port,
-    tokenSecret: acl.secretId,
-    exposeServers: options.exposeServers ?? (options.kind === 'mesh' && host._meshGatewayFederation),
-    startEnvoy: options.startEnvoy ?? true,
-    envoyImage: options.envoyImage !== undefined ? checkImage(gateway, 'envoyImage', options.envoyImage) : acl.datacenter.consulVersion.defaultEnvoyImage,
-    dependsOn: [acl.secret],
-    publishedPorts: options.publishedPorts,
-  }) ?? [];
 }

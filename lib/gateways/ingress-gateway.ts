@@ -1,19 +1,15 @@
 import { Construct } from 'constructs';
-import { GatewayAcl, runGatewayProcess } from './gateway-acl';
+import { Gateway, GatewayKind } from './gateway';
 import { IngressListener, IngressListenerOptions } from './ingress-listener';
-import { configEntryResource, refreshConfigEntry } from '../config-entries/config-entry-resource';
+import { configEntryResource, declaredEntry } from '../config-entries/config-entry-resource';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults } from '../config-entries/service-defaults';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { gatewayRules } from '../internal/acl-rules';
-import { addDependencies, beforeSynth, findInStack, sameCluster } from '../internal/cluster';
+import { dockerPlacementOf } from '../datacenter/docker/gateway-process';
+import { addDependencies } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
-import { GatewayInstance } from '../internal/gateway-host';
-import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
-import { checkServiceName } from '../internal/names';
-import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
-import { Annotations, ITerraformDependable } from '../internal/tf';
-import { checkConnect, checkPort, checkReplicas } from '../internal/validation';
+import { ConfigEntry } from '../internal/providers';
+import { Annotations } from '../internal/tf';
 
 /** Props of {@link IngressGateway}. */
 export interface IngressGatewayProps {
@@ -84,70 +80,39 @@ export interface IngressGatewayProps {
  * or proxy-defaults) matches its listener's: the entry is ordered after every
  * such entry in the stack, and a mismatch among them fails synthesis.
  */
-export class IngressGateway extends Construct {
-  /** The datacenter the gateway runs in. */
-  public readonly datacenter: IDatacenter;
-  /** Consul service name (and config entry name). */
-  public readonly serviceName: string;
-  /** Port the gateway registers with (readiness and health check). */
-  public readonly port: number;
-  /** Number of gateway instances. */
-  public readonly replicas: number;
+export class IngressGateway extends Gateway {
   /** Whether listeners serve TLS unless they say otherwise. */
   public readonly tls: boolean;
-  /** The exact ACL rules of the gateway's policy. */
-  public readonly rules: string;
-  /** The gateway's ACL policy. */
-  public readonly policy: AclPolicy;
-  /** The gateway's ACL token. */
-  public readonly token: AclToken;
-  /** The token's SecretID, as a (sensitive) data source reference. */
-  public readonly tokenSecretId: string;
   /** The underlying `consul_config_entry` (kind `ingress-gateway`). */
   public readonly resource: ConfigEntry;
   private readonly _listeners: IngressListener[] = [];
-  private readonly instances: GatewayInstance[];
+  private readonly publishListeners: boolean;
 
   constructor(scope: Construct, id: string, props: IngressGatewayProps) {
-    super(scope, id);
-    const dc = props.datacenter;
-    this.datacenter = dc;
-    checkConnect(this, 'an ingress gateway', dc);
-    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'ingress-gateway');
-    this.port = checkPort(this, 'port', props.port ?? 8888);
-    this.replicas = checkReplicas(this, props.replicas ?? 1);
+    super(scope, id, {
+      datacenter: props.datacenter,
+      kind: GatewayKind.INGRESS,
+      serviceName: props.serviceName ?? 'ingress-gateway',
+      port: props.port ?? 8888,
+      replicas: props.replicas ?? 1,
+      startEnvoy: props.startEnvoy,
+      envoyImage: props.envoyImage,
+    });
     this.tls = props.tls ?? false;
     for (const listener of props.listeners ?? []) this.place(listener);
-    registerGateway(this, { kind: 'ingress', datacenter: dc, service: this.serviceName, ports: () => [this.port, ...this._listeners.map((l) => l.port)] });
-
-    this.rules = gatewayRules({ kind: 'ingress', service: this.serviceName });
-    const acl = new GatewayAcl(this, 'Acl', {
-      datacenter: dc,
-      kind: 'ingress',
-      serviceName: this.serviceName,
-      rules: this.rules,
-    });
-    this.policy = acl.policy;
-    this.token = acl.token;
-    this.tokenSecretId = acl.secretId;
-    this.resource = configEntryResource(this, dc, 'ingress-gateway', this.serviceName, this._renderBody(),
+    this.resource = configEntryResource(this, this.datacenter, 'ingress-gateway', this.serviceName, () => this._renderBody(),
       'give this gateway its own serviceName');
-
-    this.instances = runGatewayProcess(this, acl, {
-      kind: 'ingress', replicas: this.replicas,
-      port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage,
-      publishedPorts: props.publishListeners ?? true ? () => this._listeners.map((l) => l.port) : undefined,
-    });
-
-    this.node.addValidation({ validate: () => [...this.checkListeners(), ...gatewayPortClashes(this), ...this.checkProtocols()] });
-    beforeSynth(this, () => addDependencies(this.resource, this.protocolSources().map((s) => s.resource)));
+    this.publishListeners = props.publishListeners ?? true;
+    const placement = dockerPlacementOf(this.datacenter);
+    if (this.publishListeners && placement && this._instances[0]?.envoy) {
+      placement.runtime.registerPorts(this, () => this._listeners.map((l) => l.port), 'Move the listener to a free port, or set publishListeners: false.');
+    }
+    this.node.addValidation({ validate: () => [...this.checkListeners(), ...this.checkProtocols()] });
   }
 
   /** Adds a listener; returns it, to add services to. */
   public addListener(options: IngressListenerOptions): IngressListener {
-    const listener = this.place(options);
-    this._listenerChanged();
-    return listener;
+    return this.place(options);
   }
 
   /** The listeners, in the order added. */
@@ -155,14 +120,21 @@ export class IngressGateway extends Construct {
     return [...this._listeners];
   }
 
-  /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
-  public get registrations(): ITerraformDependable[] {
-    return this.instances.map((i) => i.registration);
+  /**
+   * Orders the entry after every entry that sets a listener's service's
+   * protocol, and publishes the listeners on the first replica's Envoy.
+   * @internal
+   */
+  public _finalize(): void {
+    super._finalize();
+    addDependencies(this.resource, this.protocolSources().map((s) => s.resource));
+    const envoy = this._instances[0]?.envoy;
+    if (this.publishListeners && envoy) envoy.putPorts(this._listeners.map((l) => ({ internal: l.port, external: l.port, ip: '127.0.0.1' })));
   }
 
   /** @internal */
-  public _listenerChanged(): void {
-    refreshConfigEntry(this.resource, this._renderBody());
+  protected _ports(): number[] {
+    return [this.port, ...this._listeners.map((l) => l.port)];
   }
 
   /**
@@ -197,23 +169,24 @@ export class IngressGateway extends Construct {
       [], 'Add one with listener.addService({ name: "..." }), or remove the listener.'));
   }
 
-  /** service-defaults and proxy-defaults of this cluster that may set a listener's service's protocol. */
+  /** proxy-defaults and the listeners' services' service-defaults declared for this cluster: what may set their protocols. */
   private protocolSources(): (ServiceDefaults | ProxyDefaults)[] {
     const named = new Set(this._listeners.flatMap((l) => l.services.map((s) => s.name)));
-    return findInStack(this, (c): c is ServiceDefaults | ProxyDefaults =>
-      (c instanceof ServiceDefaults && named.has(c.service) || c instanceof ProxyDefaults) && sameCluster(c.datacenter, this.datacenter));
+    const sources = [...named].map((name) => declaredEntry(this.datacenter, 'service-defaults', name))
+      .filter((c): c is ServiceDefaults => c instanceof ServiceDefaults);
+    const global = declaredEntry(this.datacenter, 'proxy-defaults', 'global');
+    return global instanceof ProxyDefaults ? [global, ...sources] : sources;
   }
 
   /** A protocol set in this stack that differs from the listener's makes Consul refuse the entry: fail at synth instead. */
   private checkProtocols(): string[] {
-    const sources = this.protocolSources();
-    const global = sources.find((s): s is ProxyDefaults => s instanceof ProxyDefaults);
-    const globalProtocol = (global?._renderBody().Config as { protocol?: string } | undefined)?.protocol;
+    const global = declaredEntry(this.datacenter, 'proxy-defaults', 'global');
+    const globalProtocol = global instanceof ProxyDefaults ? global.protocol : undefined;
     const errors: string[] = [];
     for (const listener of this._listeners) {
       for (const service of listener.services.filter((s) => s.name !== '*')) {
-        const own = sources.find((s): s is ServiceDefaults => s instanceof ServiceDefaults && s.service === service.name);
-        const ownProtocol = own?._renderBody().Protocol as string | undefined;
+        const own = declaredEntry(this.datacenter, 'service-defaults', service.name);
+        const ownProtocol = own instanceof ServiceDefaults ? own.protocol : undefined;
         const [protocol, from] = ownProtocol ? [ownProtocol, own!] : globalProtocol ? [globalProtocol, global!] : [undefined, undefined];
         if (protocol !== undefined && protocol !== listener.protocol) {
           errors.push(validationMessage(

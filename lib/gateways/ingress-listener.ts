@@ -50,7 +50,6 @@ export interface IngressListenerOptions {
 export interface IngressListenerOwner extends IConstruct {
   /** The gateway's TLS, which Consul checks hosts against. */
   readonly tls: boolean;
-  _listenerChanged(): void;
 }
 
 const HTTP_FAMILY = ['http', 'http2', 'grpc'];
@@ -60,7 +59,7 @@ const INGRESS_LISTENER: Record<keyof IngressListenerOptions, true> = { port: tru
 
 /**
  * One listener of an {@link IngressGateway}, a port and the services behind
- * it. Each change re-renders the gateway's config entry.
+ * it, rendered into the gateway's config entry when the stack is synthesized.
  */
 export class IngressListener {
   /** @internal */
@@ -95,7 +94,6 @@ export class IngressListener {
     this.check(service);
     const stored = copy(service);
     this._services.push(stored);
-    this.owner._listenerChanged();
     return copy(stored);
   }
 

@@ -1,16 +1,12 @@
 import { Construct } from 'constructs';
-import { GatewayAcl, runGatewayProcess } from './gateway-acl';
+import { Gateway, GatewayKind } from './gateway';
 import { LinkedService, LinkedServiceOptions } from './linked-service';
-import { configEntryResource, refreshConfigEntry } from '../config-entries/config-entry-resource';
+import { configEntryResource } from '../config-entries/config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { gatewayRules } from '../internal/acl-rules';
 import { invalidInput } from '../internal/errors';
-import { GatewayInstance } from '../internal/gateway-host';
-import { gatewayPortClashes, registerGateway } from '../internal/gateway-registry';
 import { checkServiceName } from '../internal/names';
-import { AclPolicy, AclToken, ConfigEntry } from '../internal/providers';
-import { ITerraformDependable } from '../internal/tf';
-import { checkConnect, checkKeys, checkPort, checkReplicas } from '../internal/validation';
+import { ConfigEntry } from '../internal/providers';
+import { checkKeys } from '../internal/validation';
 
 const LINKED_SERVICE: Record<keyof LinkedServiceOptions, true> = {
   service: true, caFile: true, certFile: true, keyFile: true, sni: true, address: true, port: true, node: true,
@@ -66,54 +62,24 @@ export interface TerminatingGatewayProps {
  * each linked service, kept in step with linkService()) and token, and, in a
  * Docker datacenter, the registration and Envoy containers per replica.
  */
-export class TerminatingGateway extends Construct {
-  /** The datacenter the gateway runs in. */
-  public readonly datacenter: IDatacenter;
-  /** Consul service name (and config entry name). */
-  public readonly serviceName: string;
-  /** Port the gateway listens on. */
-  public readonly port: number;
-  /** Number of gateway instances. */
-  public readonly replicas: number;
-  /** The gateway's ACL policy (its rules follow the linked services). */
-  public readonly policy: AclPolicy;
-  /** The gateway's ACL token. */
-  public readonly token: AclToken;
-  /** The token's SecretID, as a (sensitive) data source reference. */
-  public readonly tokenSecretId: string;
+export class TerminatingGateway extends Gateway {
   /** The underlying `consul_config_entry` (kind `terminating-gateway`). */
   public readonly resource: ConfigEntry;
   private readonly linked: LinkedService[] = [];
-  private readonly instances: GatewayInstance[];
 
   constructor(scope: Construct, id: string, props: TerminatingGatewayProps) {
-    super(scope, id);
-    const dc = props.datacenter;
-    this.datacenter = dc;
-    checkConnect(this, 'a terminating gateway', dc);
-    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? 'terminating-gateway');
-    this.port = checkPort(this, 'port', props.port ?? 9443);
-    this.replicas = checkReplicas(this, props.replicas ?? 1);
-    registerGateway(this, { kind: 'terminating', datacenter: dc, service: this.serviceName, ports: () => [this.port] });
-
-    const acl = new GatewayAcl(this, 'Acl', {
-      datacenter: dc,
-      kind: 'terminating',
-      serviceName: this.serviceName,
-      rules: this.rules,
+    super(scope, id, {
+      datacenter: props.datacenter,
+      kind: GatewayKind.TERMINATING,
+      serviceName: props.serviceName ?? 'terminating-gateway',
+      port: props.port ?? 9443,
+      replicas: props.replicas ?? 1,
+      startEnvoy: props.startEnvoy,
+      envoyImage: props.envoyImage,
     });
-    this.policy = acl.policy;
-    this.token = acl.token;
-    this.tokenSecretId = acl.secretId;
-    this.resource = configEntryResource(this, dc, 'terminating-gateway', this.serviceName, this._renderBody(),
+    this.resource = configEntryResource(this, this.datacenter, 'terminating-gateway', this.serviceName, () => this._renderBody(),
       'give this gateway its own serviceName');
     for (const service of props.services ?? []) this.linkService(service);
-
-    this.instances = runGatewayProcess(this, acl, {
-      kind: 'terminating', replicas: this.replicas,
-      port: this.port, startEnvoy: props.startEnvoy, envoyImage: props.envoyImage,
-    });
-    this.node.addValidation({ validate: () => gatewayPortClashes(this) });
   }
 
   /**
@@ -133,8 +99,6 @@ export class TerminatingGateway extends Construct {
     }
     const linked = new LinkedService(this, options.service, { ...options, datacenter: this.datacenter });
     this.linked.push(linked);
-    this.policy.rules = this.rules;
-    refreshConfigEntry(this.resource, this._renderBody());
     return linked;
   }
 
@@ -143,14 +107,9 @@ export class TerminatingGateway extends Construct {
     return [...this.linked];
   }
 
-  /** The exact ACL rules of the gateway's policy, with `service write` for each linked service. */
-  public get rules(): string {
-    return gatewayRules({ kind: 'terminating', service: this.serviceName, linkedServices: this.linked.map((l) => l.service) });
-  }
-
-  /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
-  public get registrations(): ITerraformDependable[] {
-    return this.instances.map((i) => i.registration);
+  /** Its rules add `service write` for each linked service. @internal */
+  protected _ruleOptions() {
+    return { linkedServices: this.linked.map((l) => l.service) };
   }
 
   /**

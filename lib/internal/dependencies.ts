@@ -1,6 +1,18 @@
-import { ITerraformDependable } from './tf';
+import { dependable, ITerraformDependable, TerraformResource } from './tf';
 
 /** `dependsOn` for a list that may be empty, so no `depends_on = []` is written. */
 export function dependsOnAll(dependables: ITerraformDependable[]): ITerraformDependable[] | undefined {
   return dependables.length > 0 ? dependables : undefined;
+}
+
+const added = new WeakMap<TerraformResource, Set<ITerraformDependable>>();
+
+/** Adds `depends_on` entries once each, however often the finalize pass runs. */
+export function addDependencies(resource: TerraformResource, dependables: readonly ITerraformDependable[]): void {
+  const seen = added.get(resource) ?? new Set<ITerraformDependable>();
+  added.set(resource, seen);
+  const fresh = dependables.filter((d) => d !== resource && !seen.has(d));
+  if (fresh.length === 0) return;
+  fresh.forEach((d) => seen.add(d));
+  resource.dependsOn = [...(resource.dependsOn ?? []), ...fresh.map((d) => dependable(d))];
 }

@@ -1,10 +1,9 @@
 import { IConstruct } from 'constructs';
 import { MeshGatewayMode } from './mesh-gateway-mode';
-import { ProxyDefaults } from '../config-entries/proxy-defaults';
-import { ServiceDefaults, UpstreamOverride } from '../config-entries/service-defaults';
 import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { MeshService, UpstreamOptions } from '../services/mesh-service';
+import { Slot, StackIndex } from '../internal/stack-index';
+import { TerraformStack } from '../internal/tf';
 
 /** The places a mesh gateway mode can be set, strongest first. */
 export enum MeshGatewayModeLayer {
@@ -74,7 +73,7 @@ export interface MeshGatewayModeExplanation {
  * built-in. Before 1.15, overrides match an upstream by name alone.
  */
 export class MeshGatewayModes {
-  /** Every upstream of every {@link MeshService} under `scope`. */
+  /** Every upstream of every {@link MeshService} under `scope` (a stack, a construct in one, or the app). */
   public static explain(scope: IConstruct): MeshGatewayModeExplanation[] {
     return [...explainByService(scope).values()].flat();
   }
@@ -126,19 +125,81 @@ export class MeshGatewayModes {
   private constructor() {}
 }
 
+/** An upstream as the resolver reads it (a MeshService's UpstreamOptions). @internal */
+export interface ModeUpstream {
+  readonly service: string;
+  readonly datacenter?: string;
+  readonly peer?: string;
+  readonly meshGatewayMode?: MeshGatewayMode;
+}
+
+/** A service instance as the resolver reads it (a MeshService). @internal */
+export interface ModeService extends IConstruct {
+  readonly service: string;
+  /** Its agent service definition (JSON). */
+  readonly definitionJson: string;
+  readonly datacenter: IDatacenter;
+  readonly meshGatewayMode: MeshGatewayMode;
+  readonly upstreams: ModeUpstream[];
+}
+
+/** An upstream override as the resolver reads it. @internal */
+export interface ModeOverride {
+  readonly service: string;
+  readonly peer?: string;
+  readonly meshGatewayMode?: MeshGatewayMode;
+}
+
+/** A service-defaults entry as the resolver reads it. @internal */
+export interface ModeServiceDefaults extends IConstruct {
+  readonly service: string;
+  readonly datacenter: IDatacenter;
+  readonly meshGatewayMode: MeshGatewayMode;
+  readonly upstreamDefaultsMeshGatewayMode: MeshGatewayMode;
+  readonly upstreamOverrides: ModeOverride[];
+}
+
+/** A proxy-defaults entry as the resolver reads it. @internal */
+export interface ModeProxyDefaults extends IConstruct {
+  readonly datacenter: IDatacenter;
+  readonly meshGatewayMode: MeshGatewayMode;
+}
+
+/** Where each layer records itself, in its own stack. @internal */
+export const MODE_LAYERS = {
+  services: new Slot<ModeService>('mode-services'),
+  serviceDefaults: new Slot<ModeServiceDefaults>('mode-service-defaults'),
+  proxyDefaults: new Slot<ModeProxyDefaults>('mode-proxy-defaults'),
+};
+
 /**
- * Every upstream of every MeshService under `scope`, by service, from one
- * walk of the tree: the config entries are indexed once, so the cost grows
- * with the number of upstreams, not upstreams × tree size.
+ * Every upstream of every service recorded in `scope`'s stacks (under
+ * `scope`), by service. Each stack resolves once per finalize pass: the
+ * config entries are indexed once, so the cost grows with the number of
+ * upstreams, not upstreams × tree size.
  * @internal
  */
-export function explainByService(scope: IConstruct): Map<MeshService, MeshGatewayModeExplanation[]> {
-  const entries = indexEntries(scope.node.root);
-  const rows = new Map<MeshService, MeshGatewayModeExplanation[]>();
-  for (const c of scope.node.findAll()) {
-    if (c instanceof MeshService) rows.set(c, c.upstreams.map((u) => resolve(c, u, entries)));
+export function explainByService(scope: IConstruct): Map<ModeService, MeshGatewayModeExplanation[]> {
+  const inStack = scope.node.scopes.find((c) => TerraformStack.isStack(c));
+  const stacks = inStack ? [inStack] : scope.node.findAll().filter((c) => TerraformStack.isStack(c));
+  const prefix = scope === inStack || !inStack ? undefined : `${scope.node.path}/`;
+  const rows = new Map<ModeService, MeshGatewayModeExplanation[]>();
+  for (const stack of stacks) {
+    const index = StackIndex.find(stack);
+    if (!index) continue;
+    for (const [service, explained] of resolvedModes(index)) {
+      if (prefix === undefined || service === scope || service.node.path.startsWith(prefix)) rows.set(service, explained);
+    }
   }
   return rows;
+}
+
+/** The modes of every service of the stack of `index`, resolved once per finalize pass. @internal */
+export function resolvedModes(index: StackIndex): Map<ModeService, MeshGatewayModeExplanation[]> {
+  return index.memo('mesh-gateway-modes', () => {
+    const entries = indexEntries(index);
+    return new Map(index.all(MODE_LAYERS.services).map((service) => [service, service.upstreams.map((u) => resolve(service, u, entries))]));
+  });
 }
 
 /**
@@ -147,31 +208,35 @@ export function explainByService(scope: IConstruct): Map<MeshService, MeshGatewa
  * the first declared wins, as a second one is refused anyway.
  */
 interface Entries {
-  readonly proxyDefaults: Map<string, ProxyDefaults>;
-  readonly serviceDefaults: Map<string, ServiceDefaults>;
+  readonly proxyDefaults: Map<string, ModeProxyDefaults>;
+  readonly serviceDefaults: Map<string, ModeServiceDefaults>;
 }
 
 const serviceKey = (dc: IDatacenter, service: string) => `${dc.cluster}\u0000${service}`;
 
-function indexEntries(root: IConstruct): Entries {
+/** Entries of every stack of the app: a cluster's entries may be declared in a stack of their own. */
+function indexEntries(index: StackIndex): Entries {
   const entries: Entries = { proxyDefaults: new Map(), serviceDefaults: new Map() };
-  for (const c of root.node.findAll()) {
-    if (c instanceof ProxyDefaults && !entries.proxyDefaults.has(c.datacenter.cluster)) entries.proxyDefaults.set(c.datacenter.cluster, c);
-    if (c instanceof ServiceDefaults && !entries.serviceDefaults.has(serviceKey(c.datacenter, c.service))) {
-      entries.serviceDefaults.set(serviceKey(c.datacenter, c.service), c);
+  for (const stackIndex of index.appIndexes()) {
+    for (const c of stackIndex.all(MODE_LAYERS.proxyDefaults)) {
+      if (!entries.proxyDefaults.has(c.datacenter.cluster)) entries.proxyDefaults.set(c.datacenter.cluster, c);
+    }
+    for (const c of stackIndex.all(MODE_LAYERS.serviceDefaults)) {
+      const key = serviceKey(c.datacenter, c.service);
+      if (!entries.serviceDefaults.has(key)) entries.serviceDefaults.set(key, c);
     }
   }
   return entries;
 }
 
-function resolve(service: MeshService, upstream: UpstreamOptions, entries: Entries): MeshGatewayModeExplanation {
+function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries): MeshGatewayModeExplanation {
   const dc = service.datacenter;
   const proxyDefaults = entries.proxyDefaults.get(dc.cluster);
   const downstream = entries.serviceDefaults.get(serviceKey(dc, service.service));
   // Before 1.15, Consul keys overrides by service name alone (it has no
   // `Peer` there): an override for `api` also applies to a peered `api`.
   const byNameOnly = downstream !== undefined && !supports(downstream.datacenter.consulVersion, FEATURES.upstreamOverridePeer);
-  const override = downstream?.upstreamOverrides.find((o: UpstreamOverride) => o.service === upstream.service
+  const override = downstream?.upstreamOverrides.find((o) => o.service === upstream.service
     && (o.peer === upstream.peer || (byNameOnly && o.peer === undefined)));
   // A peer's service-defaults live in the other cluster; they are not ours to see.
   const destination = upstream.peer === undefined ? entries.serviceDefaults.get(serviceKey(dc, upstream.service)) : undefined;

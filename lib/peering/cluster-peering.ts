@@ -2,14 +2,12 @@ import { Construct } from 'constructs';
 import { ExportedServices } from '../config-entries/exported-services';
 import { MeshConfig } from '../config-entries/mesh-config';
 import { IntentionAction, ServiceIntentions } from '../config-entries/service-intentions';
-import type { IDatacenter } from '../datacenter/datacenter';
-import { MeshGateway } from '../gateways/mesh-gateway';
-import { addDependencies, beforeSynth, findInStack, sameCluster } from '../internal/cluster';
-import { dependsOnAll } from '../internal/dependencies';
+import { gatewaysOf, IDatacenter, sameCluster } from '../datacenter/datacenter';
+import { DockerDatacenter } from '../datacenter/docker-datacenter';
+import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
-import { gatewayHostOf } from '../internal/gateway-host';
-import { gatewaysOf } from '../internal/gateway-registry';
 import { checkPeerName, checkServiceName } from '../internal/names';
+import { IFinalizable, Slot, StackIndex } from '../internal/stack-index';
 import { checkHostPort, checkKeys } from '../internal/validation';
 import { Peering, PeeringToken } from '../internal/providers';
 
@@ -49,6 +47,9 @@ export interface PeeredService {
   /** Services of the consumer allowed to call it. */
   readonly allowedCallers: string[];
 }
+
+/** The peerings each datacenter takes part in, recorded in the datacenter's stack. */
+const PEERINGS = new Slot<ClusterPeering>('peerings');
 
 const PEERED_SERVICE: Record<keyof PeeredServiceOptions, true> = { service: true, exportedFrom: true, allowedCallers: true };
 
@@ -110,14 +111,13 @@ export interface ClusterPeeringProps {
  * The token is sensitive: it reaches the dialer as a resource attribute
  * reference and never appears in cdk.tf.json.
  */
-export class ClusterPeering extends Construct {
+export class ClusterPeering extends Construct implements IFinalizable {
   /**
    * The names `datacenter` knows its peers by, over every ClusterPeering in
    * its stack: what an upstream's `peer` may name.
    */
   public static peerNamesOf(datacenter: IDatacenter): string[] {
-    return findInStack(datacenter, (c): c is ClusterPeering => c instanceof ClusterPeering && (c.acceptor === datacenter || c.dialer === datacenter))
-      .map((p) => p.peerNameIn(datacenter));
+    return peeringsOf(datacenter).map((p) => p.peerNameIn(datacenter));
   }
 
   /** The datacenter that generates the token. */
@@ -164,9 +164,9 @@ export class ClusterPeering extends Construct {
 
     // Direct peering between Docker datacenters: the servers' LAN addresses
     // the token would carry sit on networks the other cluster cannot reach.
-    const [acceptorHost, dialerHost] = [gatewayHostOf(acceptor), gatewayHostOf(dialer)];
-    const directAddresses = !this.throughMeshGateways && acceptorHost && dialerHost && props.acceptorServerAddresses === undefined
-      ? (dialerHost._directPeeringAddresses(), acceptorHost._directPeeringAddresses()) : undefined;
+    const directAddresses = !this.throughMeshGateways && acceptor instanceof DockerDatacenter && dialer instanceof DockerDatacenter
+      && props.acceptorServerAddresses === undefined
+      ? (dialer._directPeeringAddresses(), acceptor._directPeeringAddresses()) : undefined;
     this.token = new PeeringToken(this, 'Token', {
       provider: acceptor.provider,
       peerName: this.dialerName,
@@ -181,14 +181,8 @@ export class ClusterPeering extends Construct {
     });
     for (const service of props.exportedServices ?? []) this.exportService(service);
 
-    if (this.throughMeshGateways) {
-      // Consul refuses a token until a gateway is registered, and the dialer
-      // reaches the acceptor through its own: order both after registration.
-      beforeSynth(this, () => {
-        addDependencies(this.token, this.meshGateways(acceptor).flatMap((g) => g.registrations));
-        addDependencies(this.peering, this.meshGateways(dialer).flatMap((g) => g.registrations));
-      });
-    }
+    for (const index of new Set([StackIndex.of(acceptor), StackIndex.of(dialer)])) index.add(PEERINGS, this);
+    StackIndex.of(this).finalizeLater(this);
     this.node.addValidation({ validate: () => [...this.checkGateways(), ...this.checkNames()] });
   }
 
@@ -238,8 +232,16 @@ export class ClusterPeering extends Construct {
       `Ask for "${this.acceptor.name}" or "${this.dialer.name}".`);
   }
 
-  private meshGateways(dc: IDatacenter): MeshGateway[] {
-    return gatewaysOf(this, dc, 'mesh') as MeshGateway[];
+  /**
+   * Consul refuses a token until a gateway is registered, and the dialer
+   * reaches the acceptor through its own: order both after registration
+   * (gateways may be added after the peering).
+   * @internal
+   */
+  public _finalize(): void {
+    if (!this.throughMeshGateways) return;
+    addDependencies(this.token, gatewaysOf(this.acceptor, 'mesh').flatMap((g) => g.registrations));
+    addDependencies(this.peering, gatewaysOf(this.dialer, 'mesh').flatMap((g) => g.registrations));
   }
 
   /** A gateway without `peering = "read"` cannot carry peering traffic; a Docker datacenter without one cannot get a token. */
@@ -247,12 +249,12 @@ export class ClusterPeering extends Construct {
     if (!this.throughMeshGateways) return [];
     const errors: string[] = [];
     for (const dc of [this.acceptor, this.dialer]) {
-      const gateways = this.meshGateways(dc);
+      const gateways = gatewaysOf(dc, 'mesh');
       for (const g of gateways.filter((gw) => !gw.peering)) {
-        errors.push(validationMessage(`mesh gateway ${g.node.path} of "${dc.name}" carries this peering but its policy lacks peering = "read"`,
-          false, `Create it with peering: true (dc.addMeshGateway('${g.node.id}', { peering: true })).`));
+        errors.push(validationMessage(`mesh gateway ${g.construct.node.path} of "${dc.name}" carries this peering but its policy lacks peering = "read"`,
+          false, `Create it with peering: true (dc.addMeshGateway('${g.construct.node.id}', { peering: true })).`));
       }
-      if (gateways.length === 0 && gatewayHostOf(dc)) {
+      if (gateways.length === 0 && dc instanceof DockerDatacenter) {
         errors.push(validationMessage(`peering through mesh gateways needs a mesh gateway in "${dc.name}", which has none`,
           [], `Add one: ${dc.node.id}.addMeshGateway('gateway', { peering: true }), or set throughMeshGateways: false.`));
       }
@@ -262,16 +264,22 @@ export class ClusterPeering extends Construct {
 
   /** Peer names are unique per datacenter: a second peering under one name would replace the first. */
   private checkNames(): string[] {
-    const others = findInStack(this, (c): c is ClusterPeering => c instanceof ClusterPeering && c !== this);
     const errors: string[] = [];
     for (const dc of [this.acceptor, this.dialer]) {
       const name = this.peerNameIn(dc);
-      const clash = others.find((o) => (o.acceptor === dc || o.dialer === dc) && o.peerNameIn(dc) === name);
-      if (clash && findInStack(this, (c): c is ClusterPeering => c === this || c === clash)[0] === clash) {
+      // Only peerings created earlier: each clash is named once, by the later one.
+      const earlier = peeringsOf(dc);
+      const clash = earlier.slice(0, earlier.indexOf(this)).find((o) => o.peerNameIn(dc) === name);
+      if (clash) {
         errors.push(validationMessage(`"${dc.name}" already knows a peer as "${name}" (${clash.node.path})`, name,
           'Give each peering of a datacenter its own name (dialerName / acceptorName).'));
       }
     }
     return errors;
   }
+}
+
+/** The peerings `datacenter` takes part in, in the order created. */
+function peeringsOf(datacenter: IDatacenter): ClusterPeering[] {
+  return StackIndex.of(datacenter).all(PEERINGS).filter((p) => p.acceptor === datacenter || p.dialer === datacenter);
 }

@@ -1,12 +1,12 @@
-import { Annotations, Aspects, TerraformStack } from '../internal/tf';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
-import { installExplainOutput } from '../internal/explain-output';
+import { StackIndex } from '../internal/stack-index';
+import { Annotations } from '../internal/tf';
 import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
-import { explainByService, MeshGatewayModeExplanation, MeshGatewayModes } from '../modes/mesh-gateway-modes';
+import { MeshGatewayModes, MODE_LAYERS, resolvedModes } from '../modes/mesh-gateway-modes';
 
 /** An upstream of a {@link MeshService}: a service its sidecar reaches on a local port. */
 export interface UpstreamOptions {
@@ -63,9 +63,10 @@ export interface MeshServiceProps {
 
 /**
  * A service instance with a Connect sidecar and its upstreams. It renders the
- * service definition a Consul agent loads (`services/<dc>-<service>.json`
- * next to the synthesized stack, or {@link MeshService.definitionJson}), and
- * takes part in {@link MeshGatewayModes.explain}.
+ * service definition a Consul agent loads ({@link MeshService.definitionJson};
+ * a {@link MeshGatewayModeReport} writes it next to the synthesized stack),
+ * and takes part in {@link MeshGatewayModes.explain}, which checks every
+ * upstream's mode before deploy.
  */
 export class MeshService extends Construct {
   /** The service name. */
@@ -85,8 +86,7 @@ export class MeshService extends Construct {
     this.port = checkPort(this, 'port', props.port);
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     for (const upstream of props.upstreams ?? []) this.addUpstream(upstream);
-    installExplainOutput(this);
-    installModePass(this);
+    StackIndex.of(this).add(MODE_LAYERS.services, this);
     this.node.addValidation({ validate: () => this.checkModes() });
   }
 
@@ -130,7 +130,7 @@ export class MeshService extends Construct {
    */
   private checkModes(): string[] {
     const errors: string[] = [];
-    for (const row of modesOf(this)) {
+    for (const row of resolvedModes(StackIndex.of(this)).get(this) ?? []) {
       if (row.mode !== 'none' || !row.crossesDatacenter) continue;
       const where = `upstream "${row.upstream}" (${row.target}) resolves to mesh gateway mode none, set by ${MeshGatewayModes.describeLayer(row.decidedBy)}`
         + (row.decidedAt ? ` at ${row.decidedAt}` : '');
@@ -171,26 +171,4 @@ export class MeshService extends Construct {
       },
     };
   }
-}
-
-/** Per stack: every service's upstreams resolved by the latest synthesis pass. */
-const resolvedModes = new WeakMap<IConstruct, Map<MeshService, MeshGatewayModeExplanation[]>>();
-const passInstalled = new WeakSet<IConstruct>();
-
-/**
- * Resolves every upstream of the stack once per synthesis, when the tree is
- * complete (an aspect runs before validations), instead of once per service:
- * each resolution walks the tree, so per service it would cost services ×
- * tree size.
- */
-function installModePass(service: MeshService): void {
-  const stack = TerraformStack.of(service);
-  if (passInstalled.has(stack)) return;
-  passInstalled.add(stack);
-  Aspects.of(stack).add({ visit: (node) => { if (node === stack) resolvedModes.set(stack, explainByService(stack)); } });
-}
-
-/** The service's upstreams as the latest pass resolved them (or resolved now, outside synthesis). */
-function modesOf(service: MeshService): MeshGatewayModeExplanation[] {
-  return resolvedModes.get(TerraformStack.of(service))?.get(service) ?? explainByService(service).get(service) ?? [];
 }

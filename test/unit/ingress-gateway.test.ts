@@ -139,11 +139,12 @@ describe('IngressGateway', () => {
     new ServiceDefaults(stack, 'elsewhere-web', { datacenter: elsewhere, service: 'web', protocol: 'grpc' });
     new ProxyDefaults(stack, 'elsewhere-proxy', { datacenter: elsewhere, protocol: 'tcp' });
     const json = synthJson(stack);
+    // The servers, then proxy-defaults, then each service's entry in listener order.
     expect(entryOf(json).depends_on).toEqual([
       addressOf(json, 'docker_container', 'fed/dc2/Server0/Container'),
+      addressOf(json, 'consul_config_entry', 'proxy-defaults/Resource'),
       addressOf(json, 'consul_config_entry', 'web-defaults/Resource'),
       addressOf(json, 'consul_config_entry', 'api-defaults/Resource'),
-      addressOf(json, 'consul_config_entry', 'proxy-defaults/Resource'),
     ]);
   });
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { AnnotationMetadataEntryType, TerraformStack, Testing } from 'cdktf';
-import { ConsulFederation, ConsulVersion, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
+import { ConsulFederation, ConsulVersion, ExistingDatacenter, MeshGatewayMode, MeshGatewayModeLayer, MeshGatewayModeReport, MeshGatewayModes, MeshService, ProxyDefaults } from '../../lib';
 import { buildModeCase, MODE_CASES } from '../support/mode-cases';
 import { newStack, synthJson } from '../support/synth';
 
@@ -155,14 +155,33 @@ describe('MeshService', () => {
     expect(diagram).toContain('  subgraph box_peer_partner["peer:partner"]\n    gw_peer_partner{{"mesh gateway"}}\n    svc_peer_partner_orders["orders"]\n  end');
   });
 
-  test('writes the mode table and the definitions next to the stack', () => {
+  test('a report writes the mode table, its diagram and the definitions next to the stack', () => {
     const app = Testing.app();
-    buildModeCase(new TerraformStack(app, 'modes'), MODE_CASES[1]);
+    const stack = new TerraformStack(app, 'modes');
+    buildModeCase(stack, MODE_CASES[1]);
+    new MeshGatewayModeReport(stack, 'report');
     app.synth();
     const dir = `${app.outdir}/stacks/modes`;
     expect(fs.readFileSync(`${dir}/mesh-gateway-modes.txt`, 'utf8')).toContain('proxy-defaults MeshGateway');
     expect(fs.readFileSync(`${dir}/mesh-gateway-modes.mmd`, 'utf8')).toBe(MeshGatewayModes.renderDiagram(MeshGatewayModes.explain(app)));
     expect(JSON.parse(fs.readFileSync(`${dir}/services/dc1-web.json`, 'utf8')).service.name).toBe('web');
+  });
+
+  test('writes nothing beside the stack without a report, and only the table and diagram when asked', () => {
+    const app = Testing.app();
+    buildModeCase(new TerraformStack(app, 'bare'), MODE_CASES[1]);
+    const other = new TerraformStack(app, 'tables');
+    buildModeCase(other, MODE_CASES[1]);
+    new MeshGatewayModeReport(other, 'report', { serviceDefinitions: false });
+    app.synth();
+    expect(fs.readdirSync(`${app.outdir}/stacks/bare`).sort()).toEqual(['cdk.tf.json']);
+    expect(fs.readdirSync(`${app.outdir}/stacks/tables`).sort()).toEqual(['cdk.tf.json', 'mesh-gateway-modes.mmd', 'mesh-gateway-modes.txt']);
+  });
+
+  test('refuses a second report in one stack', () => {
+    const stack = newStack();
+    new MeshGatewayModeReport(stack, 'report');
+    expect(() => new MeshGatewayModeReport(stack, 'again')).toThrow(/^test\/again: stack test already has a mesh gateway mode report at test\/report \(got: "again"\)\. Add one report per stack/);
   });
 
   test.each([

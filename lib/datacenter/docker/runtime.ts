@@ -1,7 +1,7 @@
-import { TerraformStack } from './tf';
+import { TerraformStack } from '../../internal/tf';
 import { Construct, IConstruct } from 'constructs';
-import { validationMessage } from './errors';
-import { Container, ContainerConfig, DockerProvider, Image, Network } from './providers';
+import { validationMessage } from '../../internal/errors';
+import { Container, ContainerConfig, DockerProvider, Image, Network } from '../../internal/providers';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
 

@@ -1,0 +1,197 @@
+import { Construct } from 'constructs';
+import { GatewayAcl } from './gateway-acl';
+import { gatewaysOf, GATEWAYS, IDatacenter } from '../datacenter/datacenter';
+import { dockerPlacementOf, GatewayInstance, runGatewayReplicas } from '../datacenter/docker/gateway-process';
+import { gatewayRules } from '../internal/acl-rules';
+import { validationMessage } from '../internal/errors';
+import { checkServiceName } from '../internal/names';
+import { AclPolicy, AclToken } from '../internal/providers';
+import { IFinalizable, StackIndex } from '../internal/stack-index';
+import { ITerraformDependable } from '../internal/tf';
+import { checkConnect, checkImage, checkPort, checkReplicas } from '../internal/validation';
+
+/** The three kinds of Consul gateway (the `-gateway` flag of `consul connect envoy`). */
+export enum GatewayKind {
+  /** Routes mTLS traffic between datacenters and peers by SNI. */
+  MESH = 'mesh',
+  /** Lets traffic from outside into the mesh. */
+  INGRESS = 'ingress',
+  /** Lets mesh services reach services outside the mesh. */
+  TERMINATING = 'terminating',
+}
+
+/** What every gateway kind hands to {@link Gateway}, defaults already applied. */
+export interface GatewayBaseProps {
+  /** The datacenter the gateway serves. */
+  readonly datacenter: IDatacenter;
+
+  /** Which gateway it is. */
+  readonly kind: GatewayKind;
+
+  /** Consul service name of the gateway. */
+  readonly serviceName: string;
+
+  /** Port the gateway registers with. */
+  readonly port: number;
+
+  /** Gateway instances (Envoy processes) to run. */
+  readonly replicas: number;
+
+  /**
+   * Start Envoy after registration.
+   * @default true
+   */
+  readonly startEnvoy?: boolean;
+
+  /**
+   * Envoy image for the gateway process.
+   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
+   */
+  readonly envoyImage?: string;
+
+  /**
+   * Register with `-expose-servers` (mesh gateways).
+   * @default - true for mesh gateways in mesh-gateway federation
+   */
+  readonly exposeServers?: boolean;
+}
+
+/** Where `consul connect envoy` puts Envoy's admin listener, in the gateway's own process. */
+const ENVOY_ADMIN_PORT = 19000;
+
+/**
+ * What every gateway shares: its checked name, port and replicas, its
+ * least-privilege ACL policy and token (the token's secret read back through
+ * a data source, never written into the configuration), and, in a Docker
+ * datacenter, a registration and an Envoy container per replica, built
+ * under the gateway. Each kind adds its ACL rules and config entry.
+ */
+export abstract class Gateway extends Construct implements IFinalizable {
+  /** The datacenter the gateway serves. */
+  public readonly datacenter: IDatacenter;
+  /** Which gateway it is. */
+  public readonly kind: GatewayKind;
+  /** Consul service name. */
+  public readonly serviceName: string;
+  /** Port the gateway registers with. */
+  public readonly port: number;
+  /** Number of gateway instances. */
+  public readonly replicas: number;
+  /** The gateway's ACL policy. */
+  public readonly policy: AclPolicy;
+  /** The gateway's ACL token. */
+  public readonly token: AclToken;
+  /** The token's SecretID, as a (sensitive) data source reference. */
+  public readonly tokenSecretId: string;
+  /** The replicas the library runs (none where the operator runs the gateway). @internal */
+  protected readonly _instances: GatewayInstance[];
+
+  constructor(scope: Construct, id: string, props: GatewayBaseProps) {
+    super(scope, id);
+    const dc = props.datacenter;
+    this.datacenter = dc;
+    this.kind = props.kind;
+    checkConnect(this, `${props.kind === GatewayKind.INGRESS ? 'an' : 'a'} ${props.kind} gateway`, dc);
+    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName);
+    this.port = checkPort(this, 'port', props.port);
+    this.replicas = checkReplicas(this, props.replicas);
+    const envoyImage = props.envoyImage !== undefined ? checkImage(this, 'envoyImage', props.envoyImage) : dc.consulVersion.defaultEnvoyImage;
+
+    const acl = new GatewayAcl(this, 'Acl', { datacenter: dc, kind: props.kind, serviceName: this.serviceName });
+    this.policy = acl.policy;
+    this.token = acl.token;
+    this.tokenSecretId = acl.secretId;
+
+    const placement = dockerPlacementOf(dc);
+    const exposeServers = props.exposeServers ?? (props.kind === GatewayKind.MESH && placement?.meshGatewayFederation === true);
+    this._instances = placement ? runGatewayReplicas(this, placement, {
+      kind: props.kind,
+      service: this.serviceName,
+      replicas: this.replicas,
+      port: this.port,
+      tokenSecret: acl.secretId,
+      exposeServers,
+      startEnvoy: props.startEnvoy ?? true,
+      envoyImage,
+      dependsOn: [acl.secret],
+    }) : [];
+
+    const self = this;
+    StackIndex.of(dc).add(GATEWAYS, {
+      construct: this,
+      kind: props.kind,
+      datacenter: dc,
+      service: this.serviceName,
+      ports: () => this._ports(),
+      registrations: this.registrations,
+      wanAddresses: this._instances.flatMap((i) => (i.wanAddress ? [i.wanAddress] : [])),
+      exposesServers: this._instances.length > 0 && exposeServers,
+      get peering() { return self._carriesPeering(); },
+    });
+    StackIndex.of(this).finalizeLater(this);
+    this.node.addValidation({ validate: () => this.checkClashes() });
+  }
+
+  /** The exact ACL rules of the gateway's policy. */
+  public get rules(): string {
+    return gatewayRules({ kind: this.kind, service: this.serviceName, ...this._ruleOptions() });
+  }
+
+  /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
+  public get registrations(): ITerraformDependable[] {
+    return this._instances.map((i) => i.registration);
+  }
+
+  /**
+   * Renders what may change after construction: the policy's rules.
+   * @internal
+   */
+  public _finalize(): void {
+    this.policy.rules = this.rules;
+  }
+
+  /** What the kind adds to the rules (peering, linked services). @internal */
+  protected _ruleOptions(): { peering?: boolean; linkedServices?: string[] } {
+    return {};
+  }
+
+  /** Ports the gateway's process takes. @internal */
+  protected _ports(): number[] {
+    return [this.port];
+  }
+
+  /** Whether the policy grants `peering = "read"`. @internal */
+  protected _carriesPeering(): boolean {
+    return false;
+  }
+
+  /**
+   * Two gateways of one datacenter on one port clash wherever they share a
+   * host (an operator's machine, host networking), and two with one service
+   * name would be one policy, one token and one set of containers. Reported
+   * by the later-created gateway of each pair, so each clash is named once.
+   * A port equal to Envoy's admin port clashes within the gateway's own process.
+   */
+  private checkClashes(): string[] {
+    const errors: string[] = [];
+    const ports = this._ports();
+    if (ports.includes(ENVOY_ADMIN_PORT)) {
+      errors.push(validationMessage(`port ${ENVOY_ADMIN_PORT} of ${this.kind} gateway ${this.node.path} is Envoy's admin port in the same process`,
+        ENVOY_ADMIN_PORT, 'Use another port for the gateway or listener.'));
+    }
+    for (const other of gatewaysOf(this.datacenter)) {
+      if (other.construct === this) break; // only gateways created earlier
+      if (other.service === this.serviceName) {
+        errors.push(validationMessage(
+          `${this.kind} gateway ${this.node.path} has the service name of ${other.kind} gateway ${other.construct.node.path} in datacenter "${this.datacenter.name}"`,
+          this.serviceName, 'Give each gateway of a datacenter its own serviceName.'));
+      }
+      for (const port of ports.filter((p) => other.ports().includes(p))) {
+        errors.push(validationMessage(
+          `port ${port} of ${this.kind} gateway ${this.node.path} is taken by ${other.kind} gateway ${other.construct.node.path} in datacenter "${this.datacenter.name}"`,
+          port, 'Give each gateway of a datacenter its own ports.'));
+      }
+    }
+    return errors;
+  }
+}
