@@ -15,7 +15,7 @@ import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
 import { Construct } from 'constructs';
-import { ConsulFederation, ExistingDatacenter, MeshGatewayMode, MeshService, ProxyDefaults, ServiceDefaults } from '../lib';
+import { ConsulFederation, ExistingDatacenter, MeshGatewayMode, MeshService, Protocol, ProxyDefaults, ServiceDefaults } from '../lib';
 
 const DATACENTERS = ['dc1', 'dc2'];
 // The same complete body the library writes (see ServiceDefaults._renderBody).
@@ -34,7 +34,7 @@ const VARIANTS: Record<string, Variant> = {
   library: (stack, services) => DATACENTERS.forEach((name, i) => {
     const dc = new ExistingDatacenter(stack, name, { name, address: `127.0.0.1:${8500 + i}` });
     for (let s = 0; s < services; s++) {
-      new ServiceDefaults(dc, `svc${s}`, { datacenter: dc, service: `svc${s}`, protocol: 'http', meshGatewayMode: MeshGatewayMode.local() });
+      new ServiceDefaults(dc, `svc${s}`, { datacenter: dc, service: `svc${s}`, protocol: Protocol.HTTP, meshGatewayMode: MeshGatewayMode.local() });
     }
   }),
   // What a user writes without the library: one resource per entry at the stack's top.
@@ -64,7 +64,7 @@ function meshServices(stack: TerraformStack, services: number): void {
   const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
   new ProxyDefaults(stack, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
   for (let i = 0; i < services; i++) {
-    new ServiceDefaults(stack, `sd${i}`, { datacenter: fed.primary, service: `svc${i}`, protocol: 'http' });
+    new ServiceDefaults(stack, `sd${i}`, { datacenter: fed.primary, service: `svc${i}`, protocol: Protocol.HTTP });
     new MeshService(stack, `svc${i}`, {
       datacenter: i % 2 === 0 ? fed.primary : fed.datacenter('dc2'), service: `svc${i}`, port: 8080,
       upstreams: [

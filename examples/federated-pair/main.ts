@@ -3,7 +3,7 @@
 // and one service that goes straight to the remote gateway.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, Protocol, ProxyDefaults, ServiceDefaults } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface FederatedPairOptions {
@@ -33,7 +33,7 @@ export class FederatedPair extends TerraformStack {
     new ServiceDefaults(this, 'api-defaults', {
       datacenter: this.federation.primary,
       service: 'api',
-      protocol: 'http',
+      protocol: Protocol.HTTP,
       meshGatewayMode: MeshGatewayMode.remote(),
     });
 

@@ -2,7 +2,7 @@
 // services on one port, and a TCP database on another.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { DockerDatacenter, IngressGateway, ServiceDefaults } from '../../lib';
+import { DockerDatacenter, IngressGateway, Protocol, ServiceDefaults } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface IngressExampleOptions {
@@ -19,10 +19,10 @@ export class IngressExample extends TerraformStack {
     this.datacenter = new DockerDatacenter(this, 'dc1', { name: 'dc1', image: options.image });
     // An http listener takes only services whose protocol is http.
     for (const service of ['web', 'api']) {
-      new ServiceDefaults(this, `${service}-defaults`, { datacenter: this.datacenter, service, protocol: 'http' });
+      new ServiceDefaults(this, `${service}-defaults`, { datacenter: this.datacenter, service, protocol: Protocol.HTTP });
     }
     this.gateway = new IngressGateway(this, 'ingress', { datacenter: this.datacenter, startEnvoy: options.startEnvoy });
-    const http = this.gateway.addListener({ port: 8080, protocol: 'http' });
+    const http = this.gateway.addListener({ port: 8080, protocol: Protocol.HTTP });
     http.addService({ name: 'web', hosts: ['shop.example.com'] });
     http.addService({ name: 'api', hosts: ['api.shop.example.com'] });
     this.gateway.addListener({ port: 5432, services: [{ name: 'db' }] });

@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { configEntryResource } from './config-entry-resource';
+import { checkProtocol, Protocol } from './protocol';
 import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { checkProtocol } from '../internal/validation';
 import { StackIndex } from '../internal/stack-index';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
@@ -30,7 +30,7 @@ export interface ProxyDefaultsProps {
    * Default protocol of every service (`Config.protocol`).
    * @default - unset (Consul treats services as tcp)
    */
-  readonly protocol?: string;
+  readonly protocol?: Protocol;
 }
 
 /** The `proxy-defaults` config entry: mesh-wide proxy settings. */
@@ -44,7 +44,7 @@ export class ProxyDefaults extends Construct {
   /** The underlying `consul_config_entry`. */
   public readonly resource: ConfigEntry;
   /** The protocol it sets, if any. */
-  public readonly protocol?: string;
+  public readonly protocol?: Protocol;
 
   constructor(scope: Construct, id: string, props: ProxyDefaultsProps) {
     super(scope, id);

@@ -5,7 +5,8 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
-import { checkKeys, checkProtocol } from '../internal/validation';
+import { checkProtocol, Protocol } from './protocol';
+import { checkKeys } from '../internal/validation';
 import { StackIndex } from '../internal/stack-index';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
@@ -37,10 +38,10 @@ export interface ServiceDefaultsProps {
   readonly service: string;
 
   /**
-   * Protocol of the service: tcp, http, http2 or grpc.
-   * @default - unset (proxy-defaults' protocol, else tcp)
+   * Protocol of the service.
+   * @default - unset (proxy-defaults' protocol, else Protocol.TCP)
    */
-  readonly protocol?: string;
+  readonly protocol?: Protocol;
 
   /**
    * Mesh gateway mode of this service's proxies (beats proxy-defaults).
@@ -75,7 +76,7 @@ export class ServiceDefaults extends Construct {
   /** The underlying `consul_config_entry`. */
   public readonly resource: ConfigEntry;
   /** The protocol it sets, if any. */
-  public readonly protocol?: string;
+  public readonly protocol?: Protocol;
   private readonly overrides: UpstreamOverride[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceDefaultsProps) {

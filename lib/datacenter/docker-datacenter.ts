@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, gatewaysOf, providerAlias } from './datacenter';
+import { LogLevel } from './log-level';
 import { DatacenterBase } from './datacenter-base';
 import { FederationLink, FederationPrimary, federationLinkOf } from './docker/federation-link';
 import { placeOnDocker } from './docker/gateway-process';
@@ -8,6 +9,7 @@ import { AddressPool, DockerRuntime } from './docker/runtime';
 import { ConsulServer } from './docker/server';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
+import { portText } from '../internal/plan-checks';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
@@ -82,9 +84,9 @@ export interface DatacenterOptions {
 
   /**
    * Consul agent log level.
-   * @default "INFO"
+   * @default LogLevel.INFO
    */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevel;
 }
 
 /** @internal */
@@ -173,12 +175,12 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.connectEnabled = props.connect ?? true;
     this.directlyRoutable = props.directlyRoutable ?? false;
     this.serverCount = checkServers(this, props.servers ?? 1);
-    this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http);
+    this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http, true);
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
     this.consulVersion = checkConsulVersion(this,
       props.consulVersion ?? ConsulVersion.fromImage(this.image) ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
-    this.logLevel = checkLogLevel(this, props.logLevel ?? 'INFO');
+    this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
 
     this.runtime = DockerRuntime.of(this, props.dockerProvider);
     this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
@@ -195,7 +197,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
     this.network = this.runtime.network(this, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
-    const api = { address: `127.0.0.1:${this.httpPort}`, scheme: 'http', token: this.managementToken };
+    const api = { address: `127.0.0.1:${portText(this.httpPort)}`, scheme: 'http', token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     this.globalProvider = this._createGlobalProvider(this.provider, api);

@@ -1,5 +1,6 @@
 import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
+import { ApiScheme } from './api-scheme';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, providerAlias } from './datacenter';
 import { DatacenterBase } from './datacenter-base';
@@ -17,10 +18,10 @@ export interface ExistingDatacenterProps {
   readonly address: string;
 
   /**
-   * `http` or `https`.
-   * @default "http"
+   * How to talk to its HTTP API.
+   * @default ApiScheme.HTTP
    */
-  readonly scheme?: string;
+  readonly scheme?: ApiScheme;
 
   /**
    * Its primary datacenter.
@@ -89,9 +90,9 @@ export class ExistingDatacenter extends DatacenterBase {
     super(scope, id);
     checkDatacenterName(this, props.name);
     checkHostPort(this, 'address must be host:port of the HTTP API', props.address, 'Use e.g. "127.0.0.1:8500" or "[::1]:8500" (no scheme: set `scheme`).');
-    const scheme = props.scheme ?? 'http';
-    if (scheme !== 'http' && scheme !== 'https') {
-      throw invalidInput(this, 'scheme must be http or https', scheme, 'Use "http" or "https".');
+    const scheme = props.scheme ?? ApiScheme.HTTP;
+    if (scheme !== ApiScheme.HTTP && scheme !== ApiScheme.HTTPS) {
+      throw invalidInput(this, 'scheme must be an ApiScheme', scheme, 'Use ApiScheme.HTTP or ApiScheme.HTTPS.');
     }
     this.name = props.name;
     this.primaryDatacenter = props.primaryDatacenter ?? props.name;

@@ -5,9 +5,10 @@ import { dockerPlacementOf, GatewayInstance, runGatewayReplicas } from '../datac
 import { gatewayRules } from '../internal/acl-rules';
 import { validationMessage } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
+import { checkAtPlan } from '../internal/plan-checks';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
-import { ITerraformDependable } from '../internal/tf';
+import { ITerraformDependable, Op, Token } from '../internal/tf';
 import { checkConnect, checkImage, checkPort, checkReplicas } from '../internal/validation';
 
 /** The three kinds of Consul gateway (the `-gateway` flag of `consul connect envoy`). */
@@ -93,7 +94,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
     this.kind = props.kind;
     checkConnect(this, `${props.kind === GatewayKind.INGRESS ? 'an' : 'a'} ${props.kind} gateway`, dc);
     this.serviceName = checkServiceName(this, 'serviceName', props.serviceName);
-    this.port = checkPort(this, 'port', props.port);
+    this.port = checkPort(this, 'port', props.port, true);
+    if (Token.isUnresolved(this.port)) checkAtPlan(this, Op.neq(this.port, ENVOY_ADMIN_PORT), `${this.node.path}: port must not be ${ENVOY_ADMIN_PORT}, Envoy's admin port in the same process.`);
     this.replicas = checkReplicas(this, props.replicas);
     const envoyImage = props.envoyImage !== undefined ? checkImage(this, 'envoyImage', props.envoyImage) : dc.consulVersion.defaultEnvoyImage;
 
@@ -174,7 +176,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
    */
   private checkClashes(): string[] {
     const errors: string[] = [];
-    const ports = this._ports();
+    // A port from a reference is checked at plan time, and cannot be compared here.
+    const ports = this._ports().filter((p) => !Token.isUnresolved(p));
     if (ports.includes(ENVOY_ADMIN_PORT)) {
       errors.push(validationMessage(`port ${ENVOY_ADMIN_PORT} of ${this.kind} gateway ${this.node.path} is Envoy's admin port in the same process`,
         ENVOY_ADMIN_PORT, 'Use another port for the gateway or listener.'));

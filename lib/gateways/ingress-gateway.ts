@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Gateway, GatewayKind } from './gateway';
 import { IngressListener, IngressListenerOptions } from './ingress-listener';
 import { configEntryResource, declaredEntry } from '../config-entries/config-entry-resource';
+import { Protocol } from '../config-entries/protocol';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults } from '../config-entries/service-defaults';
 import type { IDatacenter } from '../datacenter/datacenter';
@@ -165,7 +166,7 @@ export class IngressGateway extends Gateway {
 
   private checkListeners(): string[] {
     return this._listeners.filter((l) => l.services.length === 0).map((l) => validationMessage(
-      l.protocol === 'tcp' ? `tcp listener ${l.port} takes exactly one service and has none` : `listener ${l.port} (${l.protocol}) has no service`,
+      l.protocol === Protocol.TCP ? `tcp listener ${l.port} takes exactly one service and has none` : `listener ${l.port} (${l.protocol}) has no service`,
       [], 'Add one with listener.addService({ name: "..." }), or remove the listener.'));
   }
 

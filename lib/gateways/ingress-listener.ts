@@ -1,7 +1,8 @@
 import { IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
-import { checkKeys, checkPort, checkProtocol, utf8Length } from '../internal/validation';
+import { checkProtocol, isHttpFamily, Protocol } from '../config-entries/protocol';
+import { checkKeys, checkPort, utf8Length } from '../internal/validation';
 
 /** A service behind an ingress listener. */
 export interface IngressServiceOptions {
@@ -26,12 +27,12 @@ export interface IngressListenerOptions {
   readonly port: number;
 
   /**
-   * `tcp`, `http`, `http2` or `grpc`. Every service behind an http-family
-   * listener must have that protocol (service-defaults or proxy-defaults),
-   * or Consul refuses the entry.
-   * @default "tcp"
+   * The listener's protocol. Every service behind an http-family listener
+   * must have that protocol (service-defaults or proxy-defaults), or Consul
+   * refuses the entry.
+   * @default Protocol.TCP
    */
-  readonly protocol?: string;
+  readonly protocol?: Protocol;
 
   /**
    * Serve TLS on this listener, with certificates from the Connect CA.
@@ -51,8 +52,6 @@ export interface IngressListenerOwner extends IConstruct {
   /** The gateway's TLS, which Consul checks hosts against. */
   readonly tls: boolean;
 }
-
-const HTTP_FAMILY = ['http', 'http2', 'grpc'];
 
 const INGRESS_SERVICE: Record<keyof IngressServiceOptions, true> = { name: true, hosts: true };
 const INGRESS_LISTENER: Record<keyof IngressListenerOptions, true> = { port: true, protocol: true, tls: true, services: true };
@@ -74,8 +73,8 @@ export class IngressListener {
 
   /** Port Envoy listens on. */
   public readonly port: number;
-  /** `tcp`, `http`, `http2` or `grpc`. */
-  public readonly protocol: string;
+  /** The listener's protocol. */
+  public readonly protocol: Protocol;
   /** TLS of this listener; undefined defers to the gateway. */
   public readonly tls?: boolean;
   private readonly owner: IngressListenerOwner;
@@ -85,7 +84,7 @@ export class IngressListener {
     checkKeys(owner, 'listener', options, INGRESS_LISTENER, 'IngressListenerOptions');
     this.owner = owner;
     this.port = checkPort(owner, 'listener port', options.port);
-    this.protocol = checkProtocol(owner, options.protocol ?? 'tcp');
+    this.protocol = checkProtocol(owner, options.protocol ?? Protocol.TCP);
     this.tls = options.tls;
   }
 
@@ -104,7 +103,7 @@ export class IngressListener {
 
   /** Whether the listener routes HTTP requests (http, http2, grpc), so hosts apply. */
   public get isHttpFamily(): boolean {
-    return HTTP_FAMILY.includes(this.protocol);
+    return isHttpFamily(this.protocol);
   }
 
   /** @internal */
@@ -126,11 +125,11 @@ export class IngressListener {
     checkKeys(this.owner, `service of listener ${this.port}`, service, INGRESS_SERVICE, 'IngressServiceOptions');
     const where = `listener ${this.port} (${this.protocol})`;
     checkServiceName(this.owner, `service of ${where}`, service.name, 'every http service (http listeners only)');
-    if (service.name === '*' && this.protocol !== 'http') {
+    if (service.name === '*' && this.protocol !== Protocol.HTTP) {
       throw invalidInput(this.owner, `the wildcard service "*" is only valid on http listeners, and ${where} is not`, service.name,
         'Name the service, or put it on a listener with protocol "http".');
     }
-    if (this.protocol === 'tcp' && this._services.length > 0) {
+    if (this.protocol === Protocol.TCP && this._services.length > 0) {
       throw invalidInput(this.owner, `a tcp listener takes exactly one service, and ${where} already has "${this._services[0].name}"`,
         service.name, 'Add another listener on its own port for this service, or use protocol "http" to route by host.');
     }

@@ -118,7 +118,7 @@ export class LinkedService extends Construct {
         name: this.service,
         nodeAttribute: this.catalogNode.name,
         address: props.address,
-        port: checkPort(scope, 'port', props.port),
+        port: checkPort(scope, 'port', props.port, true),
         dependsOn: readiness,
       });
     }

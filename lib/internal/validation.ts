@@ -1,8 +1,9 @@
 import { IConstruct } from 'constructs';
 import { invalidInput } from './errors';
+import { checkAtPlan, hostPortCondition, portCondition } from './plan-checks';
+import { Token } from './tf';
 
 const DATACENTER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const PROTOCOLS = ['tcp', 'http', 'http2', 'grpc'];
 
 /** Consul accepts lowercase letters, digits and dashes in datacenter names. */
 export function checkDatacenterName(scope: IConstruct, name: string, what = 'datacenter name'): string {
@@ -11,14 +12,6 @@ export function checkDatacenterName(scope: IConstruct, name: string, what = 'dat
       'Use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit (e.g. "dc1", "eu-west").');
   }
   return name;
-}
-
-/** Consul lowercases protocols: accept only what it would store, so plans stay clean. */
-export function checkProtocol(scope: IConstruct, protocol: string): string {
-  if (!PROTOCOLS.includes(protocol)) {
-    throw invalidInput(scope, 'unknown protocol', protocol, `Use one of: ${PROTOCOLS.join(', ')} (lowercase).`);
-  }
-  return protocol;
 }
 
 /** Gateways are Connect proxies: their datacenter must have Connect on. */
@@ -40,10 +33,10 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
 // Docker's rule for container, network and volume names.
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Consul's log levels (any case): an unknown one keeps the agent from starting. */
-export function checkLogLevel(scope: IConstruct, level: string): string {
-  if (!LOG_LEVELS.includes(level.toLowerCase())) {
-    throw invalidInput(scope, 'unknown Consul log level', level, `Use one of: ${LOG_LEVELS.join(', ')} (any case).`);
+/** Consul's log levels (any case, as JavaScript callers may pass them): an unknown one keeps the agent from starting. */
+export function checkLogLevel<T extends string>(scope: IConstruct, level: T): T {
+  if (typeof level !== 'string' || !LOG_LEVELS.includes(level.toLowerCase())) {
+    throw invalidInput(scope, 'unknown Consul log level', level, 'Use LogLevel.TRACE, .DEBUG, .INFO, .WARN or .ERROR.');
   }
   return level;
 }
@@ -84,15 +77,35 @@ export function checkKeys<T>(scope: IConstruct, prop: string, value: T, known: R
   return value;
 }
 
-/** `host:port` or `[ipv6]:port`, with a port from 1 to 65535. */
+/**
+ * `host:port` or `[ipv6]:port`, with a port from 1 to 65535; a reference
+ * (e.g. a variable) is checked at plan time.
+ */
 export function checkHostPort(scope: IConstruct, problem: string, address: string, fix: string): string {
+  if (Token.isUnresolved(address)) {
+    checkAtPlan(scope, hostPortCondition(address), `${scope.node.path}: ${problem}. ${fix}`);
+    return address;
+  }
   const m = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):(\d{1,5})$/.exec(address);
   const port = m ? Number(m[1]) : 0;
   if (port < 1 || port > 65535) throw invalidInput(scope, problem, address, fix);
   return address;
 }
 
-export function checkPort(scope: IConstruct, prop: string, port: number): number {
+/**
+ * A TCP port. Where it reaches Terraform as an attribute (`atPlan`), a
+ * reference is checked at plan time; where the library renders it into
+ * JSON at synth, it must be a number then.
+ */
+export function checkPort(scope: IConstruct, prop: string, port: number, atPlan = false): number {
+  if (Token.isUnresolved(port)) {
+    if (!atPlan) {
+      throw invalidInput(scope, `${prop} is written into JSON at synth, so it must be a number, not a Terraform reference`, '<reference>',
+        'Pass the port as a number.');
+    }
+    checkAtPlan(scope, portCondition(port), `${scope.node.path}: ${prop} must be a TCP port (an integer from 1 to 65535).`);
+    return port;
+  }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalidInput(scope, `${prop} must be a TCP port`, port, 'Use an integer from 1 to 65535.');
   }

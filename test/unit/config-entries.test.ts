@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ConsulFederation, IntentionAction, MeshGatewayMode, ProxyDefaults, ServiceDefaults, ServiceIntentions } from '../../lib';
+import { ConsulFederation, IntentionAction, MeshGatewayMode, Protocol, ProxyDefaults, ServiceDefaults, ServiceIntentions } from '../../lib';
 import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
 
 function setup() {
@@ -11,12 +11,12 @@ function setup() {
 describe('ProxyDefaults', () => {
   test('is always named global and carries the mesh gateway mode', () => {
     const { stack, fed } = setup();
-    new ProxyDefaults(stack, 'pd', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local(), protocol: 'http' });
+    new ProxyDefaults(stack, 'pd', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local(), protocol: Protocol.HTTP });
     const json = synthJson(stack);
     const entry = resourceAt(json, 'consul_config_entry', 'pd/Resource');
     expect(entry).toMatchObject({ kind: 'proxy-defaults', name: 'global', provider: 'consul.dc1' });
     expect(JSON.parse(entry.config_json)).toEqual({
-      Config: { protocol: 'http' }, TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {}, AccessLogs: {},
+      Config: { protocol: Protocol.HTTP }, TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {}, AccessLogs: {},
     });
     expect(entry.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
   });
@@ -36,7 +36,7 @@ describe('ServiceDefaults', () => {
     const sd = new ServiceDefaults(stack, 'web', {
       datacenter: fed.primary,
       service: 'web',
-      protocol: 'http',
+      protocol: Protocol.HTTP,
       meshGatewayMode: MeshGatewayMode.remote(),
       upstreamDefaultsMeshGatewayMode: MeshGatewayMode.local(),
       upstreamOverrides: [{ service: 'api', meshGatewayMode: MeshGatewayMode.none() }],

@@ -1,4 +1,5 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
+import { Protocol } from '../../lib/config-entries/protocol';
 import { ProxyDefaults } from '../../lib/config-entries/proxy-defaults';
 import { ServiceDefaults } from '../../lib/config-entries/service-defaults';
 import { DockerDatacenter } from '../../lib/datacenter/docker-datacenter';
@@ -18,7 +19,7 @@ const INGRESS_RULES = [
 function federated() {
   const stack = newStack();
   const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
-  new ServiceDefaults(stack, 'web-defaults', { datacenter: fed.primary, service: 'web', protocol: 'http' });
+  new ServiceDefaults(stack, 'web-defaults', { datacenter: fed.primary, service: 'web', protocol: Protocol.HTTP });
   return { stack, fed };
 }
 
@@ -27,12 +28,12 @@ const entryOf = (json: any, path = 'ingress') => resourceAt(json, 'consul_config
 describe('IngressGateway', () => {
   test('renders the complete ingress-gateway entry: gateway TLS, listeners, services and hosts', () => {
     const { stack, fed } = federated();
-    new ServiceDefaults(stack, 'admin-defaults', { datacenter: fed.primary, service: 'admin', protocol: 'http' });
+    new ServiceDefaults(stack, 'admin-defaults', { datacenter: fed.primary, service: 'admin', protocol: Protocol.HTTP });
     new IngressGateway(stack, 'ingress', {
       datacenter: fed.primary,
       tls: true,
       listeners: [
-        { port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['web.example.com', '*.web.example.com'] }, { name: 'admin' }] },
+        { port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: ['web.example.com', '*.web.example.com'] }, { name: 'admin' }] },
         { port: 9000, tls: false, services: [{ name: 'db' }] },
       ],
     });
@@ -62,7 +63,7 @@ describe('IngressGateway', () => {
     const { stack, fed } = federated();
     const gw = new IngressGateway(stack, 'ingress', { datacenter: fed.primary });
     expect(JSON.parse(entryOf(synthJson(stack)).config_json)).toEqual({ TLS: { Enabled: false }, Listeners: [] });
-    const listener = gw.addListener({ port: 8080, protocol: 'http' });
+    const listener = gw.addListener({ port: 8080, protocol: Protocol.HTTP });
     const added = listener.addService({ name: 'web', hosts: ['web.example.com'] });
     expect(added).toEqual({ name: 'web', hosts: ['web.example.com'] });
     expect(gw.listeners.length === 1 && gw.listeners[0] === listener).toBe(true);
@@ -95,7 +96,7 @@ describe('IngressGateway', () => {
   test('publishes every listener of its first replica on 127.0.0.1, those added later too, so outside traffic can enter', () => {
     const { stack, fed } = federated();
     const gw = new IngressGateway(stack, 'ingress', { datacenter: fed.primary, replicas: 2, listeners: [{ port: 9000, services: [{ name: 'db' }] }] });
-    gw.addListener({ port: 8080, protocol: 'http', services: [{ name: 'web' }] });
+    gw.addListener({ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web' }] });
     const json = synthJson(stack);
     expect(resourceAt(json, 'docker_container', 'ingress/Replica0/Envoy').ports).toEqual([
       { internal: 9000, external: 9000, ip: '127.0.0.1' }, { internal: 8080, external: 8080, ip: '127.0.0.1' },
@@ -129,15 +130,15 @@ describe('IngressGateway', () => {
     const { stack, fed } = federated();
     new IngressGateway(stack, 'ingress', {
       datacenter: fed.datacenter('dc2'),
-      listeners: [{ port: 8080, protocol: 'http', services: [{ name: 'web' }, { name: 'api' }] }],
+      listeners: [{ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web' }, { name: 'api' }] }],
     });
-    new ServiceDefaults(stack, 'api-defaults', { datacenter: fed.primary, service: 'api', protocol: 'http' });
-    new ServiceDefaults(stack, 'other-defaults', { datacenter: fed.primary, service: 'other', protocol: 'grpc' });
+    new ServiceDefaults(stack, 'api-defaults', { datacenter: fed.primary, service: 'api', protocol: Protocol.HTTP });
+    new ServiceDefaults(stack, 'other-defaults', { datacenter: fed.primary, service: 'other', protocol: Protocol.GRPC });
     new ProxyDefaults(stack, 'proxy-defaults', { datacenter: fed.primary });
     // Another cluster's entries neither order nor constrain this one.
     const elsewhere = new DockerDatacenter(stack, 'elsewhere', { name: 'elsewhere', httpPort: 8600 });
-    new ServiceDefaults(stack, 'elsewhere-web', { datacenter: elsewhere, service: 'web', protocol: 'grpc' });
-    new ProxyDefaults(stack, 'elsewhere-proxy', { datacenter: elsewhere, protocol: 'tcp' });
+    new ServiceDefaults(stack, 'elsewhere-web', { datacenter: elsewhere, service: 'web', protocol: Protocol.GRPC });
+    new ProxyDefaults(stack, 'elsewhere-proxy', { datacenter: elsewhere, protocol: Protocol.TCP });
     const json = synthJson(stack);
     // The servers, then proxy-defaults, then each service's entry in listener order.
     expect(entryOf(json).depends_on).toEqual([
@@ -150,7 +151,7 @@ describe('IngressGateway', () => {
 
   test('warns when nothing in the stack sets the protocol an http listener needs', () => {
     const { stack, fed } = federated();
-    const gw = new IngressGateway(stack, 'ingress', { datacenter: fed.primary, listeners: [{ port: 8080, protocol: 'http', services: [{ name: 'shop' }] }] });
+    const gw = new IngressGateway(stack, 'ingress', { datacenter: fed.primary, listeners: [{ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'shop' }] }] });
     synthJson(stack);
     const warnings = gw.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => m.data);
     expect(warnings).toEqual([expect.stringMatching(/^service "shop" behind http listener 8080 has no protocol set in this stack; Consul refuses/)]);
@@ -179,16 +180,16 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     [/^bad\/ig: a tcp listener takes exactly one service, and listener 9000 \(tcp\) already has "db"/, /got: "cache"/, /its own port/]],
   ['rejects a tcp listener left without a service', (stack) => gateway(stack).addListener({ port: 9000 }),
     [/\[bad\/ig\] tcp listener 9000 takes exactly one service and has none/, /got: \[\]/, /addService/]],
-  ['rejects an http listener left without a service', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http' }),
+  ['rejects an http listener left without a service', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP }),
     [/\[bad\/ig\] listener 8080 \(http\) has no service/, /got: \[\]/, /addService/]],
   ['rejects hosts on a tcp listener', (stack) => gateway(stack).addListener({ port: 9000 }).addService({ name: 'db', hosts: ['db.example.com'] }),
     [/^bad\/ig: hosts route HTTP requests, so they apply only to http, http2 and grpc listeners, and listener 9000 \(tcp\) is not/,
       /got: \["db.example.com"\]/, /Remove hosts from service "db", or use protocol "http"/]],
-  ['rejects the wildcard service on an http2 listener', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http2', services: [{ name: '*' }] }),
+  ['rejects the wildcard service on an http2 listener', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP2, services: [{ name: '*' }] }),
     [/^bad\/ig: the wildcard service "\*" is only valid on http listeners, and listener 8080 \(http2\) is not/, /got: "\*"/, /protocol "http"/]],
   ['rejects the wildcard service on a tcp listener', (stack) => gateway(stack).addListener({ port: 9000, services: [{ name: '*' }] }),
     [/^bad\/ig: the wildcard service "\*" is only valid on http listeners/, /got: "\*"/]],
-  ['rejects hosts on the wildcard service', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: '*', hosts: ['x.example.com'] }] }),
+  ['rejects hosts on the wildcard service', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP, services: [{ name: '*', hosts: ['x.example.com'] }] }),
     [/^bad\/ig: the wildcard service on listener 8080 \(http\) cannot have hosts/, /got: \["x.example.com"\]/, /Remove hosts, or name the service/]],
   ['rejects two listeners on one port', (stack) => {
     const gw = gateway(stack);
@@ -210,38 +211,38 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
   ['rejects a listener whose published host port a datacenter takes already', (stack) => gateway(stack).addListener({ port: 8500, services: [{ name: 'db' }] }),
     [/\[bad\/ig\] bad\/ig and bad\/dc1 publish the same host port/, /got: 8500/, /Move the listener to a free port, or set publishListeners: false/]],
   ['rejects a host routed twice on one listener', (stack) => gateway(stack).addListener({
-    port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop.example.com'] }, { name: 'api', hosts: ['shop.example.com'] }],
+    port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: ['shop.example.com'] }, { name: 'api', hosts: ['shop.example.com'] }],
   }), [/^bad\/ig: host "shop.example.com" is routed twice on listener 8080 \(http\)/, /got: "shop.example.com"/, /unique within a listener/]],
-  ['rejects a service added twice to one listener', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: 'web' }, { name: 'web' }] }),
+  ['rejects a service added twice to one listener', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web' }, { name: 'web' }] }),
     [/^bad\/ig: service "web" is already behind listener 8080 \(http\)/, /got: "web"/, /several hosts/]],
-  ['rejects a wildcard that is not the leftmost label', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop.*.com'] }] }),
+  ['rejects a wildcard that is not the leftmost label', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: ['shop.*.com'] }] }),
     [/^bad\/ig: host of service "web" on listener 8080 \(http\) is not a host name/, /got: "shop.\*.com"/, /"\*.example.com"/]],
   // Consul checks every host against the gateway's TLS, not the listener's (IngressGatewayConfigEntry.Validate, validateHost).
   ['rejects host "*" on a gateway with TLS, even on a listener with TLS off', (stack) => new IngressGateway(stack, 'ig', {
-    datacenter: dcOf(stack), tls: true, listeners: [{ port: 8080, protocol: 'http', tls: false, services: [{ name: 'web', hosts: ['*'] }] }],
+    datacenter: dcOf(stack), tls: true, listeners: [{ port: 8080, protocol: Protocol.HTTP, tls: false, services: [{ name: 'web', hosts: ['*'] }] }],
   }), [/^bad\/ig: host "\*" of service "web" on listener 8080 \(http\) would be a DNS name of the gateway's TLS certificate, so Consul refuses it while the gateway's tls is on/,
     /got: "\*"/, /Name the hosts \(e\.g\. "shop\.example\.com" or "\*\.example\.com"\), or turn the gateway's tls off/]],
   ['rejects host "*" added later to a gateway with TLS', (stack) => new IngressGateway(stack, 'ig', { datacenter: dcOf(stack), tls: true })
-    .addListener({ port: 8080, protocol: 'http' }).addService({ name: 'web', hosts: ['*'] }),
+    .addListener({ port: 8080, protocol: Protocol.HTTP }).addService({ name: 'web', hosts: ['*'] }),
   [/^bad\/ig: host "\*" of service "web" on listener 8080 \(http\) would be a DNS name/, /got: "\*"/]],
   // Consul reads hosts as DNS names (miekg/dns IsDomainName): no empty label, labels of at most 63 bytes, at most 255 bytes in all.
-  ['rejects a host with an empty label', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['shop..example.com'] }] }),
+  ['rejects a host with an empty label', (stack) => gateway(stack).addListener({ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: ['shop..example.com'] }] }),
     [/^bad\/ig: host of service "web" on listener 8080 \(http\) has an empty label, so Consul refuses it as a DNS name/, /got: "shop\.\.example\.com"/,
       /Use a DNS name: labels of 1 to 63 bytes, at most 255 bytes in all \(e\.g\. "shop\.example\.com"\)/]],
   ['rejects a host with a label over 63 bytes (counted in UTF-8, as Consul does)', (stack) => gateway(stack).addListener({
-    port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'é'.repeat(32)}.example.com`] }],
+    port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: [`${'é'.repeat(32)}.example.com`] }],
   }), [/^bad\/ig: host of service "web" on listener 8080 \(http\) has a label longer than 63 bytes, so Consul refuses it/, /got: "é{32}\.example\.com"/]],
   ['rejects a host over 255 bytes', (stack) => gateway(stack).addListener({
-    port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(4) + 'com'] }],
+    port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(4) + 'com'] }],
   }), [/^bad\/ig: host of service "web" on listener 8080 \(http\) is longer than 255 bytes, so Consul refuses it/, /got: "a{63}\./]],
-  ['rejects a protocol Consul does not know', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'HTTP' }),
-    [/^bad\/ig: unknown protocol/, /got: "HTTP"/, /tcp, http, http2, grpc/]],
+  ['rejects a protocol Consul does not know', (stack) => gateway(stack).addListener({ port: 8080, protocol: 'HTTP' as unknown as Protocol }),
+    [/^bad\/ig: unknown protocol/, /got: "HTTP"/, /Protocol\.TCP, \.HTTP, \.HTTP2 or \.GRPC/]],
   ['rejects a listener port out of range', (stack) => gateway(stack).addListener({ port: 70000 }),
     [/^bad\/ig: listener port must be a TCP port/, /got: 70000/, /1 to 65535/]],
   ['rejects a service whose protocol in this stack differs from its listener\'s', (stack) => {
     const dc = dcOf(stack);
-    new ServiceDefaults(stack, 'api-defaults', { datacenter: dc, service: 'api', protocol: 'grpc' });
-    new IngressGateway(stack, 'ig', { datacenter: dc, listeners: [{ port: 8080, protocol: 'http', services: [{ name: 'api' }] }] });
+    new ServiceDefaults(stack, 'api-defaults', { datacenter: dc, service: 'api', protocol: Protocol.GRPC });
+    new IngressGateway(stack, 'ig', { datacenter: dc, listeners: [{ port: 8080, protocol: Protocol.HTTP, services: [{ name: 'api' }] }] });
   }, [/\[bad\/ig\] service "api" behind http listener 8080 has protocol "grpc" \(set by bad\/api-defaults\), which Consul refuses/, /got: "grpc"/,
     /Set protocol "http" for "api", or move it to a grpc listener/]],
   ['rejects an invalid service name', (stack) => gateway(stack).addListener({ port: 9000, services: [{ name: 'no spaces' }] }),
@@ -260,8 +261,8 @@ describe('IngressGateway bad input', () => {
   test('accepts host "*" while the gateway\'s TLS is off, a listener\'s own TLS included (Consul checks only the gateway\'s)', () => {
     const { error, written } = attempt((stack) => new IngressGateway(stack, 'ig', {
       datacenter: dcOf(stack), listeners: [
-        { port: 8080, protocol: 'http', services: [{ name: 'web', hosts: ['*'] }] },
-        { port: 8443, protocol: 'http', tls: true, services: [{ name: 'shop', hosts: ['*'] }] },
+        { port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: ['*'] }] },
+        { port: 8443, protocol: Protocol.HTTP, tls: true, services: [{ name: 'shop', hosts: ['*'] }] },
       ],
     }));
     expect(error).toBe('');
@@ -270,7 +271,7 @@ describe('IngressGateway bad input', () => {
 
   test('accepts hosts at Consul\'s limits: 63-byte labels, 255 bytes in all, a trailing dot', () => {
     const { error, written } = attempt((stack) => gateway(stack).addListener({
-      port: 8080, protocol: 'http', services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(3) + 'a'.repeat(63), 'shop.example.com.'] }],
+      port: 8080, protocol: Protocol.HTTP, services: [{ name: 'web', hosts: [`${'a'.repeat(63)}.`.repeat(3) + 'a'.repeat(63), 'shop.example.com.'] }],
     }));
     expect(error).toBe('');
     expect(written).toEqual(['bad']);

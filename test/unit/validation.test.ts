@@ -3,8 +3,23 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import {
-  ClusterPeering, ConsulFederation, ConsulFederationProps, DockerDatacenter, ExistingDatacenter, FederationMethod, IngressGateway, IntentionAction, MeshGatewayMode,
-  MeshService, ProxyDefaults, ServiceDefaults, ServiceIntentions, TerminatingGateway,
+  ApiScheme,
+  ClusterPeering,
+  ConsulFederation,
+  ConsulFederationProps,
+  DockerDatacenter,
+  ExistingDatacenter,
+  FederationMethod,
+  IngressGateway,
+  IntentionAction,
+  LogLevel,
+  MeshGatewayMode,
+  MeshService,
+  Protocol,
+  ProxyDefaults,
+  ServiceDefaults,
+  ServiceIntentions,
+  TerminatingGateway,
 } from '../../lib';
 import { attempt } from '../support/attempt';
 
@@ -41,8 +56,8 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     [/^bad\/fed\/dc2\/gw: a mesh gateway needs Connect, which is disabled in datacenter "dc2"/, /got: false/, /connect: false/]],
   ['rejects a secret passed as a literal', pair({ managementToken: '9b7f0a4e-1d2c-4c1b-8f1e-2a3b4c5d6e7f' }),
     [/^bad\/fed: managementToken is a literal and would be written in plaintext/, /got: "<redacted literal>"/, /sensitive TerraformVariable/]],
-  ['rejects an unknown protocol', (stack) => new ServiceDefaults(stack, 'sd', { datacenter: pair()(stack).primary, service: 'api', protocol: 'HTTP' }),
-    [/^bad\/sd: unknown protocol/, /got: "HTTP"/, /tcp, http, http2, grpc/]],
+  ['rejects an unknown protocol', (stack) => new ServiceDefaults(stack, 'sd', { datacenter: pair()(stack).primary, service: 'api', protocol: 'HTTP' as unknown as Protocol }),
+    [/^bad\/sd: unknown protocol/, /got: "HTTP"/, /Protocol\.TCP, \.HTTP, \.HTTP2 or \.GRPC/]],
   ['rejects a malformed subnet', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', lanSubnet: '10.0.0.0/16' }),
     [/^bad\/dc: lanSubnet must be an IPv4 \/24/, /got: "10.0.0.0\/16"/]],
   ['rejects a second override for the same upstream', (stack) => new ServiceDefaults(stack, 'sd', {
@@ -135,8 +150,11 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     [/^bad\/fed\/dc1\/gw: serviceName is not a valid service name/, /got: "mesh gateway"/]],
   ['rejects a name prefix Docker cannot use', pair({ namePrefix: 'my consul' }),
     [/^bad\/fed: namePrefix must be usable in Docker container, network and volume names/, /got: "my consul"/, /letters, digits/]],
-  ['rejects an unknown log level', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', logLevel: 'verbose' }),
-    [/^bad\/dc: unknown Consul log level/, /got: "verbose"/, /trace, debug, info, warn, error/]],
+  ['rejects an unknown log level', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', logLevel: 'verbose' as unknown as LogLevel }),
+    [/^bad\/dc: unknown Consul log level/, /got: "verbose"/, /LogLevel\.TRACE, \.DEBUG, \.INFO, \.WARN or \.ERROR/]],
+  ['rejects an API scheme that is not an ApiScheme', (stack) => new ExistingDatacenter(stack, 'dc', {
+    name: 'dc1', address: '127.0.0.1:8500', scheme: 'ftp' as unknown as ApiScheme,
+  }), [/^bad\/dc: scheme must be an ApiScheme/, /got: "ftp"/, /ApiScheme\.HTTP or ApiScheme\.HTTPS/]],
   ['rejects an empty image', pair({ image: '' }), [/^bad\/fed: image is not an image reference/, /got: ""/]],
   ['rejects an empty Envoy image', (stack) => pair()(stack).primary.addMeshGateway('gw', { envoyImage: '' }),
     [/^bad\/fed\/dc1\/gw: envoyImage is not an image reference/, /got: ""/]],

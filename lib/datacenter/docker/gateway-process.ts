@@ -1,6 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
 import { AddressPool, DockerRuntime } from './runtime';
 import { CONSUL_PORTS } from '../../internal/agent-config';
+import { portText } from '../../internal/plan-checks';
 import { Container, Network, Volume } from '../../internal/providers';
 import { Annotations, ITerraformDependable } from '../../internal/tf';
 
@@ -73,6 +74,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       + ' but servers cannot reach other datacenters until an Envoy runs it.');
   }
   const image = runtime.image(placement.image);
+  const port = portText(spec.port);
   const instances: GatewayInstance[] = [];
   for (let r = 0; r < spec.replicas; r++) {
     const proxyId = `${spec.service}-${r}`;
@@ -85,13 +87,13 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     const flags = [
       `-gateway=${spec.kind}`, '-register',
       `-service ${spec.service}`, `-proxy-id ${proxyId}`,
-      `-address ${lan}:${spec.port}`,
-      ...(wan ? [`-wan-address ${wan}:${spec.port}`] : []),
+      `-address ${lan}:${port}`,
+      ...(wan ? [`-wan-address ${wan}:${port}`] : []),
       ...(spec.exposeServers ? ['-expose-servers'] : []),
       // One listener on every interface of the Envoy container (LAN and
       // WAN); it also spares the check that the LAN address is bindable
       // here, in a container that is not the one holding it.
-      `-bind-address default=0.0.0.0:${spec.port}`,
+      `-bind-address default=0.0.0.0:${port}`,
       '-admin-bind 127.0.0.1:19000',
       '-bootstrap',
     ];
@@ -127,7 +129,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       restart: 'unless-stopped',
       dependsOn: [registration],
     }) : undefined;
-    instances.push({ proxyId, lanAddress: `${lan}:${spec.port}`, wanAddress: wan && `${wan}:${spec.port}`, registration, envoy });
+    instances.push({ proxyId, lanAddress: `${lan}:${port}`, wanAddress: wan && `${wan}:${port}`, registration, envoy });
   }
   return instances;
 }
