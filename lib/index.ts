@@ -19,6 +19,7 @@ export * from './config-entries/service-defaults';
 export * from './config-entries/mesh-config';
 export * from './config-entries/exported-services';
 export * from './config-entries/service-intentions';
+export * from './config-entries/service-resolver';
 export * from './gateways/ingress-listener';
 export * from './gateways/ingress-gateway';
 export * from './gateways/linked-service';

@@ -10,7 +10,9 @@ import { dockerPlacementOf } from '../datacenter/docker/gateway-process';
 import { addDependencies } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
+import { StackIndex } from '../internal/stack-index';
 import { Annotations } from '../internal/tf';
+import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
 
 /** Props of {@link IngressGateway}. */
 export interface IngressGatewayProps {
@@ -108,7 +110,8 @@ export class IngressGateway extends Gateway {
     if (this.publishListeners && placement && this._instances[0]?.envoy) {
       placement.runtime.registerPorts(this, () => this._listeners.map((l) => l.port), 'Move the listener to a free port, or set publishListeners: false.');
     }
-    this.node.addValidation({ validate: () => [...this.checkListeners(), ...this.checkProtocols()] });
+    StackIndex.of(this).add(MODE_LAYERS.ingressGateways, this);
+    this.node.addValidation({ validate: () => [...this.checkListeners(), ...this.checkProtocols(), ...this.checkModes()] });
   }
 
   /** Adds a listener; returns it, to add services to. */
@@ -168,6 +171,12 @@ export class IngressGateway extends Gateway {
     return this._listeners.filter((l) => l.services.length === 0).map((l) => validationMessage(
       l.protocol === Protocol.TCP ? `tcp listener ${l.port} takes exactly one service and has none` : `listener ${l.port} (${l.protocol}) has no service`,
       [], 'Add one with listener.addService({ name: "..." }), or remove the listener.'));
+  }
+
+  /** A listener's service resolved (by a redirect or failover) to another datacenter in mode none. */
+  private checkModes(): string[] {
+    return noneAcrossDatacenters(this, resolvedModes(StackIndex.of(this)).get(this) ?? [], this.datacenter,
+      'Set local or remote in the target service\'s service-defaults or in proxy-defaults (an ingress gateway\'s upstreams carry no mode of their own).');
   }
 
   /** proxy-defaults and the listeners' services' service-defaults declared for this cluster: what may set their protocols. */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
-import { explainByService, MeshGatewayModes } from './mesh-gateway-modes';
+import { explainByService, MeshGatewayModes, ModeService } from './mesh-gateway-modes';
 import { providerAlias } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from '../internal/tf';
@@ -57,9 +57,11 @@ export class MeshGatewayModeReport extends Construct {
     const rows = [...byService.values()].flat();
     fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.txt'), MeshGatewayModes.renderTable(rows));
     fs.writeFileSync(path.join(dir, 'mesh-gateway-modes.mmd'), MeshGatewayModes.renderDiagram(rows));
-    if (!this.serviceDefinitions || byService.size === 0) return;
+    // Ingress gateways have no agent definition: `consul connect envoy -register` registers them.
+    const services = [...byService.keys()].filter((d): d is ModeService => 'definitionJson' in d);
+    if (!this.serviceDefinitions || services.length === 0) return;
     fs.mkdirSync(path.join(dir, 'services'), { recursive: true });
-    for (const s of byService.keys()) {
+    for (const s of services) {
       fs.writeFileSync(path.join(dir, 'services', `${providerAlias(s.datacenter)}-${s.service}.json`), s.definitionJson + '\n');
     }
   }

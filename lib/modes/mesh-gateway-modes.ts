@@ -3,7 +3,7 @@ import { MeshGatewayMode } from './mesh-gateway-mode';
 import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { Slot, StackIndex } from '../internal/stack-index';
-import { TerraformStack } from '../internal/tf';
+import { Annotations, TerraformStack } from '../internal/tf';
 
 /** The places a mesh gateway mode can be set, strongest first. */
 export enum MeshGatewayModeLayer {
@@ -20,8 +20,10 @@ export enum MeshGatewayModeLayer {
   /** proxy-defaults `MeshGateway`. */
   PROXY_DEFAULTS = 'PROXY_DEFAULTS',
   /**
-   * The destination service's service-defaults `MeshGateway`: it decides the
-   * discovery chain's target only when nothing above set a mode.
+   * The target service's service-defaults `MeshGateway` (after a resolver's
+   * redirect, the service redirected to): it decides the discovery chain's
+   * target only when nothing above set a mode. For an ingress gateway, whose
+   * upstreams carry no mode, it comes first, before proxy-defaults.
    */
   DESTINATION_SERVICE_DEFAULTS = 'DESTINATION_SERVICE_DEFAULTS',
   /** Nothing set: `none` across a federation, `remote` for a peer. */
@@ -39,16 +41,24 @@ const LAYER_TEXT: Record<MeshGatewayModeLayer, string> = {
   BUILT_IN: 'built-in default',
 };
 
-/** One upstream of one service, and the mode its traffic will use. */
+/** One target of one upstream of one service (or ingress gateway), and the mode its traffic will use. */
 export interface MeshGatewayModeExplanation {
-  /** The downstream service. */
+  /** The downstream: a service, or an ingress gateway's service name. */
   readonly service: string;
+  /** What the downstream is: `sidecar` (a MeshService) or `ingress-gateway`. */
+  readonly proxyKind: string;
   /** Its datacenter. */
   readonly datacenter: string;
-  /** The upstream (destination) service. */
+  /** The upstream (destination) service, as the downstream names it. */
   readonly upstream: string;
-  /** Where the destination lives: a datacenter name, or `peer:<name>`. */
+  /** The service the target serves: the upstream, or where a resolver redirects it. */
+  readonly targetService: string;
+  /** Where the target lives: a datacenter name, or `peer:<name>`. */
   readonly target: string;
+  /** How the target was reached: `""` (directly), `redirect` or `failover`. */
+  readonly via: string;
+  /** Construct path of the ServiceResolver that routed it (empty when none did). */
+  readonly resolvedAt: string;
   /** Whether traffic leaves the service's datacenter (only then do gateways matter). */
   readonly crossesDatacenter: boolean;
   /** The mode the discovery chain's target gets: local, remote or none. */
@@ -59,7 +69,8 @@ export interface MeshGatewayModeExplanation {
   readonly decidedAt: string;
   /**
    * What Consul reports for this upstream in `/v1/agent/service/<sidecar-id>`
-   * (the downstream layers only; empty when none of them set a mode).
+   * (the downstream layers only; empty when none of them set a mode, and
+   * always for an ingress gateway, whose upstreams carry no mode).
    */
   readonly agentMode: string;
 }
@@ -81,7 +92,8 @@ export class MeshGatewayModes {
   /** The explanations as an aligned text table. */
   public static renderTable(rows: MeshGatewayModeExplanation[]): string {
     const header = ['service', 'dc', 'upstream', 'target', 'mode', 'decided by', 'set at', 'agent reports'];
-    const cells = rows.map((r) => [r.service, r.datacenter, r.upstream, r.target + (r.crossesDatacenter ? '' : ' (local)'),
+    const cells = rows.map((r) => [r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : ''), r.datacenter, r.upstream,
+      (r.targetService !== r.upstream ? `${r.targetService} in ` : '') + r.target + (r.crossesDatacenter ? '' : ' (local)') + (r.via ? ` (${r.via})` : ''),
       r.mode, LAYER_TEXT[r.decidedBy], r.decidedAt || '-', r.agentMode || '""']);
     const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
@@ -106,9 +118,9 @@ export class MeshGatewayModes {
     const service = (dc: string, name: string) => node(dc, id('svc', dc, name), `["${name}"]`);
     const gateway = (dc: string) => node(dc, id('gw', dc), '{{"mesh gateway"}}');
     const edges = rows.map((r) => {
-      const from = service(r.datacenter, r.service);
-      const to = service(r.target, r.upstream);
-      const label = `"${r.upstream}: ${r.crossesDatacenter ? r.mode : 'same datacenter'}"`;
+      const from = service(r.datacenter, r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : ''));
+      const to = service(r.target, r.targetService);
+      const label = `"${r.upstream}: ${r.crossesDatacenter ? r.mode : 'same datacenter'}${r.via ? ` (${r.via})` : ''}"`;
       if (!r.crossesDatacenter || r.mode === 'none') return `  ${from} -- ${label} --> ${to}`;
       const hops = [...(r.mode === 'local' ? [gateway(r.datacenter)] : []), gateway(r.target), to];
       return `  ${from} -- ${label} --> ${hops.join(' --> ')}`;
@@ -165,12 +177,39 @@ export interface ModeProxyDefaults extends IConstruct {
   readonly meshGatewayMode: MeshGatewayMode;
 }
 
+/** Where a resolver sends traffic, as the resolver reads it. @internal */
+export interface ModeTarget {
+  readonly service?: string;
+  readonly datacenter?: string;
+  readonly peer?: string;
+}
+
+/** A service-resolver entry as the resolver reads it. @internal */
+export interface ModeResolver extends IConstruct {
+  readonly service: string;
+  readonly datacenter: IDatacenter;
+  readonly redirect?: ModeTarget;
+  readonly failover: ModeTarget[];
+}
+
+/** An ingress gateway as the resolver reads it: its listeners' services are its upstreams. @internal */
+export interface ModeIngress extends IConstruct {
+  readonly serviceName: string;
+  readonly datacenter: IDatacenter;
+  readonly listeners: { readonly services: { readonly name: string }[] }[];
+}
+
 /** Where each layer records itself, in its own stack. @internal */
 export const MODE_LAYERS = {
   services: new Slot<ModeService>('mode-services'),
+  ingressGateways: new Slot<ModeIngress>('mode-ingress-gateways'),
   serviceDefaults: new Slot<ModeServiceDefaults>('mode-service-defaults'),
   proxyDefaults: new Slot<ModeProxyDefaults>('mode-proxy-defaults'),
+  resolvers: new Slot<ModeResolver>('mode-resolvers'),
 };
+
+/** A downstream the resolver explains: a service with a sidecar, or an ingress gateway. @internal */
+export type ModeDownstream = ModeService | ModeIngress;
 
 /**
  * Every upstream of every service recorded in `scope`'s stacks (under
@@ -179,11 +218,11 @@ export const MODE_LAYERS = {
  * upstreams, not upstreams × tree size.
  * @internal
  */
-export function explainByService(scope: IConstruct): Map<ModeService, MeshGatewayModeExplanation[]> {
+export function explainByService(scope: IConstruct): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
   const inStack = scope.node.scopes.find((c) => TerraformStack.isStack(c));
   const stacks = inStack ? [inStack] : scope.node.findAll().filter((c) => TerraformStack.isStack(c));
   const prefix = scope === inStack || !inStack ? undefined : `${scope.node.path}/`;
-  const rows = new Map<ModeService, MeshGatewayModeExplanation[]>();
+  const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
   for (const stack of stacks) {
     const index = StackIndex.find(stack);
     if (!index) continue;
@@ -194,11 +233,17 @@ export function explainByService(scope: IConstruct): Map<ModeService, MeshGatewa
   return rows;
 }
 
-/** The modes of every service of the stack of `index`, resolved once per finalize pass. @internal */
-export function resolvedModes(index: StackIndex): Map<ModeService, MeshGatewayModeExplanation[]> {
+/** The modes of every service and ingress gateway of the stack of `index`, resolved once per finalize pass. @internal */
+export function resolvedModes(index: StackIndex): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
   return index.memo('mesh-gateway-modes', () => {
     const entries = indexEntries(index);
-    return new Map(index.all(MODE_LAYERS.services).map((service) => [service, service.upstreams.map((u) => resolve(service, u, entries))]));
+    const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
+    for (const service of index.all(MODE_LAYERS.services)) rows.set(service, service.upstreams.flatMap((u) => resolve(service, u, entries)));
+    for (const gateway of index.all(MODE_LAYERS.ingressGateways)) {
+      const names = [...new Set(gateway.listeners.flatMap((l) => l.services.map((s) => s.name)).filter((n) => n !== '*'))];
+      rows.set(gateway, names.flatMap((name) => resolveIngress(gateway, name, entries)));
+    }
+    return rows;
   });
 }
 
@@ -210,13 +255,14 @@ export function resolvedModes(index: StackIndex): Map<ModeService, MeshGatewayMo
 interface Entries {
   readonly proxyDefaults: Map<string, ModeProxyDefaults>;
   readonly serviceDefaults: Map<string, ModeServiceDefaults>;
+  readonly resolvers: Map<string, ModeResolver>;
 }
 
 const serviceKey = (dc: IDatacenter, service: string) => `${dc.cluster}\u0000${service}`;
 
 /** Entries of every stack of the app: a cluster's entries may be declared in a stack of their own. */
 function indexEntries(index: StackIndex): Entries {
-  const entries: Entries = { proxyDefaults: new Map(), serviceDefaults: new Map() };
+  const entries: Entries = { proxyDefaults: new Map(), serviceDefaults: new Map(), resolvers: new Map() };
   for (const stackIndex of index.appIndexes()) {
     for (const c of stackIndex.all(MODE_LAYERS.proxyDefaults)) {
       if (!entries.proxyDefaults.has(c.datacenter.cluster)) entries.proxyDefaults.set(c.datacenter.cluster, c);
@@ -225,11 +271,103 @@ function indexEntries(index: StackIndex): Entries {
       const key = serviceKey(c.datacenter, c.service);
       if (!entries.serviceDefaults.has(key)) entries.serviceDefaults.set(key, c);
     }
+    for (const c of stackIndex.all(MODE_LAYERS.resolvers)) {
+      const key = serviceKey(c.datacenter, c.service);
+      if (!entries.resolvers.has(key)) entries.resolvers.set(key, c);
+    }
   }
   return entries;
 }
 
-function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries): MeshGatewayModeExplanation {
+/** One target of a discovery chain: where a resolver (or none) sends the upstream's traffic. */
+interface ChainTarget {
+  readonly service: string;
+  readonly datacenter?: string;
+  readonly peer?: string;
+  readonly via: '' | 'redirect' | 'failover';
+  readonly resolver?: ModeResolver;
+}
+
+/**
+ * The targets Consul compiles for `service` asked for in `datacenter` (or of
+ * a peer): redirects followed (a redirect back to where the chain already
+ * is ends it, as in Consul), then the final resolver's failover targets. A
+ * peer's resolvers live in its cluster, not ours to see.
+ */
+function chainTargets(cluster: IDatacenter, service: string, datacenter: string, peer: string | undefined, entries: Entries): ChainTarget[] {
+  if (peer !== undefined) return [{ service, peer, via: '' }];
+  let current: ChainTarget = { service, datacenter, via: '' };
+  const seen = new Set<string>();
+  for (;;) {
+    seen.add(`${current.service}@${current.datacenter}`);
+    const resolver = entries.resolvers.get(serviceKey(cluster, current.service));
+    if (!resolver?.redirect) break;
+    const r = resolver.redirect;
+    const next: ChainTarget = r.peer !== undefined
+      ? { service: r.service ?? current.service, peer: r.peer, via: 'redirect', resolver }
+      : { service: r.service ?? current.service, datacenter: r.datacenter ?? current.datacenter, via: 'redirect', resolver };
+    if (next.peer !== undefined) return [next];
+    if (seen.has(`${next.service}@${next.datacenter}`)) {
+      current = { ...current, via: 'redirect', resolver: current.resolver ?? resolver };
+      break;
+    }
+    current = next;
+  }
+  const final = entries.resolvers.get(serviceKey(cluster, current.service));
+  const failover = (final?.failover ?? []).map((t): ChainTarget => ({
+    service: t.service ?? current.service,
+    ...(t.peer !== undefined ? { peer: t.peer } : { datacenter: t.datacenter ?? current.datacenter }),
+    via: 'failover',
+    resolver: final,
+  }));
+  return [current, ...failover];
+}
+
+type Decision = readonly [MeshGatewayModeLayer, MeshGatewayMode, IConstruct];
+
+function row(downstream: { service: string; proxyKind: string; datacenter: IDatacenter }, upstream: string, target: ChainTarget,
+  decided: Decision | undefined, agentMode: string): MeshGatewayModeExplanation {
+  const peered = target.peer !== undefined;
+  const targetDc = target.datacenter ?? downstream.datacenter.name;
+  return {
+    service: downstream.service,
+    proxyKind: downstream.proxyKind,
+    datacenter: downstream.datacenter.name,
+    upstream,
+    targetService: target.service,
+    target: peered ? `peer:${target.peer}` : targetDc,
+    via: target.via,
+    resolvedAt: target.resolver?.node.path ?? '',
+    crossesDatacenter: peered || targetDc !== downstream.datacenter.name,
+    mode: decided ? decided[1].value : peered ? 'remote' : 'none',
+    decidedBy: decided ? decided[0] : MeshGatewayModeLayer.BUILT_IN,
+    decidedAt: decided ? decided[2].node.path : '',
+    agentMode,
+  };
+}
+
+/** The target service's own service-defaults mode (a peer's entries are not ours to see). */
+function destinationMode(cluster: IDatacenter, target: ChainTarget, entries: Entries): Decision | undefined {
+  const destination = target.peer === undefined ? entries.serviceDefaults.get(serviceKey(cluster, target.service)) : undefined;
+  return destination && !destination.meshGatewayMode.isInherit
+    ? [MeshGatewayModeLayer.DESTINATION_SERVICE_DEFAULTS, destination.meshGatewayMode, destination] : undefined;
+}
+
+/**
+ * An ingress gateway's upstreams carry no mode (measured on 1.14.11): each
+ * target takes its service's service-defaults mode, else proxy-defaults',
+ * else none: the opposite order of a sidecar's.
+ */
+function resolveIngress(gateway: ModeIngress, service: string, entries: Entries): MeshGatewayModeExplanation[] {
+  const dc = gateway.datacenter;
+  const proxyDefaults = entries.proxyDefaults.get(dc.cluster);
+  const global: Decision | undefined = proxyDefaults && !proxyDefaults.meshGatewayMode.isInherit
+    ? [MeshGatewayModeLayer.PROXY_DEFAULTS, proxyDefaults.meshGatewayMode, proxyDefaults] : undefined;
+  return chainTargets(dc, service, dc.name, undefined, entries).map((target) =>
+    row({ service: gateway.serviceName, proxyKind: 'ingress-gateway', datacenter: dc }, service, target, destinationMode(dc, target, entries) ?? global, ''));
+}
+
+function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries): MeshGatewayModeExplanation[] {
   const dc = service.datacenter;
   const proxyDefaults = entries.proxyDefaults.get(dc.cluster);
   const downstream = entries.serviceDefaults.get(serviceKey(dc, service.service));
@@ -238,9 +376,6 @@ function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries)
   const byNameOnly = downstream !== undefined && !supports(downstream.datacenter.consulVersion, FEATURES.upstreamOverridePeer);
   const override = downstream?.upstreamOverrides.find((o) => o.service === upstream.service
     && (o.peer === upstream.peer || (byNameOnly && o.peer === undefined)));
-  // A peer's service-defaults live in the other cluster; they are not ours to see.
-  const destination = upstream.peer === undefined ? entries.serviceDefaults.get(serviceKey(dc, upstream.service)) : undefined;
-
   const downstreamLayers: [MeshGatewayModeLayer, MeshGatewayMode | undefined, IConstruct | undefined][] = [
     [MeshGatewayModeLayer.UPSTREAM, upstream.meshGatewayMode, service],
     [MeshGatewayModeLayer.UPSTREAM_OVERRIDE, override?.meshGatewayMode, downstream],
@@ -249,23 +384,35 @@ function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries)
     [MeshGatewayModeLayer.SERVICE_DEFAULTS, downstream?.meshGatewayMode, downstream],
     [MeshGatewayModeLayer.PROXY_DEFAULTS, proxyDefaults?.meshGatewayMode, proxyDefaults],
   ];
-  const agent = downstreamLayers.find(([, mode]) => mode && !mode.isInherit);
+  const agent = downstreamLayers.find(([, mode]) => mode && !mode.isInherit) as Decision | undefined;
   // The sidecar compiles the chain with its merged upstream mode as override;
-  // only when that is empty does the destination's own entry count.
-  const decided = agent ?? (destination && !destination.meshGatewayMode.isInherit
-    ? [MeshGatewayModeLayer.DESTINATION_SERVICE_DEFAULTS, destination.meshGatewayMode, destination] as const : undefined);
+  // only when that is empty does each target's own entry count.
+  const downstreamRow = { service: service.service, proxyKind: 'sidecar', datacenter: dc };
+  return chainTargets(dc, upstream.service, upstream.datacenter ?? dc.name, upstream.peer, entries).map((target) =>
+    row(downstreamRow, upstream.service, target, agent ?? destinationMode(dc, target, entries), agent ? agent[1].value : ''));
+}
 
-  const peered = upstream.peer !== undefined;
-  const targetDc = upstream.datacenter ?? dc.name;
-  return {
-    service: service.service,
-    datacenter: dc.name,
-    upstream: upstream.service,
-    target: peered ? `peer:${upstream.peer}` : targetDc,
-    crossesDatacenter: peered || targetDc !== dc.name,
-    mode: decided ? decided[1]!.value : peered ? 'remote' : 'none',
-    decidedBy: decided ? decided[0] : MeshGatewayModeLayer.BUILT_IN,
-    decidedAt: decided ? decided[2]!.node.path : '',
-    agentMode: agent ? agent[1]!.value : '',
-  };
+/**
+ * Mode `none` sends traffic straight to the target. Consul turns it into
+ * `remote` for peers (the setting is misleading, so refuse it), and across
+ * datacenters it works only where workloads can route to each other: an
+ * error there, a warning on `scope` where they can.
+ * @internal
+ */
+export function noneAcrossDatacenters(scope: IConstruct, rows: MeshGatewayModeExplanation[], datacenter: IDatacenter, fix: string): string[] {
+  const errors: string[] = [];
+  for (const row of rows) {
+    if (row.mode !== 'none' || !row.crossesDatacenter) continue;
+    const target = (row.targetService !== row.upstream ? `${row.targetService} in ` : '') + row.target + (row.via ? `, by ${row.via}` : '');
+    const where = `upstream "${row.upstream}" (${target}) resolves to mesh gateway mode none, set by ${MeshGatewayModes.describeLayer(row.decidedBy)}`
+      + (row.decidedAt ? ` at ${row.decidedAt}` : '');
+    if (row.target.startsWith('peer:')) {
+      errors.push(`${where} (got: "none"). Peered upstreams always go through mesh gateways; Consul treats none as remote. ${fix}`);
+    } else if (!datacenter.directlyRoutable) {
+      errors.push(`${where} (got: "none"), but datacenter "${datacenter.name}" is not directly routable to "${row.target}". ${fix}`);
+    } else {
+      Annotations.of(scope).addWarning(`${where}: traffic to ${row.target} goes directly, without gateways. ${fix}`);
+    }
+  }
+  return errors;
 }

@@ -3,10 +3,9 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { StackIndex } from '../internal/stack-index';
-import { Annotations } from '../internal/tf';
 import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
-import { MeshGatewayModes, MODE_LAYERS, resolvedModes } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
 
 /** An upstream of a {@link MeshService}: a service its sidecar reaches on a local port. */
 export interface UpstreamOptions {
@@ -129,21 +128,8 @@ export class MeshService extends Construct {
    * across datacenters it works only where workloads can route to each other.
    */
   private checkModes(): string[] {
-    const errors: string[] = [];
-    for (const row of resolvedModes(StackIndex.of(this)).get(this) ?? []) {
-      if (row.mode !== 'none' || !row.crossesDatacenter) continue;
-      const where = `upstream "${row.upstream}" (${row.target}) resolves to mesh gateway mode none, set by ${MeshGatewayModes.describeLayer(row.decidedBy)}`
-        + (row.decidedAt ? ` at ${row.decidedAt}` : '');
-      const fix = `Set local or remote there or at a stronger layer (e.g. this upstream's meshGatewayMode).`;
-      if (row.target.startsWith('peer:')) {
-        errors.push(`${where} (got: "none"). Peered upstreams always go through mesh gateways; Consul treats none as remote. ${fix}`);
-      } else if (!this.datacenter.directlyRoutable) {
-        errors.push(`${where} (got: "none"), but datacenter "${this.datacenter.name}" is not directly routable to "${row.target}". ${fix}`);
-      } else {
-        Annotations.of(this).addWarning(`${where}: traffic to ${row.target} goes directly, without gateways. ${fix}`);
-      }
-    }
-    return errors;
+    return noneAcrossDatacenters(this, resolvedModes(StackIndex.of(this)).get(this) ?? [], this.datacenter,
+      'Set local or remote there or at a stronger layer (e.g. this upstream\'s meshGatewayMode).');
   }
 
   /** @internal */

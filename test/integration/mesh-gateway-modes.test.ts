@@ -13,13 +13,13 @@
 // previous one and applied (tofu updates, replaces or deletes the previous
 // case's entries), a plan right after each apply must be empty, and a destroy
 // at the end must leave no entry behind.
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { ConsulVersion, MeshGatewayModes } from '../../lib';
 import { ConsulCluster } from '../support/consul-cluster';
+import { readXds, registerGatewaysAndApi, tearDown } from '../support/mesh-fixtures';
 import { buildModeCase, MODE_CASES, ModeCase } from '../support/mode-cases';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
@@ -39,12 +39,7 @@ const api = (method: string, urlPath: string, body?: unknown) => cluster.api('dc
 const SERVED_BY_MODE: Record<string, string> = { local: '10.0.1.5:8443', remote: '192.0.2.2:8443', none: '10.0.2.7:21000' };
 
 /** What Consul would serve an Envoy running proxy `proxyId` of dc1 (tools/xds). */
-function xds(proxyId: string, service: string): { clusters: { name: string; sni?: string }[]; endpoints: Record<string, string[]>; listeners: any[] } {
-  const run = spawnSync(requireTool('xds'), ['-addr', cluster.dc1.grpcAddr, '-token', cluster.managementToken, '-proxy-id', proxyId, '-service', service,
-    '-envoy-version', consulVersion.defaultEnvoyImage.replace(/^.*:v/, '')], { encoding: 'utf8', timeout: 30_000 });
-  if (run.status !== 0) throw new Error(`cmesh-xds ${proxyId}: exit ${run.status}: ${run.stderr}`);
-  return JSON.parse(run.stdout);
-}
+const xds = (proxyId: string, service: string) => readXds(cluster, proxyId, service, consulVersion.defaultEnvoyImage.replace(/^.*:v/, ''));
 const addresses = () => ({ dc1: cluster.dc1.httpAddr, dc2: cluster.dc2.httpAddr });
 
 /** The case's stack, as `cdktf synth` writes it, and its web service. */
@@ -77,26 +72,11 @@ beforeAll(async () => {
   cluster = await ConsulCluster.start({ consulBin: requireTool('consul') });
   await cluster.waitForLeaders();
   // A mesh gateway in each datacenter, and api (with its sidecar) in dc2: what the upstream's endpoints can be.
-  const register = async (dc: 'dc1' | 'dc2', body: unknown) => {
-    const r = await cluster.api(dc, 'PUT', '/v1/agent/service/register', body, cluster.managementToken);
-    expect({ dc, status: r.status, text: r.text }).toEqual({ dc, status: 200, text: '' });
-  };
-  for (const [dc, n] of [['dc1', 1], ['dc2', 2]] as const) {
-    await register(dc, {
-      Kind: 'mesh-gateway', Name: 'mesh-gateway', ID: `mesh-gateway-${dc}`, Address: `10.0.${n}.5`, Port: 8443,
-      TaggedAddresses: { lan: { Address: `10.0.${n}.5`, Port: 8443 }, wan: { Address: `192.0.2.${n}`, Port: 8443 } },
-    });
-  }
-  await register('dc2', { Name: 'api', ID: 'api', Address: '10.0.2.7', Port: 8080, Connect: { SidecarService: { Port: 21000 } } });
+  await registerGatewaysAndApi(cluster, ['dc2']);
 }, 120_000);
 
-afterAll(async () => {
-  // The last test destroys; this only covers a run that stopped before it.
-  if (workspace && (await workspace.stateList()).length > 0) await workspace.destroy().catch(() => undefined);
-  workspace?.remove();
-  await cluster?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+// The last test destroys; this only covers a run that stopped before it.
+afterAll(() => tearDown(cluster, workspace, work));
 
 test('covers every layer at least once', () => {
   expect(new Set(MODE_CASES.map((c) => c.expect.decidedBy)).size).toBe(8);

@@ -33,8 +33,14 @@ describe('MeshGatewayModes.explain', () => {
       upstreams: [{ service: 'api', datacenter: 'dc2', localBindPort: 9000 }, { service: 'db', localBindPort: 9001, meshGatewayMode: MeshGatewayMode.remote() }],
     });
     expect(MeshGatewayModes.explain(stack)).toEqual([
-      { service: 'web', datacenter: 'dc1', upstream: 'api', target: 'dc2', crossesDatacenter: true, mode: 'local', decidedBy: MeshGatewayModeLayer.PROXY_DEFAULTS, decidedAt: 'test/pd', agentMode: 'local' },
-      { service: 'web', datacenter: 'dc1', upstream: 'db', target: 'dc1', crossesDatacenter: false, mode: 'remote', decidedBy: MeshGatewayModeLayer.UPSTREAM, decidedAt: 'test/web', agentMode: 'remote' },
+      {
+        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'api', targetService: 'api', target: 'dc2', via: '', resolvedAt: '',
+        crossesDatacenter: true, mode: 'local', decidedBy: MeshGatewayModeLayer.PROXY_DEFAULTS, decidedAt: 'test/pd', agentMode: 'local',
+      },
+      {
+        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'db', targetService: 'db', target: 'dc1', via: '', resolvedAt: '',
+        crossesDatacenter: false, mode: 'remote', decidedBy: MeshGatewayModeLayer.UPSTREAM, decidedAt: 'test/web', agentMode: 'remote',
+      },
     ]);
   });
 
