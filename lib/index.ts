@@ -1,6 +1,7 @@
 export * from './modes/mesh-gateway-mode';
 export * from './modes/mesh-gateway-modes';
 export * from './modes/mesh-gateway-mode-report';
+export * from './modes/live-mode-check';
 export * from './services/mesh-service';
 export * from './datacenter/api-scheme';
 export * from './datacenter/consul-version';

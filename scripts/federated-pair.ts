@@ -139,6 +139,7 @@ async function up(): Promise<void> {
   cdktf(['deploy', STACK, '--auto-approve', '--skip-provider-lock'], env);
   await waitFederated(vars.fed_management_token);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  registerServices(tools.CONSUL_BIN, vars.fed_management_token);
 
   say('');
   say(`federated pair up in ${seconds}s (synth + OpenTofu apply + federation check)`);
@@ -150,7 +151,24 @@ async function up(): Promise<void> {
   say('');
   const table = path.join(repo, 'cdktf.out', 'stacks', STACK, 'mesh-gateway-modes.txt');
   if (fs.existsSync(table)) say(fs.readFileSync(table, 'utf8'));
+  say('Registered web (dc1) and api (dc2) with their agents, so what Consul serves can be compared: npm run explain -- --live');
   say('Take it down (destroys every container, network and volume): npm run down');
+}
+
+/**
+ * Registers the example's services (the definitions its MeshGatewayModeReport
+ * writes) with their datacenters' agents: no process runs behind them, but
+ * their sidecars' upstreams are what `npm run explain -- --live` checks.
+ */
+function registerServices(consul: string, token: string): void {
+  const dir = path.join(repo, 'cdktf.out', 'stacks', STACK, 'services');
+  for (const file of fs.readdirSync(dir).sort()) {
+    const dc = file.split('-')[0] as keyof typeof API;
+    const run = spawnSync(consul, ['services', 'register', path.join(dir, file)], {
+      encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: `http://127.0.0.1:${API[dc]}`, CONSUL_HTTP_TOKEN: token },
+    });
+    if (run.status !== 0) throw new Error(`registering ${file} with ${dc} failed: ${run.stderr}`);
+  }
 }
 
 async function down(): Promise<void> {

@@ -55,6 +55,8 @@ export interface MeshGatewayModeExplanation {
   readonly targetService: string;
   /** Where the target lives: a datacenter name, or `peer:<name>`. */
   readonly target: string;
+  /** The datacenter the discovery chain is compiled in: the upstream's datacenter (the downstream's for a peer). */
+  readonly chainDatacenter: string;
   /** How the target was reached: `""` (directly), `redirect` or `failover`. */
   readonly via: string;
   /** Construct path of the ServiceResolver that routed it (empty when none did). */
@@ -291,7 +293,8 @@ interface ChainTarget {
 /**
  * The targets Consul compiles for `service` asked for in `datacenter` (or of
  * a peer): redirects followed (a redirect back to where the chain already
- * is ends it, as in Consul), then the final resolver's failover targets. A
+ * is ends it, as in Consul), then the final resolver's failover targets,
+ * each place once. A
  * peer's resolvers live in its cluster, not ours to see.
  */
 function chainTargets(cluster: IDatacenter, service: string, datacenter: string, peer: string | undefined, entries: Entries): ChainTarget[] {
@@ -320,12 +323,15 @@ function chainTargets(cluster: IDatacenter, service: string, datacenter: string,
     via: 'failover',
     resolver: final,
   }));
-  return [current, ...failover];
+  // Consul keys a chain's targets by service and place: a failover target equal to an earlier one adds nothing.
+  const place = (t: ChainTarget) => `${t.service}@${t.peer !== undefined ? `peer:${t.peer}` : t.datacenter}`;
+  const seenTargets = new Set([place(current)]);
+  return [current, ...failover.filter((t) => !seenTargets.has(place(t)) && !!seenTargets.add(place(t)))];
 }
 
 type Decision = readonly [MeshGatewayModeLayer, MeshGatewayMode, IConstruct];
 
-function row(downstream: { service: string; proxyKind: string; datacenter: IDatacenter }, upstream: string, target: ChainTarget,
+function row(downstream: { service: string; proxyKind: string; datacenter: IDatacenter }, upstream: string, chainDatacenter: string, target: ChainTarget,
   decided: Decision | undefined, agentMode: string): MeshGatewayModeExplanation {
   const peered = target.peer !== undefined;
   const targetDc = target.datacenter ?? downstream.datacenter.name;
@@ -336,6 +342,7 @@ function row(downstream: { service: string; proxyKind: string; datacenter: IData
     upstream,
     targetService: target.service,
     target: peered ? `peer:${target.peer}` : targetDc,
+    chainDatacenter,
     via: target.via,
     resolvedAt: target.resolver?.node.path ?? '',
     crossesDatacenter: peered || targetDc !== downstream.datacenter.name,
@@ -364,7 +371,7 @@ function resolveIngress(gateway: ModeIngress, service: string, entries: Entries)
   const global: Decision | undefined = proxyDefaults && !proxyDefaults.meshGatewayMode.isInherit
     ? [MeshGatewayModeLayer.PROXY_DEFAULTS, proxyDefaults.meshGatewayMode, proxyDefaults] : undefined;
   return chainTargets(dc, service, dc.name, undefined, entries).map((target) =>
-    row({ service: gateway.serviceName, proxyKind: 'ingress-gateway', datacenter: dc }, service, target, destinationMode(dc, target, entries) ?? global, ''));
+    row({ service: gateway.serviceName, proxyKind: 'ingress-gateway', datacenter: dc }, service, dc.name, target, destinationMode(dc, target, entries) ?? global, ''));
 }
 
 function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries): MeshGatewayModeExplanation[] {
@@ -388,8 +395,9 @@ function resolve(service: ModeService, upstream: ModeUpstream, entries: Entries)
   // The sidecar compiles the chain with its merged upstream mode as override;
   // only when that is empty does each target's own entry count.
   const downstreamRow = { service: service.service, proxyKind: 'sidecar', datacenter: dc };
-  return chainTargets(dc, upstream.service, upstream.datacenter ?? dc.name, upstream.peer, entries).map((target) =>
-    row(downstreamRow, upstream.service, target, agent ?? destinationMode(dc, target, entries), agent ? agent[1].value : ''));
+  const chainDc = upstream.peer === undefined ? upstream.datacenter ?? dc.name : dc.name;
+  return chainTargets(dc, upstream.service, chainDc, upstream.peer, entries).map((target) =>
+    row(downstreamRow, upstream.service, chainDc, target, agent ?? destinationMode(dc, target, entries), agent ? agent[1].value : ''));
 }
 
 /**

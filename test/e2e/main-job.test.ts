@@ -10,10 +10,10 @@ import { cacheDir } from '../support/tools';
 
 const repo = path.resolve(__dirname, '..', '..');
 
-function npmRun(script: string): Promise<{ code: number | null; out: string }> {
+function npmRun(script: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
-    const child = spawn('npm', ['run', '--silent', script], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', script, ...(args.length > 0 ? ['--', ...args] : [])], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
@@ -46,6 +46,15 @@ test('npm run up deploys the federated pair and says where each datacenter answe
   // Both UIs answer.
   for (const port of [8500, 8501]) expect((await fetch(`http://127.0.0.1:${port}/ui/`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
 }, 15 * 60_000);
+
+test('npm run explain -- --live finds every upstream of the running pair as predicted', async () => {
+  const live = await npmRun('explain', '--live');
+  expect({ code: live.code, out: live.out }).toEqual({ code: 0, out: expect.stringContaining('2 match, 0 differ, 0 unchecked') });
+  expect(live.out).toMatch(/web +dc1 +api +dc2 +local +local +dc1's, then dc2's +match/);
+  expect(live.out).toMatch(/web +dc1 +billing +dc1 +local +local +- \(same datacenter\) +match/);
+  const vars = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'vars.json'), 'utf8'));
+  expect(live.out.includes(vars.fed_management_token)).toBe(false);
+}, 5 * 60_000);
 
 test('npm run down destroys it and leaves nothing', async () => {
   const down = await npmRun('down');

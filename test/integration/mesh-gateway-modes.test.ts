@@ -19,7 +19,7 @@ import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { ConsulVersion, MeshGatewayModes } from '../../lib';
 import { ConsulCluster } from '../support/consul-cluster';
-import { readXds, registerGatewaysAndApi, tearDown } from '../support/mesh-fixtures';
+import { readXds, registerDefinition, registerGatewaysAndApi, tearDown } from '../support/mesh-fixtures';
 import { buildModeCase, MODE_CASES, ModeCase } from '../support/mode-cases';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
@@ -108,11 +108,8 @@ test.each(MODE_CASES.map((c) => [c.name, c]))('%s: the resolver agrees with Cons
   expect({ case: c.name, entries: await storedEntries() }).toEqual({ case: c.name, entries: declared });
 
   const token = cluster.managementToken;
-  const file = path.join(work, `${service.sidecarId}.json`);
-  fs.writeFileSync(file, service.definitionJson);
   try {
-    const register = cluster.consulCli('dc1', ['services', 'register', file], { token });
-    expect({ register: register.status, stderr: register.stderr }).toEqual({ register: 0, stderr: '' });
+    registerDefinition(cluster, work, service);
 
     const sidecar = await api('GET', `/v1/agent/service/${service.sidecarId}`);
     const agentMode = sidecar.json.Proxy.Upstreams[0].MeshGateway?.Mode ?? '';

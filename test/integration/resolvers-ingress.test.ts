@@ -17,7 +17,7 @@ import {
   ResolverTarget, ServiceDefaults, ServiceResolver,
 } from '../../lib';
 import { ConsulCluster } from '../support/consul-cluster';
-import { readXds, registerGatewaysAndApi, registerService, tearDown } from '../support/mesh-fixtures';
+import { readXds, registerDefinition, registerGatewaysAndApi, registerService, tearDown } from '../support/mesh-fixtures';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
 
@@ -143,10 +143,7 @@ test.each(CASES.map((c) => [c.name, c]))('%s: explain agrees with the chain and 
   await workspace.apply();
   await workspace.expectNoChanges();
 
-  const file = path.join(work, 'web.json');
-  fs.writeFileSync(file, web.definitionJson);
-  const registered = cluster.consulCli('dc1', ['services', 'register', file], { token: cluster.managementToken });
-  expect({ register: registered.status, stderr: registered.stderr }).toEqual({ register: 0, stderr: '' });
+  registerDefinition(cluster, work, web);
   try {
     const sidecar = await api('GET', `/v1/agent/service/${web.sidecarId}`);
     const agentMode: string = sidecar.json.Proxy.Upstreams[0].MeshGateway?.Mode ?? '';

@@ -2,6 +2,7 @@
 // and how they read what Consul would serve a proxy's Envoy over xDS.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import { ConsulCluster } from './consul-cluster';
 import { TerraformWorkspace } from './terraform';
 import { requireTool } from './tools';
@@ -43,4 +44,12 @@ export async function tearDown(cluster: ConsulCluster | undefined, workspace: Te
   workspace?.remove();
   await cluster?.stop();
   fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** Registers a MeshService's agent definition with dc1's agent, as `consul services register` does. */
+export function registerDefinition(cluster: ConsulCluster, work: string, service: { readonly sidecarId: string; readonly definitionJson: string }): void {
+  const file = path.join(work, `${service.sidecarId}.json`);
+  fs.writeFileSync(file, service.definitionJson);
+  const registered = cluster.consulCli('dc1', ['services', 'register', file], { token: cluster.managementToken });
+  expect({ register: registered.status, stderr: registered.stderr }).toEqual({ register: 0, stderr: '' });
 }

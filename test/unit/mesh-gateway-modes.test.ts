@@ -34,11 +34,11 @@ describe('MeshGatewayModes.explain', () => {
     });
     expect(MeshGatewayModes.explain(stack)).toEqual([
       {
-        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'api', targetService: 'api', target: 'dc2', via: '', resolvedAt: '',
+        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'api', targetService: 'api', target: 'dc2', chainDatacenter: 'dc2', via: '', resolvedAt: '',
         crossesDatacenter: true, mode: 'local', decidedBy: MeshGatewayModeLayer.PROXY_DEFAULTS, decidedAt: 'test/pd', agentMode: 'local',
       },
       {
-        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'db', targetService: 'db', target: 'dc1', via: '', resolvedAt: '',
+        service: 'web', proxyKind: 'sidecar', datacenter: 'dc1', upstream: 'db', targetService: 'db', target: 'dc1', chainDatacenter: 'dc1', via: '', resolvedAt: '',
         crossesDatacenter: false, mode: 'remote', decidedBy: MeshGatewayModeLayer.UPSTREAM, decidedAt: 'test/web', agentMode: 'remote',
       },
     ]);
