@@ -5,11 +5,17 @@
 // consul CLI inside the containers, planned again (nothing to change), broken,
 // re-applied, and destroyed with nothing left. Envoy is not available here:
 // gateways are registered and bootstrapped, and their Envoy containers off.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { DockerDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { ConsulVersion, MeshGatewayModes, MeshService } from '../../lib';
 import { eventually as poll } from '../support/eventually';
+import { xdsAt } from '../support/mesh-fixtures';
 import { Dc, pairVariables, PORT, SERVER } from '../support/pair-deployment';
 import { StateValues } from '../support/terraform';
 import { requireTool } from '../support/tools';
@@ -22,6 +28,7 @@ const eventually = <T>(what: string, read: () => Promise<T>, ok: (t: T) => boole
   poll(what, read, ok, timeoutMs, 500);
 
 let engine: DockerEngine;
+let pair: FederatedPair;
 let image: string;
 let stack: any;
 let deployment: DockerDeployment;
@@ -61,7 +68,8 @@ function secret(pathSuffix: string): string {
 beforeAll(async () => {
   engine = await timed('dockerd start', () => startDockerEngine());
   image = await timed('image check/build', () => ensureConsulImage(engine, consulBin));
-  stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
+  pair = new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false });
+  stack = JSON.parse(Testing.synth(pair, true));
   deployment = new DockerDeployment(engine, stack, vars);
   await deployment.clearEngine(); // whatever an interrupted run left on the engine's data root
   await timed('tofu init', () => deployment.workspace.init());
@@ -79,6 +87,38 @@ afterAll(async () => {
 }, 5 * 60_000);
 
 describe('the deployed federation', () => {
+  test('each upstream of the example\'s services is served the endpoints explain predicts, once registered with its agent', async () => {
+    const services = pair.node.findAll().filter((c): c is MeshService => c instanceof MeshService);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pair-services-'));
+    try {
+      for (const service of services) {
+        const file = path.join(work, `${service.service}.json`);
+        fs.writeFileSync(file, service.definitionJson);
+        const dc = service.datacenter.name as Dc;
+        const run = spawnSync(consulBin, ['services', 'register', file], { encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: `http://127.0.0.1:${PORT[dc]}`, CONSUL_HTTP_TOKEN: token } });
+        expect({ service: service.service, status: run.status, stderr: run.stderr }).toEqual({ service: service.service, status: 0, stderr: '' });
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    // In mode local, web's traffic to dc2 goes to dc1's own gateway, at the LAN address it registered.
+    const flag = (dc: string, name: string) => new RegExp(`-${name} (\\S+)`).exec(stack.resource.docker_container[Object.keys(stack.resource.docker_container)
+      .find((k) => k.startsWith(`fed_${dc}_gateway_Replica0_Registration`))!].command[0])![1];
+    const dc1Gateway = flag('dc1', 'address');
+    const envoy = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
+    const served = await eventually('web\'s sidecar to be served its upstreams', async () =>
+      xdsAt('10.249.1.10:8502', token, 'web-sidecar-proxy', 'web', envoy, (argv) => engine.inEngineNetwork(argv)),
+    (x) => Object.values(x.endpoints).some((e) => e.length > 0));
+    const rows = MeshGatewayModes.explain(pair).filter((r) => r.service === 'web');
+    expect(rows.map((r) => [r.upstream, r.target, r.mode])).toEqual([['api', 'dc2', 'local'], ['billing', 'dc1', 'local']]);
+    // Cluster names may carry a hash of the chain's options: `<hash>~api.default.dc2.internal...`.
+    const endpointsOf = (service: string, dc: string) => Object.entries(served.endpoints)
+      .filter(([name]) => new RegExp(`(^|~)${service}\\.default\\.${dc}\\.`).test(name)).map(([, e]) => e);
+    expect(endpointsOf('api', 'dc2')).toEqual([[dc1Gateway]]);
+    // billing has no instance anywhere: its cluster is served, empty.
+    expect(endpointsOf('billing', 'dc1')).toEqual([[]]);
+  });
+
   test.each(['dc1', 'dc2'] as Dc[])('%s has a leader, its own server', async (dc) => {
     const leader = await api(dc, '/v1/status/leader', null);
     expect(leader.json).toBe(`10.249.${dc === 'dc1' ? 1 : 2}.10:8300`);

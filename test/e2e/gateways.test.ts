@@ -12,16 +12,28 @@ import { FederatedPair } from '../../examples/federated-pair/main';
 import { IngressExample } from '../../examples/ingress/main';
 import { PeeringExample } from '../../examples/peering/main';
 import { TerminatingExample } from '../../examples/terminating/main';
-import { DockerDatacenter, FederationMethod } from '../../lib';
+import { ConsulVersion, DockerDatacenter, FederationMethod } from '../../lib';
 import { DockerDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { eventually as poll } from '../support/eventually';
+import { Served, xdsAt } from '../support/mesh-fixtures';
 import { pairVariables } from '../support/pair-deployment';
 import { addressOf, resourceAt, synthJson, uploadedConfig } from '../support/synth';
 import { StateValues } from '../support/terraform';
 import { requireTool } from '../support/tools';
 
 const consulBin = requireTool('consul');
+/** The Envoy version the gateways' Consul (the tools' 1.14.11) supports by default: what the xDS reader presents. */
+const ENVOY = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
+/**
+ * What Consul would serve the Envoy of a gateway replica registered through
+ * the datacenter's first server (10.249.<n>.10), read from its plaintext
+ * gRPC port from inside the suite's engine's network namespace (the only
+ * place its networks exist).
+ */
+const servedTo = (server: string, token: string, proxyId: string, service: string): Served =>
+  xdsAt(`${server}:8502`, token, proxyId, service, ENVOY, (argv) => engine.inEngineNetwork(argv));
+const portOf = (address: string) => Number(address.split(':').pop());
 const eventually = <T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 60_000) =>
   poll(what, read, ok, timeoutMs, 500);
 
@@ -107,6 +119,17 @@ describe('ingress gateway (examples/ingress)', () => {
     ]);
   });
 
+  test('Consul serves its Envoy a listener per port, and on the http one a route per host to that service', () => {
+    const served = servedTo('10.249.1.10', token, 'ingress-gateway-0', 'ingress-gateway');
+    const byPort = new Map(served.listeners.map((l) => [portOf(l.address), l]));
+    expect([...byPort.keys()].sort()).toEqual([5432, 8080]);
+    expect(byPort.get(5432)!.filterChains.map((fc) => fc.filters)).toEqual([['envoy.filters.network.tcp_proxy']]);
+    const [rds] = byPort.get(8080)!.filterChains.map((fc) => fc.rds);
+    const routes = served.routes.find((r) => r.name === rds)!;
+    const hosts = routes.virtualHosts.map((v) => [v.domains.filter((d) => !d.includes(':')), v.clusters.map((c) => c.split('.')[0])]);
+    expect(hosts.sort()).toEqual([[['api.shop.example.com'], ['api']], [['shop.example.com'], ['web']]]);
+  });
+
   test('its registration container registered the gateway with its token, which may do nothing else', async () => {
     const policy = resourceAt(ctx.json, 'consul_acl_policy', 'ingress/Acl/Policy');
     expect((await api('GET', '/v1/acl/policy/name/ingress-gateway-dc1')).json).toMatchObject({ Rules: policy.rules, Datacenters: ['dc1'] });
@@ -129,6 +152,17 @@ describe('terminating gateway (examples/terminating)', () => {
 
   test('a plan right after apply has nothing to change', async () => {
     await timed('terminating: tofu plan', () => ctx.deployment.expectNoChanges());
+  });
+
+  test('Consul serves its Envoy a cluster that reaches the linked service with the configured SNI and CA', () => {
+    const served = servedTo('10.249.1.10', token, 'terminating-gateway-0', 'terminating-gateway');
+    const billing = served.clusters.filter((c) => c.name.startsWith('billing.default.dc1.'));
+    expect(billing.map((c) => ({ sni: c.sni, caFile: c.caFile }))).toEqual([{ sni: 'billing.example.com', caFile: '/etc/ssl/certs/ca-certificates.crt' }]);
+    expect(served.endpoints[billing[0].name]).toEqual(['192.0.2.10:443']);
+    // Mesh traffic for billing arrives by its SNI and passes the intentions (RBAC) first.
+    const chains = served.listeners.flatMap((l) => l.filterChains);
+    expect(chains.find((fc) => (fc.serverNames ?? []).includes(billing[0].name))?.filters)
+      .toEqual(['envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy']);
   });
 
   test('the external service is in the catalog on its own node, and the gateway represents it with TLS', async () => {
@@ -271,6 +305,16 @@ describe('federation through mesh gateways (examples/federated-pair, FederationM
     const self = (await dc1('/v1/agent/self')).json;
     expect(self.DebugConfig).toMatchObject({ ConnectMeshGatewayWANFederationEnabled: true });
     expect(self.DebugConfig.TLS.InternalRPC).toMatchObject({ VerifyIncoming: true, VerifyServerHostname: true });
+  });
+
+  test('Consul serves that gateway\'s Envoy an SNI filter chain and clusters for dc1\'s servers', () => {
+    const served = servedTo('10.249.1.10', token, 'mesh-gateway-0', 'mesh-gateway');
+    const chains = served.listeners.flatMap((l) => l.filterChains);
+    // The server itself by its own SNI; `server.dc1.consul` (any server) through the SNI-routed default chain.
+    expect(chains.find((fc) => (fc.serverNames ?? []).includes('dc1-server-0.server.dc1.consul'))?.filters).toEqual(['envoy.filters.network.tcp_proxy']);
+    expect(chains.some((fc) => fc.serverNames === undefined && fc.filters.includes('envoy.filters.network.sni_cluster'))).toBe(true);
+    expect({ any: served.endpoints['server.dc1.consul'], one: served.endpoints['dc1-server-0.server.dc1.consul'] })
+      .toEqual({ any: ['10.249.1.10:8300'], one: ['10.249.1.10:8300'] });
   });
 
   test('dc2\'s servers are told to reach dc1 through that gateway\'s WAN address', () => {

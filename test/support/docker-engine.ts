@@ -30,6 +30,11 @@ export interface DockerEngine {
   mustDocker(args: string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
   /** Makes 127.0.0.1:<port> on the host reach 127.0.0.1:<port> where the engine publishes ports. Idempotent. */
   publish(port: number): Promise<void>;
+  /**
+   * The command line that runs `argv` where the engine's networks are
+   * reachable (its containers' addresses): inside its network namespace.
+   */
+  inEngineNetwork(argv: string[]): string[];
   /** Stops the relays and dockerd, by pid, and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -107,7 +112,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { inp
  * are, nothing to stop.
  */
 export function connectDockerEngine(host: string): DockerEngine {
-  return { host, ...dockerClient({ DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }), publish: async () => undefined, stop: async () => undefined };
+  return {
+    host, ...dockerClient({ DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }), publish: async () => undefined, inEngineNetwork: (argv) => argv, stop: async () => undefined,
+  };
 }
 
 /** The docker CLI with `settings` instead of any DOCKER_* of this process (never an ambient DOCKER_HOST or context). */
@@ -177,6 +184,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       }
       return ready;
     },
+    inEngineNetwork: (argv) => ['nsenter', `--net=/proc/${dockerd.pid}/ns/net`, '--', ...argv],
     async stop() {
       if (stopped) return;
       stopped = true;

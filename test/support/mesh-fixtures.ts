@@ -29,13 +29,30 @@ export async function registerGatewaysAndApi(cluster: ConsulCluster, apiIn: ('dc
   }
 }
 
-/** What dc1's Consul would serve an Envoy running proxy `proxyId` of `service` (tools/xds). */
-export function readXds(cluster: ConsulCluster, proxyId: string, service: string, envoyVersion: string):
-{ clusters: { name: string; sni?: string }[]; endpoints: Record<string, string[]>; listeners: any[] } {
-  const run = spawnSync(requireTool('xds'), ['-addr', cluster.dc1.grpcAddr, '-token', cluster.managementToken, '-proxy-id', proxyId, '-service', service,
-    '-envoy-version', envoyVersion], { encoding: 'utf8', timeout: 30_000 });
-  if (run.status !== 0) throw new Error(`cmesh-xds ${proxyId}: exit ${run.status}: ${run.stderr}`);
+/** What a proxy's Envoy would be served, as tools/xds summarizes it. */
+export interface Served {
+  readonly clusters: { name: string; sni?: string; caFile?: string }[];
+  readonly endpoints: Record<string, string[]>;
+  readonly listeners: { name: string; address: string; filterChains: { serverNames?: string[]; filters: string[]; rds?: string }[] }[];
+  readonly routes: { name: string; virtualHosts: { name: string; domains: string[]; clusters: string[] }[] }[];
+}
+
+/**
+ * What the Consul agent at `addr` (plaintext gRPC) would serve an Envoy
+ * running proxy `proxyId` of `service`. `where` wraps the command line, e.g.
+ * to run it in a Docker engine's network namespace.
+ */
+export function xdsAt(addr: string, token: string, proxyId: string, service: string, envoyVersion: string,
+  where: (argv: string[]) => string[] = (argv) => argv): Served {
+  const [command, ...args] = where([requireTool('xds'), '-addr', addr, '-token', token, '-proxy-id', proxyId, '-service', service, '-envoy-version', envoyVersion]);
+  const run = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
+  if (run.status !== 0) throw new Error(`cmesh-xds ${proxyId} at ${addr}: exit ${run.status}: ${run.stderr}`);
   return JSON.parse(run.stdout);
+}
+
+/** What dc1's Consul would serve an Envoy running proxy `proxyId` of `service` (tools/xds). */
+export function readXds(cluster: ConsulCluster, proxyId: string, service: string, envoyVersion: string): Served {
+  return xdsAt(cluster.dc1.grpcAddr, cluster.managementToken, proxyId, service, envoyVersion);
 }
 
 /** After a suite: destroy what a run that stopped early left applied, then stop the harness and remove the work dir. */

@@ -1,7 +1,9 @@
 // cmesh-xds asks Consul's xDS server (its gRPC port) for what it would give
 // an Envoy running the proxy with the given service ID, over delta ADS as
 // Envoy does, and prints a summary as JSON: every cluster (with its SNI),
-// every cluster's endpoints, and every listener with its filter chains.
+// every cluster's endpoints, every listener with its filter chains, and
+// every route configuration those listeners name (RDS): virtual hosts, their
+// domains and the clusters their routes send to.
 // Envoy itself cannot run on the machines this project is tested on; this
 // is the line up to which gateway routing can be proven.
 package main
@@ -19,6 +21,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -32,17 +36,33 @@ const (
 	clusterType  = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 	endpointType = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 	listenerType = "type.googleapis.com/envoy.config.listener.v3.Listener"
+	routeType    = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 )
 
 type cluster struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
 	SNI  string `json:"sni,omitempty"`
+	// The file the cluster's TLS trusts as CA (a terminating gateway's linked service).
+	CAFile string `json:"caFile,omitempty"`
 }
 
 type filterChain struct {
 	ServerNames []string `json:"serverNames,omitempty"`
 	Filters     []string `json:"filters"`
+	// The route configuration an HTTP connection manager takes over RDS.
+	RDS string `json:"rds,omitempty"`
+}
+
+type virtualHost struct {
+	Name     string   `json:"name"`
+	Domains  []string `json:"domains"`
+	Clusters []string `json:"clusters"`
+}
+
+type routeConfig struct {
+	Name         string        `json:"name"`
+	VirtualHosts []virtualHost `json:"virtualHosts"`
 }
 
 type listener struct {
@@ -55,6 +75,7 @@ type summary struct {
 	Clusters  []cluster           `json:"clusters"`
 	Endpoints map[string][]string `json:"endpoints"`
 	Listeners []listener          `json:"listeners"`
+	Routes    []routeConfig       `json:"routes"`
 }
 
 func main() {
@@ -103,10 +124,11 @@ func main() {
 	send(&discoveryv3.DeltaDiscoveryRequest{Node: id, TypeUrl: clusterType})
 	send(&discoveryv3.DeltaDiscoveryRequest{Node: id, TypeUrl: listenerType})
 
-	out := summary{Endpoints: map[string][]string{}}
-	var eds []string
+	out := summary{Endpoints: map[string][]string{}, Routes: []routeConfig{}}
+	var eds, rds []string
+	routes := map[string][]string{}
 	got := map[string]bool{}
-	for !(got[clusterType] && got[listenerType] && allPresent(eds, out.Endpoints)) {
+	for !(got[clusterType] && got[listenerType] && allPresent(eds, out.Endpoints) && allPresent(rds, routes)) {
 		resp, err := stream.Recv()
 		if err != nil {
 			fail("receiving (have clusters=%v listeners=%v, endpoints for %d of %d clusters): %v",
@@ -131,17 +153,33 @@ func main() {
 			case listenerType:
 				l := &listenerv3.Listener{}
 				unmarshal(r.Resource.GetValue(), l)
-				out.Listeners = append(out.Listeners, summarizeListener(l))
+				summarized := summarizeListener(l)
+				out.Listeners = append(out.Listeners, summarized)
+				for _, fc := range summarized.FilterChains {
+					if fc.RDS != "" {
+						rds = append(rds, fc.RDS)
+					}
+				}
+			case routeType:
+				rc := &routev3.RouteConfiguration{}
+				unmarshal(r.Resource.GetValue(), rc)
+				summarized := summarizeRoutes(rc)
+				out.Routes = append(out.Routes, summarized)
+				routes[rc.Name] = nil
 			}
 		}
 		send(&discoveryv3.DeltaDiscoveryRequest{Node: id, TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce})
 		if resp.TypeUrl == clusterType && len(eds) > 0 {
 			send(&discoveryv3.DeltaDiscoveryRequest{Node: id, TypeUrl: endpointType, ResourceNamesSubscribe: eds})
 		}
+		if resp.TypeUrl == listenerType && len(rds) > 0 {
+			send(&discoveryv3.DeltaDiscoveryRequest{Node: id, TypeUrl: routeType, ResourceNamesSubscribe: rds})
+		}
 	}
 
 	sort.Slice(out.Clusters, func(i, j int) bool { return out.Clusters[i].Name < out.Clusters[j].Name })
 	sort.Slice(out.Listeners, func(i, j int) bool { return out.Listeners[i].Name < out.Listeners[j].Name })
+	sort.Slice(out.Routes, func(i, j int) bool { return out.Routes[i].Name < out.Routes[j].Name })
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
@@ -164,6 +202,7 @@ func summarizeCluster(c *clusterv3.Cluster) cluster {
 		tls := &tlsv3.UpstreamTlsContext{}
 		if proto.Unmarshal(ts.GetValue(), tls) == nil {
 			s.SNI = tls.Sni
+			s.CAFile = tls.GetCommonTlsContext().GetValidationContext().GetTrustedCa().GetFilename()
 		}
 	}
 	return s
@@ -191,9 +230,31 @@ func summarizeListener(l *listenerv3.Listener) listener {
 		chain := filterChain{ServerNames: fc.GetFilterChainMatch().GetServerNames(), Filters: []string{}}
 		for _, f := range fc.Filters {
 			chain.Filters = append(chain.Filters, f.Name)
+			hcm := &hcmv3.HttpConnectionManager{}
+			if tc := f.GetTypedConfig(); tc != nil && f.Name == "envoy.filters.network.http_connection_manager" && proto.Unmarshal(tc.GetValue(), hcm) == nil {
+				chain.RDS = hcm.GetRds().GetRouteConfigName()
+			}
 		}
 		s.FilterChains = append(s.FilterChains, chain)
 	}
+	return s
+}
+
+func summarizeRoutes(rc *routev3.RouteConfiguration) routeConfig {
+	s := routeConfig{Name: rc.Name, VirtualHosts: []virtualHost{}}
+	for _, vh := range rc.VirtualHosts {
+		v := virtualHost{Name: vh.Name, Domains: vh.Domains, Clusters: []string{}}
+		for _, r := range vh.Routes {
+			if c := r.GetRoute().GetCluster(); c != "" {
+				v.Clusters = append(v.Clusters, c)
+			}
+			for _, wc := range r.GetRoute().GetWeightedClusters().GetClusters() {
+				v.Clusters = append(v.Clusters, wc.Name)
+			}
+		}
+		s.VirtualHosts = append(s.VirtualHosts, v)
+	}
+	sort.Slice(s.VirtualHosts, func(i, j int) bool { return s.VirtualHosts[i].Name < s.VirtualHosts[j].Name })
 	return s
 }
 
