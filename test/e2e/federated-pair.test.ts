@@ -87,6 +87,22 @@ afterAll(async () => {
 }, 5 * 60_000);
 
 describe('the deployed federation', () => {
+  test('the Envoy line: a gateway with no Envoy fails its listening check, so the other datacenter\'s gateway is given no route to it', async () => {
+    // `consul connect envoy -register` gives each gateway a TCP check on its
+    // address; nothing listens there without Envoy. The routes a healthy
+    // gateway gets (an SNI chain per other datacenter, its gateways as
+    // endpoints) are shown on the host harness, whose gateways pass
+    // (test/integration/mesh-gateway-modes.test.ts).
+    for (const dc of ['dc1', 'dc2'] as Dc[]) {
+      const checks = (await api(dc, '/v1/health/checks/mesh-gateway')).json;
+      expect(checks.map((c: any) => [c.ServiceID, c.Type, c.Status])).toEqual([['mesh-gateway-0', 'tcp', 'critical']]);
+    }
+    const envoy = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
+    const served = xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', envoy, (argv) => engine.inEngineNetwork(argv));
+    expect(served.clusters ?? []).toEqual([]);
+    expect(served.listeners.flatMap((l) => l.filterChains.flatMap((fc) => fc.serverNames ?? []))).toEqual([]);
+  });
+
   test('each upstream of the example\'s services is served the endpoints explain predicts, once registered with its agent', async () => {
     const services = pair.node.findAll().filter((c): c is MeshService => c instanceof MeshService);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pair-services-'));
