@@ -18,7 +18,7 @@ export interface ExportedService {
 
 const EXPORTED_SERVICE: Record<keyof ExportedService, true> = { service: true, peers: true };
 
-/** Props of {@link ExportedServices}. */
+/** Props of `ExportedServices`. */
 export interface ExportedServicesProps {
   /** A datacenter of the exporting cluster (the entry is global to a federation). */
   readonly datacenter: IDatacenter;
@@ -33,7 +33,7 @@ export interface ExportedServicesProps {
 /**
  * The `exported-services` config entry, which makes services visible to
  * cluster peers. One per cluster (named `default` in Consul CE), so get it
- * with {@link ExportedServices.of}; ClusterPeering adds to it.
+ * with `ExportedServices.of`; ClusterPeering adds to it.
  */
 export class ExportedServices extends Construct {
   /**

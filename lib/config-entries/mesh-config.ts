@@ -5,7 +5,7 @@ import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
 
-/** Props of {@link MeshConfig}. */
+/** Props of `MeshConfig`. */
 export interface MeshConfigProps {
   /** A datacenter of the cluster (the entry is global to a federation). */
   readonly datacenter: IDatacenter;
@@ -28,7 +28,7 @@ export interface MeshConfigProps {
 
 /**
  * The `mesh` config entry: one per cluster, always named `mesh`. Use
- * {@link MeshConfig.of} to share it; a second one for the same cluster is
+ * `MeshConfig.of` to share it; a second one for the same cluster is
  * rejected, since both would write the same entry.
  */
 export class MeshConfig extends Construct {

@@ -9,7 +9,7 @@ import { StackIndex } from '../internal/stack-index';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
-/** Props of {@link ProxyDefaults}. */
+/** Props of `ProxyDefaults`. */
 export interface ProxyDefaultsProps {
   /** Datacenter to write the entry through (written in a secondary, it is forwarded to the primary). */
   readonly datacenter: IDatacenter;

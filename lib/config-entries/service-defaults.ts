@@ -29,7 +29,7 @@ export interface UpstreamOverride {
   readonly meshGatewayMode?: MeshGatewayMode;
 }
 
-/** Props of {@link ServiceDefaults}. */
+/** Props of `ServiceDefaults`. */
 export interface ServiceDefaultsProps {
   /** Datacenter to write the entry through. */
   readonly datacenter: IDatacenter;

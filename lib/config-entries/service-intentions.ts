@@ -54,7 +54,7 @@ export interface IntentionSourceOptions {
 
 const INTENTION_SOURCE: Record<keyof IntentionSourceOptions, true> = { name: true, action: true, peer: true, namespace: true, description: true };
 
-/** Props of {@link ServiceIntentions}. */
+/** Props of `ServiceIntentions`. */
 export interface ServiceIntentionsProps {
   /** A datacenter of the cluster (the entry is global to a federation). */
   readonly datacenter: IDatacenter;
@@ -72,7 +72,7 @@ export interface ServiceIntentionsProps {
 /**
  * The `service-intentions` config entry of one destination: which services
  * (of this cluster, or of a peer) may call it. One per destination and
- * cluster, so get it with {@link ServiceIntentions.of} when several parts of
+ * cluster, so get it with `ServiceIntentions.of` when several parts of
  * the stack add sources.
  */
 export class ServiceIntentions extends Construct {

@@ -31,7 +31,7 @@ export interface ResolverTarget {
 
 const RESOLVER_TARGET: Record<keyof ResolverTarget, true> = { service: true, datacenter: true, peer: true };
 
-/** Props of {@link ServiceResolver}. */
+/** Props of `ServiceResolver`. */
 export interface ServiceResolverProps {
   /** A datacenter of the cluster (the entry is global to a federation). */
   readonly datacenter: IDatacenter;
@@ -57,7 +57,7 @@ export interface ServiceResolverProps {
 /**
  * The `service-resolver` config entry of one service: the routes mesh
  * gateways most often carry, a redirect to another datacenter or peer, or
- * failover targets. {@link MeshGatewayModes.explain} follows both, with the
+ * failover targets. `MeshGatewayModes.explain` follows both, with the
  * mesh gateway mode and gateway of each target.
  */
 export class ServiceResolver extends Construct {

@@ -11,7 +11,7 @@ export class ConsulVersion {
   /** 1.14.11: the newest release whose whole build is open source (MPL-2.0). */
   public static readonly V1_14_11 = new ConsulVersion(1, 14, 11);
 
-  /** 1.19.2: the version of {@link DockerDatacenter.DEFAULT_IMAGE}. */
+  /** 1.19.2: the version of `DockerDatacenter.DEFAULT_IMAGE`. */
   public static readonly V1_19_2 = new ConsulVersion(1, 19, 2);
 
   /** The oldest version the library renders for (cluster peering and the gRPC TLS port arrived in 1.14). */

@@ -69,7 +69,7 @@ export interface DatacenterOptions {
 
   /**
    * The Consul version the image runs, which decides what the library renders
-   * (see {@link ConsulVersion}).
+   * (see `ConsulVersion`).
    * @default - the version the image's tag names; for a tag that names none
    * (e.g. `latest`), the default image's version
    */

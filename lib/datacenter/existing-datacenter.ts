@@ -30,7 +30,7 @@ export interface ExistingDatacenterProps {
   readonly primaryDatacenter?: string;
 
   /**
-   * The cluster it belongs to, unique in the stack (see {@link IDatacenter.cluster}).
+   * The cluster it belongs to, unique in the stack (see `IDatacenter.cluster`).
    * Set it when two clusters in the stack name their primary alike, e.g. two
    * independently installed clusters that are both `dc1`; their providers are
    * then aliased `<cluster>-<name>`.
@@ -52,7 +52,7 @@ export interface ExistingDatacenterProps {
 
   /**
    * The Consul version its servers run, which decides what the library
-   * renders (see {@link ConsulVersion}).
+   * renders (see `ConsulVersion`).
    * @default ConsulVersion.V1_19_2
    */
   readonly consulVersion?: ConsulVersion;
@@ -72,7 +72,7 @@ export interface ExistingDatacenterProps {
 
 /**
  * A datacenter that runs elsewhere, managed through its HTTP API. Every
- * construct that takes an {@link IDatacenter} works with it; gateways get
+ * construct that takes an `IDatacenter` works with it; gateways get
  * their policy and token, and their process is the operator's.
  */
 export class ExistingDatacenter extends DatacenterBase {

@@ -12,7 +12,7 @@ import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider } from 
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
-/** Props of {@link ConsulFederation}. */
+/** Props of `ConsulFederation`. */
 export interface ConsulFederationProps {
   /** The primary datacenter: ACLs and config entries are authoritative here. */
   readonly primary: DatacenterOptions;

@@ -21,7 +21,7 @@ export enum GatewayKind {
   TERMINATING = 'terminating',
 }
 
-/** What every gateway kind hands to {@link Gateway}, defaults already applied. */
+/** What every gateway kind hands to `Gateway`, defaults already applied. */
 export interface GatewayBaseProps {
   /** The datacenter the gateway serves. */
   readonly datacenter: IDatacenter;

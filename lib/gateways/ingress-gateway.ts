@@ -14,7 +14,7 @@ import { StackIndex } from '../internal/stack-index';
 import { Annotations } from '../internal/tf';
 import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
 
-/** Props of {@link IngressGateway}. */
+/** Props of `IngressGateway`. */
 export interface IngressGatewayProps {
   /** The datacenter the gateway runs in. */
   readonly datacenter: IDatacenter;

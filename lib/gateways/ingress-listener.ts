@@ -21,7 +21,7 @@ export interface IngressServiceOptions {
   readonly hosts?: string[];
 }
 
-/** Options of {@link IngressGateway.addListener}. */
+/** Options of `IngressGateway.addListener`. */
 export interface IngressListenerOptions {
   /** Port Envoy listens on. */
   readonly port: number;
@@ -57,7 +57,7 @@ const INGRESS_SERVICE: Record<keyof IngressServiceOptions, true> = { name: true,
 const INGRESS_LISTENER: Record<keyof IngressListenerOptions, true> = { port: true, protocol: true, tls: true, services: true };
 
 /**
- * One listener of an {@link IngressGateway}, a port and the services behind
+ * One listener of an `IngressGateway`, a port and the services behind
  * it, rendered into the gateway's config entry when the stack is synthesized.
  */
 export class IngressListener {

@@ -6,7 +6,7 @@ import { checkServiceName } from '../internal/names';
 import { CatalogNode, CatalogService } from '../internal/providers';
 import { checkPort } from '../internal/validation';
 
-/** Options of {@link TerminatingGateway.linkService}. */
+/** Options of `TerminatingGateway.linkService`. */
 export interface LinkedServiceOptions {
   /** The service the gateway represents: mesh services reach it through the gateway. */
   readonly service: string;
@@ -58,14 +58,14 @@ export interface LinkedServiceOptions {
   readonly node?: string;
 }
 
-/** Props of {@link LinkedService}. */
+/** Props of `LinkedService`. */
 export interface LinkedServiceProps extends LinkedServiceOptions {
   /** The datacenter whose catalog the service is registered in. */
   readonly datacenter: IDatacenter;
 }
 
 /**
- * A service linked to a {@link TerminatingGateway} (made by its
+ * A service linked to a `TerminatingGateway` (made by its
  * `linkService()`): its `Services[]` item in the gateway's config entry, and,
  * when it has an address, its registration on an external node
  * (`consul_node` + `consul_service`) in the gateway's datacenter: the catalog

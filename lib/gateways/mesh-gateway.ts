@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Gateway, GatewayKind } from './gateway';
 import type { IDatacenter } from '../datacenter/datacenter';
 
-/** Options of {@link DatacenterBase.addMeshGateway}. */
+/** Options of `DatacenterBase.addMeshGateway`. */
 export interface MeshGatewayOptions {
   /**
    * Consul service name of the gateway.
@@ -48,7 +48,7 @@ export interface MeshGatewayOptions {
   readonly envoyImage?: string;
 }
 
-/** Props of {@link MeshGateway}. */
+/** Props of `MeshGateway`. */
 export interface MeshGatewayProps extends MeshGatewayOptions {
   /** The datacenter the gateway serves. */
   readonly datacenter: IDatacenter;
@@ -59,7 +59,7 @@ export interface MeshGatewayProps extends MeshGatewayOptions {
  * write, services/nodes/agents read, peering read when asked), a token, and,
  * in a Docker datacenter, the registration and Envoy containers per replica.
  * In a datacenter that already runs, the operator starts the process with
- * {@link Gateway.tokenSecretId}.
+ * `Gateway.tokenSecretId`.
  */
 export class MeshGateway extends Gateway {
   /** Whether the gateway may carry cluster-peering traffic (`peering = "read"`). */

@@ -12,7 +12,7 @@ const LINKED_SERVICE: Record<keyof LinkedServiceOptions, true> = {
   service: true, caFile: true, certFile: true, keyFile: true, sni: true, address: true, port: true, node: true,
 };
 
-/** Props of {@link TerminatingGateway}. */
+/** Props of `TerminatingGateway`. */
 export interface TerminatingGatewayProps {
   /** The datacenter the gateway runs in. */
   readonly datacenter: IDatacenter;

@@ -8,7 +8,7 @@ export function invalidInput(scope: IConstruct, problem: string, received: unkno
   return new Error(`${scope.node.path}: ${problem} (got: ${show(received)}). ${fix}`);
 }
 
-/** Same text as {@link invalidInput}, for `node.addValidation` results. */
+/** Same text as `invalidInput`, for `node.addValidation` results. */
 export function validationMessage(problem: string, received: unknown, fix: string): string {
   return `${problem} (got: ${show(received)}). ${fix}`;
 }

@@ -2,7 +2,7 @@ import { Construct, IConstruct } from 'constructs';
 import { Aspects, TerraformStack } from './tf';
 
 /**
- * A typed list in a {@link StackIndex}, declared by the module that owns its
+ * A typed list in a `StackIndex`, declared by the module that owns its
  * items: the index itself knows no concept of the library.
  */
 export class Slot<T> {

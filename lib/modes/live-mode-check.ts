@@ -24,7 +24,7 @@ export interface LiveDatacenter {
   readonly https?: boolean;
 }
 
-/** Props of {@link LiveModeCheck.run}. */
+/** Props of `LiveModeCheck.run`. */
 export interface LiveModeCheckOptions {
   /** The datacenters to read; rows of other datacenters are reported as unchecked. */
   readonly datacenters: LiveDatacenter[];
@@ -32,7 +32,7 @@ export interface LiveModeCheckOptions {
 
 /** One predicted row beside what the running cluster does. */
 export interface LiveModeComparison {
-  /** What {@link MeshGatewayModes.explain} predicted at synth. */
+  /** What `MeshGatewayModes.explain` predicted at synth. */
   readonly predicted: MeshGatewayModeExplanation;
 
   /** `match`, `differs`, or `unchecked` (the proxy is not registered where it was looked for). */
@@ -63,7 +63,7 @@ interface Reply {
  * only from the addresses given.
  */
 export class LiveModeCheck {
-  /** Every row of {@link MeshGatewayModes.explain} under `scope`, checked against the running cluster. */
+  /** Every row of `MeshGatewayModes.explain` under `scope`, checked against the running cluster. */
   public static async run(scope: IConstruct, options: LiveModeCheckOptions): Promise<LiveModeComparison[]> {
     const datacenters = new Map(options.datacenters.map((dc) => [dc.name, dc]));
     const rows = MeshGatewayModes.explain(scope);

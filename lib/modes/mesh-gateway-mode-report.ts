@@ -8,7 +8,7 @@ import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from '
 
 const REPORTS = new WeakMap<TerraformStack, MeshGatewayModeReport>();
 
-/** Props of {@link MeshGatewayModeReport}. */
+/** Props of `MeshGatewayModeReport`. */
 export interface MeshGatewayModeReportProps {
   /**
    * Also write each service's agent definition, `services/<dc>-<service>.json`.
@@ -18,7 +18,7 @@ export interface MeshGatewayModeReportProps {
 }
 
 /**
- * Writes, next to its stack's cdk.tf.json, what {@link MeshGatewayModes}
+ * Writes, next to its stack's cdk.tf.json, what `MeshGatewayModes`
  * computes before deploy: the mode of every upstream of the stack's
  * services as a table (`mesh-gateway-modes.txt`) and a Mermaid diagram
  * (`mesh-gateway-modes.mmd`), and each service's agent definition. Opt-in:

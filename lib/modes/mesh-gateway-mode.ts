@@ -6,7 +6,7 @@ const VALUES = ['local', 'remote', 'none', ''] as const;
 /**
  * How a proxy reaches an upstream in another datacenter or peer: through its
  * own datacenter's mesh gateway (`local`), straight to the remote gateway
- * (`remote`), or directly (`none`). {@link MeshGatewayMode.inherit} leaves the
+ * (`remote`), or directly (`none`). `MeshGatewayMode.inherit` leaves the
  * decision to the next layer down (upstream > service instance >
  * service-defaults > proxy-defaults).
  */

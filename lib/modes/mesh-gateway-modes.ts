@@ -86,7 +86,7 @@ export interface MeshGatewayModeExplanation {
  * built-in. Before 1.15, overrides match an upstream by name alone.
  */
 export class MeshGatewayModes {
-  /** Every upstream of every {@link MeshService} under `scope` (a stack, a construct in one, or the app). */
+  /** Every upstream of every `MeshService` under `scope` (a stack, a construct in one, or the app). */
   public static explain(scope: IConstruct): MeshGatewayModeExplanation[] {
     return [...explainByService(scope).values()].flat();
   }

@@ -11,7 +11,7 @@ import { IFinalizable, Slot, StackIndex } from '../internal/stack-index';
 import { checkHostPort, checkKeys } from '../internal/validation';
 import { Peering, PeeringToken } from '../internal/providers';
 
-/** A service to export across a {@link ClusterPeering}. */
+/** A service to export across a `ClusterPeering`. */
 export interface PeeredServiceOptions {
   /** The service, as named in the cluster that runs it. */
   readonly service: string;
@@ -30,7 +30,7 @@ export interface PeeredServiceOptions {
   readonly allowedCallers?: string[];
 }
 
-/** A service exported across a {@link ClusterPeering}, as wired. */
+/** A service exported across a `ClusterPeering`, as wired. */
 export interface PeeredService {
   /** The exported service. */
   readonly service: string;
@@ -53,7 +53,7 @@ const PEERINGS = new Slot<ClusterPeering>('peerings');
 
 const PEERED_SERVICE: Record<keyof PeeredServiceOptions, true> = { service: true, exportedFrom: true, allowedCallers: true };
 
-/** Props of {@link ClusterPeering}. */
+/** Props of `ClusterPeering`. */
 export interface ClusterPeeringProps {
   /** The datacenter that generates the peering token. */
   readonly acceptor: IDatacenter;

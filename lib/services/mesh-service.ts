@@ -7,7 +7,7 @@ import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
 
-/** An upstream of a {@link MeshService}: a service its sidecar reaches on a local port. */
+/** An upstream of a `MeshService`: a service its sidecar reaches on a local port. */
 export interface UpstreamOptions {
   /** The destination service. */
   readonly service: string;
@@ -36,7 +36,7 @@ export interface UpstreamOptions {
 
 const UPSTREAM_OPTIONS: Record<keyof UpstreamOptions, true> = { service: true, localBindPort: true, datacenter: true, peer: true, meshGatewayMode: true };
 
-/** Props of {@link MeshService}. */
+/** Props of `MeshService`. */
 export interface MeshServiceProps {
   /** Datacenter the service instance registers in. */
   readonly datacenter: IDatacenter;
@@ -62,9 +62,9 @@ export interface MeshServiceProps {
 
 /**
  * A service instance with a Connect sidecar and its upstreams. It renders the
- * service definition a Consul agent loads ({@link MeshService.definitionJson};
- * a {@link MeshGatewayModeReport} writes it next to the synthesized stack),
- * and takes part in {@link MeshGatewayModes.explain}, which checks every
+ * service definition a Consul agent loads (`MeshService.definitionJson`;
+ * a `MeshGatewayModeReport` writes it next to the synthesized stack),
+ * and takes part in `MeshGatewayModes.explain`, which checks every
  * upstream's mode before deploy.
  */
 export class MeshService extends Construct {

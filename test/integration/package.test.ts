@@ -15,7 +15,7 @@ test('npm pack ships the built library and nothing of the project around it', ()
   expect(run.status).toBe(0);
   const files: string[] = JSON.parse(run.stdout)[0].files.map((f: { path: string }) => f.path);
   const outside = files.filter((f) => !/^lib\/.+\.(js|d\.ts)$/.test(f));
-  expect(outside.sort()).toEqual(['.jsii', 'API.md', 'LICENSE', 'README.md', 'package.json']);
+  expect(outside.sort()).toEqual(['.jsii', 'API.md', 'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
   // Every public module is there, compiled and declared.
   for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/datacenter/consul-version.js', 'lib/modes/mesh-gateway-modes.d.ts']) expect(files).toContain(f);
   expect(files.some((f) => /^(test|tools|scripts|bench|examples|scratch)\//.test(f))).toBe(false);

@@ -6,7 +6,7 @@ import { dependsOnAll } from '../../internal/dependencies';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, Network, Volume } from '../../internal/providers';
 import { ITerraformDependable } from '../../internal/tf';
 
-/** Props of {@link ConsulServer}. */
+/** Props of `ConsulServer`. */
 export interface ConsulServerProps {
   readonly runtime: DockerRuntime;
   readonly datacenter: string;
@@ -36,7 +36,7 @@ export interface ConsulServerProps {
  * mesh-gateway federation its TLS certificate. A health check makes
  * Terraform wait for a leader (and, in a secondary, ACL replication) instead
  * of sleeping. Its configuration is rendered by its datacenter once the tree
- * is complete ({@link ConsulServer.configure}).
+ * is complete (`ConsulServer.configure`).
  */
 export class ConsulServer extends Construct {
   /** The Consul node name. */

@@ -1,0 +1,43 @@
+# The main example in Python: examples/federated-pair/main.ts, line for line.
+# Structs inside lists are built with their classes (DatacenterOptions,
+# UpstreamOptions): a plain dict there would reach the library as it is.
+import os
+
+from cdktf import App, TerraformStack
+from constructs import Construct
+from cdktf_consul_mesh import (
+    ConsulFederation, DatacenterOptions, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, Protocol,
+    ProxyDefaults, ServiceDefaults, UpstreamOptions,
+)
+
+
+class FederatedPair(TerraformStack):
+    def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None):
+        super().__init__(scope, id)
+        self.federation = ConsulFederation(self, "fed",
+            primary=DatacenterOptions(name="dc1"),
+            secondaries=[DatacenterOptions(name="dc2")],
+            method=FederationMethod.wan_gossip(),
+            image=image,
+        )
+        for dc in self.federation.datacenters:
+            dc.add_mesh_gateway("gateway", start_envoy=start_envoy)
+        ProxyDefaults(self, "proxy-defaults", datacenter=self.federation.primary, mesh_gateway_mode=MeshGatewayMode.local())
+        ServiceDefaults(self, "api-defaults",
+            datacenter=self.federation.primary, service="api", protocol=Protocol.HTTP, mesh_gateway_mode=MeshGatewayMode.remote())
+
+        dc2 = self.federation.datacenter("dc2")
+        MeshService(self, "api", datacenter=dc2, service="api", port=8080)
+        MeshService(self, "web", datacenter=self.federation.primary, service="web", port=8080, upstreams=[
+            UpstreamOptions(service="api", datacenter=dc2.name, local_bind_port=9191),
+            UpstreamOptions(service="billing", local_bind_port=9192),
+        ])
+        MeshGatewayModeReport(self, "modes")
+
+
+if __name__ == "__main__":
+    app = App()
+    FederatedPair(app, "federated-pair",
+        image=os.environ.get("CONSUL_MESH_IMAGE"),
+        start_envoy=os.environ.get("CONSUL_MESH_START_ENVOY") != "false")
+    app.synth()
