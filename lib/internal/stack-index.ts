@@ -37,7 +37,9 @@ const APP_INDEXES = new WeakMap<IConstruct, StackIndex[]>();
  * instead of walking the tree, so synthesis stays linear in the number of
  * constructs.
  *
- * One aspect per stack runs the finalize pass when the stack is synthesized,
+ * The finalize pass runs when the app prepares the stack (before any stack
+ * is written, so references to other stacks in what it renders are wired)
+ * and again, idempotently, from one aspect when the stack is synthesized,
  * before validations: by then the tree is complete. It sits on a construct
  * of its own without children, so cdktf calls it once: an aspect on the
  * stack would be called for every construct of it (and cdktf computes each
@@ -70,6 +72,15 @@ export class StackIndex {
 
   private constructor(public readonly stack: TerraformStack) {
     Aspects.of(new Construct(stack, 'ConsulMeshFinalize')).add({ visit: () => this.finalize() });
+    // cdktf wires references between stacks (an output there, remote state
+    // here) while it prepares every stack of the app, before it writes any:
+    // what the pass renders must exist by then. (Testing.synth skips the
+    // prepare step; the aspect covers it.)
+    const prepare = stack.prepareStack.bind(stack);
+    stack.prepareStack = () => {
+      this.finalize();
+      prepare();
+    };
   }
 
   /** The indexes of every stack of this one's app, in the order created. */
