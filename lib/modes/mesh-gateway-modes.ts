@@ -228,25 +228,32 @@ export function explainByService(scope: IConstruct): Map<ModeDownstream, MeshGat
   for (const stack of stacks) {
     const index = StackIndex.find(stack);
     if (!index) continue;
-    for (const [service, explained] of resolvedModes(index)) {
+    // Resolved afresh: the tree may have changed since the last pass (the memo serves validations).
+    for (const [service, explained] of resolveStack(index)) {
       if (prefix === undefined || service === scope || service.node.path.startsWith(prefix)) rows.set(service, explained);
     }
   }
   return rows;
 }
 
-/** The modes of every service and ingress gateway of the stack of `index`, resolved once per finalize pass. @internal */
+/**
+ * The modes of every service and ingress gateway of the stack of `index`,
+ * resolved once per finalize pass: what the validations of thousands of
+ * services share. @internal
+ */
 export function resolvedModes(index: StackIndex): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
-  return index.memo('mesh-gateway-modes', () => {
-    const entries = indexEntries(index);
-    const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
-    for (const service of index.all(MODE_LAYERS.services)) rows.set(service, service.upstreams.flatMap((u) => resolve(service, u, entries)));
-    for (const gateway of index.all(MODE_LAYERS.ingressGateways)) {
-      const names = [...new Set(gateway.listeners.flatMap((l) => l.services.map((s) => s.name)).filter((n) => n !== '*'))];
-      rows.set(gateway, names.flatMap((name) => resolveIngress(gateway, name, entries)));
-    }
-    return rows;
-  });
+  return index.memo('mesh-gateway-modes', () => resolveStack(index));
+}
+
+function resolveStack(index: StackIndex): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
+  const entries = indexEntries(index);
+  const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
+  for (const service of index.all(MODE_LAYERS.services)) rows.set(service, service.upstreams.flatMap((u) => resolve(service, u, entries)));
+  for (const gateway of index.all(MODE_LAYERS.ingressGateways)) {
+    const names = [...new Set(gateway.listeners.flatMap((l) => l.services.map((s) => s.name)).filter((n) => n !== '*'))];
+    rows.set(gateway, names.flatMap((name) => resolveIngress(gateway, name, entries)));
+  }
+  return rows;
 }
 
 /**

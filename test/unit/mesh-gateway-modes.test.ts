@@ -202,3 +202,14 @@ describe('MeshService', () => {
     expect(() => new MeshService(stack, 'web', { datacenter: fed.primary, service: 'web', port: 80, ...extra })).toThrow(message);
   });
 });
+
+test('explain after a synthesis sees what was added since', () => {
+  const stack = new TerraformStack(Testing.app(), 'later');
+  const fed = new ConsulFederation(stack, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }] });
+  const web = new MeshService(stack, 'web', { datacenter: fed.primary, service: 'web', port: 80, upstreams: [{ service: 'api', datacenter: 'dc2', localBindPort: 9000 }] });
+  Testing.synth(stack); // runs the finalize pass (validations off: none across datacenters would be refused)
+  expect(MeshGatewayModes.explain(stack).map((r) => r.mode)).toEqual(['none']);
+  new ProxyDefaults(stack, 'pd', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.remote() });
+  web.addUpstream({ service: 'db', datacenter: 'dc2', localBindPort: 9001 });
+  expect(MeshGatewayModes.explain(stack).map((r) => [r.upstream, r.mode])).toEqual([['api', 'remote'], ['db', 'remote']]);
+});
