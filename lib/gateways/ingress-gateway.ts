@@ -182,22 +182,31 @@ export class IngressGateway extends Gateway {
   /** proxy-defaults and the listeners' services' service-defaults declared for this cluster: what may set their protocols. */
   private protocolSources(): (ServiceDefaults | ProxyDefaults)[] {
     const named = new Set(this._listeners.flatMap((l) => l.services.map((s) => s.name)));
-    const sources = [...named].map((name) => declaredEntry(this.datacenter, 'service-defaults', name))
-      .filter((c): c is ServiceDefaults => c instanceof ServiceDefaults);
+    const sources = [...named].map((name) => this.serviceDefaultsOf(name)).filter((c): c is ServiceDefaults => c !== undefined);
+    const global = this.proxyDefaults();
+    return global ? [global, ...sources] : sources;
+  }
+
+  /** The cluster's proxy-defaults, if this stack declares it. */
+  private proxyDefaults(): ProxyDefaults | undefined {
     const global = declaredEntry(this.datacenter, 'proxy-defaults', 'global');
-    return global instanceof ProxyDefaults ? [global, ...sources] : sources;
+    return global instanceof ProxyDefaults ? global : undefined;
+  }
+
+  /** A service's service-defaults in this cluster, if this stack declares them. */
+  private serviceDefaultsOf(service: string): ServiceDefaults | undefined {
+    const own = declaredEntry(this.datacenter, 'service-defaults', service);
+    return own instanceof ServiceDefaults ? own : undefined;
   }
 
   /** A protocol set in this stack that differs from the listener's makes Consul refuse the entry: fail at synth instead. */
   private checkProtocols(): string[] {
-    const global = declaredEntry(this.datacenter, 'proxy-defaults', 'global');
-    const globalProtocol = global instanceof ProxyDefaults ? global.protocol : undefined;
+    const global = this.proxyDefaults();
     const errors: string[] = [];
     for (const listener of this._listeners) {
       for (const service of listener.services.filter((s) => s.name !== '*')) {
-        const own = declaredEntry(this.datacenter, 'service-defaults', service.name);
-        const ownProtocol = own instanceof ServiceDefaults ? own.protocol : undefined;
-        const [protocol, from] = ownProtocol ? [ownProtocol, own!] : globalProtocol ? [globalProtocol, global!] : [undefined, undefined];
+        const own = this.serviceDefaultsOf(service.name);
+        const [protocol, from] = own?.protocol ? [own.protocol, own] : global?.protocol ? [global.protocol, global] : [undefined, undefined];
         if (protocol !== undefined && protocol !== listener.protocol) {
           errors.push(validationMessage(
             `service "${service.name}" behind ${listener.protocol} listener ${listener.port} has protocol "${protocol}" (set by ${from!.node.path}), which Consul refuses`,

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import { IConstruct } from 'constructs';
-import { MeshGatewayModeExplanation, MeshGatewayModes } from './mesh-gateway-modes';
+import { alignedTable, downstreamText, explainByService, MeshGatewayModeExplanation, targetText } from './mesh-gateway-modes';
 
 /** How to reach one datacenter of a running cluster. */
 export interface LiveDatacenter {
@@ -66,11 +66,10 @@ export class LiveModeCheck {
   /** Every row of `MeshGatewayModes.explain` under `scope`, checked against the running cluster. */
   public static async run(scope: IConstruct, options: LiveModeCheckOptions): Promise<LiveModeComparison[]> {
     const datacenters = new Map(options.datacenters.map((dc) => [dc.name, dc]));
-    const rows = MeshGatewayModes.explain(scope);
     const agentModes = new Map<string, Promise<string | undefined>>();
     const chains = new Map<string, Promise<Map<string, string>>>();
     const results: LiveModeComparison[] = [];
-    for (const row of rows) {
+    for (const [downstream, rows] of explainByService(scope)) for (const row of rows) {
       const dc = datacenters.get(row.datacenter);
       const unchecked = (detail: string): LiveModeComparison => ({ predicted: row, status: 'unchecked', agentMode: '', mode: '', detail });
       if (!dc) {
@@ -82,12 +81,12 @@ export class LiveModeCheck {
         continue;
       }
       let agentMode = '';
-      if (row.proxyKind === 'sidecar') {
-        const key = `${row.datacenter}\u0000${row.service}\u0000${row.upstream}`;
-        if (!agentModes.has(key)) agentModes.set(key, readAgentMode(dc, row.service, row.upstream));
+      if ('sidecarId' in downstream) {
+        const key = `${row.datacenter}\u0000${downstream.sidecarId}\u0000${row.upstream}`;
+        if (!agentModes.has(key)) agentModes.set(key, readAgentMode(dc, downstream.sidecarId, row.upstream));
         const live = await agentModes.get(key)!;
         if (live === undefined) {
-          results.push(unchecked(`${row.service}-sidecar-proxy (upstream "${row.upstream}") is not registered with the agent at ${dc.address}`));
+          results.push(unchecked(`${downstream.sidecarId} (upstream "${row.upstream}") is not registered with the agent at ${dc.address}`));
           continue;
         }
         agentMode = live;
@@ -108,15 +107,11 @@ export class LiveModeCheck {
   /** The comparisons as an aligned text table, with the gateway each mode uses. */
   public static renderTable(comparisons: LiveModeComparison[]): string {
     const header = ['service', 'dc', 'upstream', 'target', 'predicted', 'consul', 'gateway', 'status'];
-    const cells = comparisons.map((c) => {
+    return alignedTable(header, comparisons.map((c) => {
       const r = c.predicted;
-      return [r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : ''), r.datacenter, r.upstream,
-        (r.targetService !== r.upstream ? `${r.targetService} in ` : '') + r.target + (r.via ? ` (${r.via})` : ''),
+      return [downstreamText(r), r.datacenter, r.upstream, targetText(r) + (r.via ? ` (${r.via})` : ''),
         r.mode, c.mode || '-', gatewayOf(r), c.status + (c.detail ? `: ${c.detail}` : '')];
-    });
-    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-    return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+    }));
   }
 
   private constructor() {}
@@ -130,10 +125,10 @@ function gatewayOf(r: MeshGatewayModeExplanation): string {
   return '- (direct)';
 }
 
-async function readAgentMode(dc: LiveDatacenter, service: string, upstream: string): Promise<string | undefined> {
-  const reply = await get(dc, `/v1/agent/service/${encodeURIComponent(`${service}-sidecar-proxy`)}`);
+async function readAgentMode(dc: LiveDatacenter, sidecarId: string, upstream: string): Promise<string | undefined> {
+  const reply = await request(dc, 'GET', `/v1/agent/service/${encodeURIComponent(sidecarId)}`);
   if (reply.status === 404) return undefined;
-  if (reply.status !== 200) throw new Error(`${dc.name} (${dc.address}): GET /v1/agent/service/${service}-sidecar-proxy answered ${reply.status}`);
+  if (reply.status !== 200) throw new Error(`${dc.name} (${dc.address}): GET /v1/agent/service/${sidecarId} answered ${reply.status}`);
   const found = (reply.json?.Proxy?.Upstreams ?? []).find((u: any) => u.DestinationName === upstream);
   return found === undefined ? undefined : found.MeshGateway?.Mode ?? '';
 }
@@ -143,10 +138,6 @@ async function readChain(dc: LiveDatacenter, service: string, compileDc: string,
     override ? { OverrideMeshGateway: { Mode: override } } : {});
   if (reply.status !== 200) throw new Error(`${dc.name} (${dc.address}): the discovery chain of "${service}" answered ${reply.status}`);
   return new Map(Object.values<any>(reply.json?.Chain?.Targets ?? {}).map((t) => [`${t.Service}@${t.Datacenter}`, t.MeshGateway?.Mode || 'none']));
-}
-
-function get(dc: LiveDatacenter, path: string): Promise<Reply> {
-  return request(dc, 'GET', path);
 }
 
 function request(dc: LiveDatacenter, method: string, path: string, body?: unknown): Promise<Reply> {

@@ -94,12 +94,9 @@ export class MeshGatewayModes {
   /** The explanations as an aligned text table. */
   public static renderTable(rows: MeshGatewayModeExplanation[]): string {
     const header = ['service', 'dc', 'upstream', 'target', 'mode', 'decided by', 'set at', 'agent reports'];
-    const cells = rows.map((r) => [r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : ''), r.datacenter, r.upstream,
-      (r.targetService !== r.upstream ? `${r.targetService} in ` : '') + r.target + (r.crossesDatacenter ? '' : ' (local)') + (r.via ? ` (${r.via})` : ''),
-      r.mode, LAYER_TEXT[r.decidedBy], r.decidedAt || '-', r.agentMode || '""']);
-    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-    return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+    return alignedTable(header, rows.map((r) => [downstreamText(r), r.datacenter, r.upstream,
+      targetText(r) + (r.crossesDatacenter ? '' : ' (local)') + (r.via ? ` (${r.via})` : ''),
+      r.mode, LAYER_TEXT[r.decidedBy], r.decidedAt || '-', r.agentMode || '""']));
   }
 
   /**
@@ -120,7 +117,7 @@ export class MeshGatewayModes {
     const service = (dc: string, name: string) => node(dc, id('svc', dc, name), `["${name}"]`);
     const gateway = (dc: string) => node(dc, id('gw', dc), '{{"mesh gateway"}}');
     const edges = rows.map((r) => {
-      const from = service(r.datacenter, r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : ''));
+      const from = service(r.datacenter, downstreamText(r));
       const to = service(r.target, r.targetService);
       const label = `"${r.upstream}: ${r.crossesDatacenter ? r.mode : 'same datacenter'}${r.via ? ` (${r.via})` : ''}"`;
       if (!r.crossesDatacenter || r.mode === 'none') return `  ${from} -- ${label} --> ${to}`;
@@ -152,6 +149,8 @@ export interface ModeService extends IConstruct {
   readonly service: string;
   /** Its agent service definition (JSON). */
   readonly definitionJson: string;
+  /** The ID its sidecar registers under. */
+  readonly sidecarId: string;
   readonly datacenter: IDatacenter;
   readonly meshGatewayMode: MeshGatewayMode;
   readonly upstreams: ModeUpstream[];
@@ -418,7 +417,7 @@ export function noneAcrossDatacenters(scope: IConstruct, rows: MeshGatewayModeEx
   const errors: string[] = [];
   for (const row of rows) {
     if (row.mode !== 'none' || !row.crossesDatacenter) continue;
-    const target = (row.targetService !== row.upstream ? `${row.targetService} in ` : '') + row.target + (row.via ? `, by ${row.via}` : '');
+    const target = targetText(row) + (row.via ? `, by ${row.via}` : '');
     const where = `upstream "${row.upstream}" (${target}) resolves to mesh gateway mode none, set by ${MeshGatewayModes.describeLayer(row.decidedBy)}`
       + (row.decidedAt ? ` at ${row.decidedAt}` : '');
     if (row.target.startsWith('peer:')) {
@@ -430,4 +429,21 @@ export function noneAcrossDatacenters(scope: IConstruct, rows: MeshGatewayModeEx
     }
   }
   return errors;
+}
+
+/** The downstream as the table and diagram name it: an ingress gateway marked as one. @internal */
+export function downstreamText(r: MeshGatewayModeExplanation): string {
+  return r.service + (r.proxyKind === 'ingress-gateway' ? ' (ingress)' : '');
+}
+
+/** Where a row's target lives, with the service it serves when a resolver redirected the upstream. @internal */
+export function targetText(r: MeshGatewayModeExplanation): string {
+  return (r.targetService !== r.upstream ? `${r.targetService} in ` : '') + r.target;
+}
+
+/** Rows of cells as an aligned text table under `header`. @internal */
+export function alignedTable(header: string[], cells: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }

@@ -18,9 +18,11 @@ import { eventually as poll } from '../support/eventually';
 import { xdsAt } from '../support/mesh-fixtures';
 import { Dc, pairVariables, PORT, SERVER } from '../support/pair-deployment';
 import { StateValues } from '../support/terraform';
-import { requireTool } from '../support/tools';
+import { requireTool, toolVersion } from '../support/tools';
 
 const consulBin = requireTool('consul');
+/** The Consul the suite's image runs (the tools'): what the xDS reader presents itself to. */
+const consulVersion = ConsulVersion.of(toolVersion('consul'));
 const { token, vars } = pairVariables(consulBin);
 
 /** Deploys settle slower than API calls: poll every 0.5 s, up to 60 s unless told. */
@@ -97,8 +99,7 @@ describe('the deployed federation', () => {
       const checks = (await api(dc, '/v1/health/checks/mesh-gateway')).json;
       expect(checks.map((c: any) => [c.ServiceID, c.Type, c.Status])).toEqual([['mesh-gateway-0', 'tcp', 'critical']]);
     }
-    const envoy = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
-    const served = xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', envoy, (argv) => engine.inEngineNetwork(argv));
+    const served = xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', consulVersion, (argv) => engine.inEngineNetwork(argv));
     expect(served.clusters ?? []).toEqual([]);
     expect(served.listeners.flatMap((l) => l.filterChains.flatMap((fc) => fc.serverNames ?? []))).toEqual([]);
   });
@@ -121,9 +122,8 @@ describe('the deployed federation', () => {
     const flag = (dc: string, name: string) => new RegExp(`-${name} (\\S+)`).exec(stack.resource.docker_container[Object.keys(stack.resource.docker_container)
       .find((k) => k.startsWith(`fed_${dc}_gateway_Replica0_Registration`))!].command[0])![1];
     const dc1Gateway = flag('dc1', 'address');
-    const envoy = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
     const served = await eventually('web\'s sidecar to be served its upstreams', async () =>
-      xdsAt('10.249.1.10:8502', token, 'web-sidecar-proxy', 'web', envoy, (argv) => engine.inEngineNetwork(argv)),
+      xdsAt('10.249.1.10:8502', token, 'web-sidecar-proxy', 'web', consulVersion, (argv) => engine.inEngineNetwork(argv)),
     (x) => Object.values(x.endpoints).some((e) => e.length > 0));
     const rows = MeshGatewayModes.explain(pair).filter((r) => r.service === 'web');
     expect(rows.map((r) => [r.upstream, r.target, r.mode])).toEqual([['api', 'dc2', 'local'], ['billing', 'dc1', 'local']]);

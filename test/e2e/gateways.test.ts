@@ -20,11 +20,11 @@ import { Served, xdsAt } from '../support/mesh-fixtures';
 import { pairVariables } from '../support/pair-deployment';
 import { addressOf, resourceAt, synthJson, uploadedConfig } from '../support/synth';
 import { StateValues } from '../support/terraform';
-import { requireTool } from '../support/tools';
+import { requireTool, toolVersion } from '../support/tools';
 
 const consulBin = requireTool('consul');
-/** The Envoy version the gateways' Consul (the tools' 1.14.11) supports by default: what the xDS reader presents. */
-const ENVOY = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '');
+/** The Consul the suite's image runs (the tools'): what the xDS reader presents itself to. */
+const consulVersion = ConsulVersion.of(toolVersion('consul'));
 /**
  * What Consul would serve the Envoy of a gateway replica registered through
  * the datacenter's first server (10.249.<n>.10), read from its plaintext
@@ -32,7 +32,7 @@ const ENVOY = ConsulVersion.of('1.14.11').defaultEnvoyImage.replace(/^.*:v/, '')
  * place its networks exist).
  */
 const servedTo = (server: string, token: string, proxyId: string, service: string): Served =>
-  xdsAt(`${server}:8502`, token, proxyId, service, ENVOY, (argv) => engine.inEngineNetwork(argv));
+  xdsAt(`${server}:8502`, token, proxyId, service, consulVersion, (argv) => engine.inEngineNetwork(argv));
 const portOf = (address: string) => Number(address.split(':').pop());
 const eventually = <T>(what: string, read: () => Promise<T>, ok: (t: T) => boolean, timeoutMs = 60_000) =>
   poll(what, read, ok, timeoutMs, 500);

@@ -39,7 +39,7 @@ const api = (method: string, urlPath: string, body?: unknown) => cluster.api('dc
 const SERVED_BY_MODE: Record<string, string> = { local: '10.0.1.5:8443', remote: '192.0.2.2:8443', none: '10.0.2.7:21000' };
 
 /** What Consul would serve an Envoy running proxy `proxyId` of dc1 (tools/xds). */
-const xds = (proxyId: string, service: string) => readXds(cluster, proxyId, service, consulVersion.defaultEnvoyImage.replace(/^.*:v/, ''));
+const xds = (proxyId: string, service: string) => readXds(cluster, proxyId, service, consulVersion);
 const addresses = () => ({ dc1: cluster.dc1.httpAddr, dc2: cluster.dc2.httpAddr });
 
 /** The case's stack, as `cdktf synth` writes it, and its web service. */

@@ -49,7 +49,6 @@ test('the wheel holds the library\'s module and its assembly', () => {
 });
 
 describe('each example\'s Python port synthesizes what its TypeScript does', () => {
-  const ts = path.join(env?.dir ?? '/tmp', 'ts');
   let tsStacks: Record<string, unknown>;
   beforeAll(() => {
     const stacks = synthExamples(path.join(env.dir, 'ts'));
@@ -64,7 +63,6 @@ describe('each example\'s Python port synthesizes what its TypeScript does', () 
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     const py = stacksIn(out)[example];
     expect(withoutBackendPath(py)).toEqual(withoutBackendPath(tsStacks[example]));
-    void ts;
   });
 });
 

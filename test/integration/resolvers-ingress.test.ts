@@ -95,7 +95,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'resolvers-'));
 const api = (method: string, urlPath: string, body?: unknown) => cluster.api('dc1', method, urlPath, body, cluster.managementToken);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const xds = (proxyId: string, service: string) => readXds(cluster, proxyId, service, consulVersion.defaultEnvoyImage.replace(/^.*:v/, ''));
+const xds = (proxyId: string, service: string) => readXds(cluster, proxyId, service, consulVersion);
 
 /** The endpoints served for the target's cluster (`api.default.dc2...`, or `failover-target~api.default.dc2...`). */
 function servedFor(served: { endpoints: Record<string, string[]> }, row: MeshGatewayModeExplanation): string[][] {

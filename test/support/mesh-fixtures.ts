@@ -3,6 +3,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ConsulVersion } from '../../lib';
 import { ConsulCluster } from './consul-cluster';
 import { TerraformWorkspace } from './terraform';
 import { requireTool } from './tools';
@@ -39,11 +40,13 @@ export interface Served {
 
 /**
  * What the Consul agent at `addr` (plaintext gRPC) would serve an Envoy
- * running proxy `proxyId` of `service`. `where` wraps the command line, e.g.
+ * running proxy `proxyId` of `service`, presenting the Envoy version that
+ * Consul release supports by default. `where` wraps the command line, e.g.
  * to run it in a Docker engine's network namespace.
  */
-export function xdsAt(addr: string, token: string, proxyId: string, service: string, envoyVersion: string,
+export function xdsAt(addr: string, token: string, proxyId: string, service: string, consul: ConsulVersion,
   where: (argv: string[]) => string[] = (argv) => argv): Served {
+  const envoyVersion = consul.defaultEnvoyImage.replace(/^.*:v/, '');
   const [command, ...args] = where([requireTool('xds'), '-addr', addr, '-token', token, '-proxy-id', proxyId, '-service', service, '-envoy-version', envoyVersion]);
   const run = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
   if (run.status !== 0) throw new Error(`cmesh-xds ${proxyId} at ${addr}: exit ${run.status}: ${run.stderr}`);
@@ -51,8 +54,8 @@ export function xdsAt(addr: string, token: string, proxyId: string, service: str
 }
 
 /** What dc1's Consul would serve an Envoy running proxy `proxyId` of `service` (tools/xds). */
-export function readXds(cluster: ConsulCluster, proxyId: string, service: string, envoyVersion: string): Served {
-  return xdsAt(cluster.dc1.grpcAddr, cluster.managementToken, proxyId, service, envoyVersion);
+export function readXds(cluster: ConsulCluster, proxyId: string, service: string, consul: ConsulVersion): Served {
+  return xdsAt(cluster.dc1.grpcAddr, cluster.managementToken, proxyId, service, consul);
 }
 
 /** After a suite: destroy what a run that stopped early left applied, then stop the harness and remove the work dir. */
