@@ -22,7 +22,7 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
    * on the same address whose requests carry `?dc=<primary>`.
    * @internal
    */
-  protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caFile?: string }): ConsulProvider {
+  protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caPem?: string }): ConsulProvider {
     if (this.isPrimary) return provider;
     return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${providerAlias(this)}-global`, datacenter: this.primaryDatacenter });
   }

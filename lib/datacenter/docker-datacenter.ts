@@ -3,19 +3,24 @@ import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, gatewaysOf, providerAlias } from './datacenter';
 import { LogLevel } from './log-level';
 import { DatacenterBase } from './datacenter-base';
+import { DatacenterTls } from './datacenter-tls';
+import { CertificateAuthority, suppliedCertificateAuthority } from './docker/certificates';
 import { FederationLink, FederationPrimary, federationLinkOf } from './docker/federation-link';
 import { placeOnDocker } from './docker/gateway-process';
 import { AddressPool, DockerRuntime } from './docker/runtime';
 import { ConsulServer } from './docker/server';
+import { FEDERATION_JOIN_KEYS, FederationJoin } from '../federation/federation-join';
+import { FederationMethod } from '../federation/federation-method';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
 import { portText } from '../internal/plan-checks';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
+import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable } from '../internal/tf';
-import { checkDatacenterName, checkImage, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
+import { checkDatacenterName, checkHostPort, checkImage, checkKeys, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
 
 /** What describes one datacenter, alone or as part of a federation. */
 export interface DatacenterOptions {
@@ -120,6 +125,53 @@ export interface DockerDatacenterProps extends DatacenterOptions {
    * @default "consul"
    */
   readonly namePrefix?: string;
+
+  /**
+   * The IPv4 address other datacenters' hosts reach this datacenter's Docker
+   * host at. WAN traffic then goes over it instead of a Docker network the
+   * datacenters share: each server publishes its RPC and WAN gossip ports
+   * there (server i: 8300+10i and 8302+10i, TCP and UDP) and advertises it,
+   * mesh gateways publish their port there (replica r: port+r), and the
+   * API is published there on `httpPort`. Needs `tls`: this traffic leaves
+   * the host.
+   * @default - none: the datacenter talks to others over a Docker network on its own engine
+   */
+  readonly hostAddress?: string;
+
+  /**
+   * A CA for the servers' certificates: RPC TLS with both ends and hostnames
+   * verified, the API over HTTPS (published on `httpPort`), and providers
+   * that verify it.
+   * @default - no TLS
+   */
+  readonly tls?: DatacenterTls;
+
+  /**
+   * Makes this datacenter the primary of a federation whose secondaries are
+   * declared in other stacks or apps, each on its own host (see
+   * `federationJoin()`). Needs `hostAddress`.
+   * @default - a datacenter on its own (or, in a ConsulFederation, the federation's method)
+   */
+  readonly federationMethod?: FederationMethod;
+
+  /**
+   * Makes this datacenter a secondary of the primary `join` describes,
+   * declared in another stack or app. Needs `hostAddress` and `tls` (the
+   * primary's CA). Destroying its stack takes it out of the federation: its
+   * servers leave on the way down, and its tokens go from the primary.
+   * @default - a datacenter on its own
+   */
+  readonly join?: FederationJoin;
+}
+
+/** Options of `DockerDatacenter.federationJoin()`. */
+export interface FederationJoinOptions {
+  /**
+   * `address:port` of this datacenter's API as the secondaries' Terraform
+   * reaches it.
+   * @default - `<hostAddress>:<httpPort>`
+   */
+  readonly primaryApiAddress?: string;
 }
 
 /**
@@ -151,6 +203,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   public readonly image: string;
   /** The datacenter's Docker network. */
   public readonly network: Network;
+  /** The address of its Docker host that WAN traffic uses, if it has one (see `hostAddress`). */
+  public readonly hostAddress?: string;
 
   private readonly runtime: DockerRuntime;
   private readonly link: FederationLink;
@@ -158,19 +212,34 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   private readonly gossipKey: string;
   private readonly managementToken: string;
   private readonly logLevel: string;
+  private readonly ca?: CertificateAuthority;
+  private readonly prefix: string;
+  private readonly ownFederationMethod?: FederationMethod;
+  private join?: { readonly value: FederationJoin; readonly gateways: string[] };
 
   constructor(scope: Construct, id: string, props: DockerDatacenterProps) {
     super(scope, id);
     const federation = federationLinkOf(props);
-    this.link = federation ?? { wanGossip: false, meshGatewayFederation: false };
-
     checkDatacenterName(this, props.name);
-    if (!federation && props.primaryDatacenter !== undefined && props.primaryDatacenter !== props.name) {
+    if (props.hostAddress !== undefined) this.hostAddress = checkHostAddress(this, props.hostAddress);
+    const suppliedCa = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls) : undefined;
+    this.link = federation ?? linkAcrossStacks(this, props, suppliedCa);
+    this.ownFederationMethod = federation ? undefined : props.federationMethod;
+    this.ca = suppliedCa ?? this.link.ca;
+    if (props.join !== undefined && props.primaryDatacenter !== undefined && props.primaryDatacenter !== props.join.primaryDatacenter) {
+      throw invalidInput(this, `primaryDatacenter says "${props.primaryDatacenter}" but join names primary "${props.join.primaryDatacenter}"`,
+        props.primaryDatacenter, 'Remove primaryDatacenter: join decides the primary.');
+    }
+    if (!federation && props.join === undefined && props.primaryDatacenter !== undefined && props.primaryDatacenter !== props.name) {
       throw invalidInput(this, `a datacenter on its own is its own primary: naming "${props.primaryDatacenter}" would start it without an initial management token, and every ACL write would fail`,
         props.primaryDatacenter, 'Remove primaryDatacenter, or declare both datacenters in one ConsulFederation.');
     }
     this.name = props.name;
     this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
+    if (this.primaryDatacenter === this.name && props.join !== undefined) {
+      throw invalidInput(this, `a datacenter cannot join a federation whose primary has its own name "${this.name}"`, props.join.primaryDatacenter,
+        'Give the secondary another name.');
+    }
     this.cluster = this.primaryDatacenter;
     this.connectEnabled = props.connect ?? true;
     this.directlyRoutable = props.directlyRoutable ?? false;
@@ -180,6 +249,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.consulVersion = checkConsulVersion(this,
       props.consulVersion ?? ConsulVersion.fromImage(this.image) ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
+    this.prefix = prefix;
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
 
     this.runtime = DockerRuntime.of(this, props.dockerProvider);
@@ -197,10 +267,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
     this.network = this.runtime.network(this, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
-    const api = { address: `127.0.0.1:${portText(this.httpPort)}`, scheme: 'http', token: this.managementToken };
+    // With a supplied CA the API is HTTPS, and the providers verify its certificate.
+    const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
+    const api = { address: `127.0.0.1:${portText(this.httpPort)}`, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
-    this.globalProvider = this._createGlobalProvider(this.provider, api);
+    // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.
+    this.globalProvider = this._createGlobalProvider(this.provider, props.join ? { ...api, address: props.join.primaryApiAddress } : api);
 
     for (let index = 0; index < this.serverCount; index++) {
       this.servers.push(new ConsulServer(this, `Server${index}`, {
@@ -211,9 +284,12 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         image: this.image,
         network: this.network,
         lanAddress: lanPool.allocate(),
-        wanAddress: this.link.wanGossip ? this.runtime.wanPool.allocate() : undefined,
-        ca: this.link.meshGatewayFederation ? this.link.ca : undefined,
+        wanAddress: this.link.wanGossip && this.hostAddress === undefined ? this.runtime.wanPool.allocate() : undefined,
+        hostAddress: this.hostAddress,
+        ca: this.ca,
         httpPort: index === 0 ? this.httpPort : undefined,
+        // The WAN leave takes about 2 s, the whole graceful exit about 10: the grace is a ceiling.
+        leaveGraceSeconds: props.join !== undefined ? 20 : undefined,
         waitForReplication: this.link.replicationToken !== undefined,
         managementToken: this.managementToken,
         globalProvider: this.globalProvider,
@@ -230,6 +306,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       serverAddress: this.servers[0].lanAddress,
       readiness: this.readiness,
       meshGatewayFederation: this.link.meshGatewayFederation,
+      hostAddress: this.hostAddress,
     });
     StackIndex.of(this).finalizeLater(this);
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
@@ -252,17 +329,41 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   /** @internal */
   public get _serverWanAddresses(): string[] {
-    return this.servers.map((s) => s.wanAddress!);
+    return this.servers.map((s) => s.wanGossipAddress);
   }
 
   /**
-   * Puts every server on the shared network (if not there already) and
-   * returns the addresses another cluster's servers dial for direct peering:
-   * the gRPC TLS port, which Consul prefers for peering.
+   * The addresses another cluster's servers dial for direct peering: the
+   * gRPC TLS port, which Consul prefers for peering, on the host address
+   * (published) or on the shared network (joined if need be).
    * @internal
    */
   public _directPeeringAddresses(): string[] {
-    return this.servers.map((s) => `${s.joinSharedNetwork(this.runtime.wanPool)}:${CONSUL_PORTS.grpc_tls}`);
+    return this.servers.map((s) => s.peeringAddress(this.runtime.wanPool));
+  }
+
+  /**
+   * What secondaries declared in other stacks or apps need to join this
+   * primary (`DockerDatacenterProps.join`). The first call creates the ACL
+   * replication token; its secret crosses to another stack as a sensitive
+   * output. In mesh-gateway federation, call it after adding the mesh
+   * gateways: their addresses are part of it.
+   */
+  public federationJoin(options: FederationJoinOptions = {}): FederationJoin {
+    const method = this.ownFederationMethod;
+    if (method === undefined) {
+      throw invalidInput(this, 'federationJoin() is for the primary of a federation split across stacks, and this datacenter has no federationMethod', undefined,
+        'Set federationMethod (and hostAddress, tls) on it; in a ConsulFederation, use its secondaries instead.');
+    }
+    const apiAddress = options.primaryApiAddress !== undefined
+      ? checkHostPort(this, 'primaryApiAddress must be host:port', options.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".')
+      : `${this.hostAddress}:${portText(this.httpPort)}`;
+    if (this.join === undefined) {
+      const replicationToken = createReplicationToken(this, this, this.prefix);
+      const gateways = this.meshGatewayWanAddresses;
+      this.join = { value: { primaryDatacenter: this.name, method, serverWanAddresses: this._serverWanAddresses, meshGatewayWanAddresses: gateways, primaryApiAddress: apiAddress, replicationToken }, gateways };
+    }
+    return { ...this.join.value, primaryApiAddress: apiAddress };
   }
 
   /**
@@ -282,6 +383,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         retryJoinWan: primary && this.link.wanGossip ? primary._serverWanAddresses : [],
         primaryGateways: primary && this.link.meshGatewayFederation ? primary.meshGatewayWanAddresses : [],
         meshGatewayFederation: this.link.meshGatewayFederation,
+        serverTls: this.ca !== undefined,
+        https: this.ca?.kind === 'supplied',
         connect: this.connectEnabled,
         gossipKey: this.gossipKey,
         managementToken: this.managementToken,
@@ -295,6 +398,11 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   private checkFederationNeeds(): string[] {
     if (!this.link.meshGatewayFederation) return [];
+    const late = this.join && this.meshGatewayWanAddresses.filter((a) => !this.join!.gateways.includes(a));
+    if (late && late.length > 0) {
+      return [validationMessage('mesh gateways were added after federationJoin() was called, so secondaries would not dial them', late,
+        'Call federationJoin() after adding the primary\'s mesh gateways.')];
+    }
     const gateways = gatewaysOf(this, 'mesh');
     if (gateways.length === 0) {
       return [`mesh-gateway federation needs a mesh gateway in every datacenter (got: none in "${this.name}"). Call addMeshGateway() on it.`];
@@ -314,6 +422,60 @@ function checkServers(scope: Construct, servers: number): number {
       'Use 1 (no fault tolerance), 3 (tolerates one failure) or 5 (tolerates two).');
   }
   return servers;
+}
+
+/** The link of a datacenter whose federation spans stacks: its own federationMethod (a primary) or a join (a secondary). */
+function linkAcrossStacks(scope: Construct, props: DockerDatacenterProps, ca: CertificateAuthority | undefined): FederationLink {
+  const { join, federationMethod } = props;
+  if (join === undefined && federationMethod === undefined) return { wanGossip: false, meshGatewayFederation: false, ca };
+  if (join !== undefined && federationMethod !== undefined) {
+    throw invalidInput(scope, 'a datacenter is either a primary (federationMethod) or joins one (join), not both', federationMethod.kind,
+      'Remove federationMethod from the secondary: it takes the primary\'s method from join.');
+  }
+  const prop = join !== undefined ? 'join' : 'federationMethod';
+  if (props.hostAddress === undefined || ca === undefined) {
+    throw invalidInput(scope, `${prop} federates datacenters on different hosts, whose traffic must use host addresses and TLS`,
+      { hostAddress: props.hostAddress ?? null, tls: ca !== undefined }, 'Set hostAddress (this Docker host\'s address the others reach) and tls (the federation\'s CA).');
+  }
+  if (join === undefined) {
+    if (!(federationMethod instanceof FederationMethod)) {
+      throw invalidInput(scope, 'federationMethod must be a FederationMethod', federationMethod, 'Use FederationMethod.wanGossip() or FederationMethod.meshGateways().');
+    }
+    const meshGatewayFederation = federationMethod.throughMeshGateways;
+    return { wanGossip: !meshGatewayFederation, meshGatewayFederation, ca };
+  }
+  checkKeys(scope, 'join', join, FEDERATION_JOIN_KEYS, 'FederationJoin');
+  if (!(join.method instanceof FederationMethod)) {
+    throw invalidInput(scope, 'join.method must be a FederationMethod', join.method, 'Use the primary\'s method, e.g. FederationMethod.wanGossip().');
+  }
+  checkDatacenterName(scope, join.primaryDatacenter, 'join.primaryDatacenter');
+  const meshGatewayFederation = join.method.throughMeshGateways;
+  const [prop2, addresses] = meshGatewayFederation ? ['meshGatewayWanAddresses', join.meshGatewayWanAddresses] : ['serverWanAddresses', join.serverWanAddresses];
+  if (!Array.isArray(addresses) || addresses.length === 0) {
+    throw invalidInput(scope, `join.${prop2} is empty, so the secondary's servers would have nothing to dial`, addresses ?? null,
+      meshGatewayFederation ? 'Add the primary\'s mesh gateways before calling federationJoin(), or list their host:port.' : 'List the primary servers\' host:port (WAN gossip).');
+  }
+  addresses.forEach((a, i) => checkHostPort(scope, `join.${prop2}[${i}] must be host:port`, a, 'Use e.g. "192.0.2.10:8302".'));
+  checkHostPort(scope, 'join.primaryApiAddress must be host:port', join.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".');
+  const replicationToken = requireReference(scope, 'join.replicationToken', join.replicationToken);
+  const primary: FederationPrimary = {
+    name: join.primaryDatacenter,
+    _serverWanAddresses: join.serverWanAddresses,
+    meshGatewayWanAddresses: join.meshGatewayWanAddresses,
+    // In another stack: applying the primary's stack first is the order.
+    _meshGatewayRegistrations: [],
+  };
+  return { wanGossip: !meshGatewayFederation, meshGatewayFederation, primary, replicationToken, ca };
+}
+
+/** An IPv4 address (Consul advertises it, Docker binds ports on it). */
+function checkHostAddress(scope: Construct, address: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (!m || m.slice(1).some((o) => Number(o) > 255) || address.startsWith('127.') || address === '0.0.0.0') {
+    throw invalidInput(scope, 'hostAddress must be an IPv4 address of the Docker host that the other datacenters\' hosts can reach', address,
+      'Use the host\'s address on the network between the hosts, e.g. "192.0.2.10" (not a name, not loopback, not 0.0.0.0).');
+  }
+  return address;
 }
 
 function checkSubnet(scope: Construct, subnet: string): string {

@@ -2,13 +2,14 @@ import { Construct } from 'constructs';
 import { FederationMethod } from './federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
 import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
-import { createCertificateAuthority } from '../datacenter/docker/certificates';
+import { DatacenterTls } from '../datacenter/datacenter-tls';
+import { createCertificateAuthority, suppliedCertificateAuthority } from '../datacenter/docker/certificates';
 import { FEDERATION_LINK, FederationLink } from '../datacenter/docker/federation-link';
 import { DockerRuntime } from '../datacenter/docker/runtime';
 import { replicationRules } from '../internal/acl-rules';
-import { dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
-import { AclPolicy, AclToken, DataConsulAclTokenSecretId, DockerProvider } from '../internal/providers';
+import { DockerProvider } from '../internal/providers';
+import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
@@ -49,6 +50,17 @@ export interface ConsulFederationProps {
    * @default - a sensitive variable `<id>_gossip_key`
    */
   readonly gossipKey?: string;
+
+  /**
+   * A CA for every datacenter's servers: RPC between servers is TLS with both
+   * ends and the server hostname verified (in both federation methods), and
+   * the HTTP API is served over HTTPS, its certificate verified by the
+   * library's providers.
+   * @default - WAN gossip: no TLS (the servers share one host's Docker
+   * network); mesh gateways: a CA the federation creates in a Docker volume
+   * (RPC TLS, HTTP API unencrypted on 127.0.0.1)
+   */
+  readonly tls?: DatacenterTls;
 
   /**
    * Docker provider for every datacenter.
@@ -113,14 +125,15 @@ export class ConsulFederation extends Construct {
       namePrefix: prefix,
     });
 
-    const ca = meshGatewayFederation
-      ? createCertificateAuthority(this, DockerRuntime.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
-      : undefined;
+    const ca = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls)
+      : meshGatewayFederation
+        ? createCertificateAuthority(this, DockerRuntime.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
+        : undefined;
     const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca };
     this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), [FEDERATION_LINK]: primaryLink } as DockerDatacenterProps);
 
     this.replicationRules = replicationRules();
-    const replicationToken = this.createReplicationToken(prefix);
+    const replicationToken = createReplicationToken(this, this.primary, prefix);
 
     this.secondaries = props.secondaries.map((options, i) => {
       const link: FederationLink = {
@@ -147,26 +160,6 @@ export class ConsulFederation extends Construct {
         `Use one of: ${this.datacenters.map((dc) => dc.name).join(', ')}.`);
     }
     return found;
-  }
-
-  /** A global token, created in the primary, that secondaries replicate ACLs with. */
-  private createReplicationToken(prefix: string): string {
-    const policy = new AclPolicy(this, 'ReplicationPolicy', {
-      provider: this.primary.provider,
-      name: `${prefix}-acl-replication`,
-      description: 'ACL and config entry replication for secondary datacenters',
-      rules: this.replicationRules,
-      dependsOn: dependsOnAll(this.primary.readiness),
-    });
-    const token = new AclToken(this, 'ReplicationToken', {
-      provider: this.primary.provider,
-      description: 'ACL replication for secondary datacenters',
-      policies: [policy.name],
-    });
-    return new DataConsulAclTokenSecretId(this, 'ReplicationTokenSecret', {
-      provider: this.primary.provider,
-      accessorId: token.accessorId,
-    }).secretId;
   }
 }
 

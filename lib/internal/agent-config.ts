@@ -4,7 +4,7 @@
 
 export const CONSUL_PORTS = {
   http: 8500,
-  https: -1,
+  https: 8501,
   grpc: 8502,
   grpc_tls: 8503,
   dns: 8600,
@@ -28,6 +28,14 @@ export interface ServerConfigInput {
   readonly retryJoinWan: string[];
   readonly primaryGateways: string[];
   readonly meshGatewayFederation: boolean;
+  /** Servers hold certificates of the datacenter's CA: RPC (and gRPC) verify both ends and the server hostname. */
+  readonly serverTls: boolean;
+  /** Also serve the HTTP API over TLS on the https port. */
+  readonly https: boolean;
+  /** Ports that differ from CONSUL_PORTS (several servers publishing on one host). */
+  readonly ports?: Partial<Record<keyof typeof CONSUL_PORTS, number>>;
+  /** Leave the federation on SIGTERM: a secondary whose stack is destroyed departs cleanly. */
+  readonly leaveOnTerminate?: boolean;
   readonly connect: boolean;
   readonly gossipKey: string;
   readonly managementToken?: string;
@@ -52,7 +60,8 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     // No calls home: these machines (and many production networks) reach nothing outside.
     disable_update_check: true,
     // HashiCorp's production setting: elections in ~1 s instead of 5-10 s (apply 23 s -> 8 s in the e2e suite).
-    performance: { raft_multiplier: 1 },
+    // A leaving server (stack destroyed) waits 1 s for in-flight RPCs instead of 5 s.
+    performance: { raft_multiplier: 1, ...(i.leaveOnTerminate ? { leave_drain_time: '1s' } : {}) },
     // Containers on two networks have two private addresses: bind everywhere,
     // advertise the one on each network explicitly.
     bind_addr: '0.0.0.0',
@@ -66,7 +75,8 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan, retry_interval_wan: '1s' } : {}),
     ...(i.primaryGateways.length > 0 ? { primary_gateways: i.primaryGateways, primary_gateways_interval: '5s' } : {}),
     encrypt: i.gossipKey,
-    ports: { ...CONSUL_PORTS },
+    ports: { ...CONSUL_PORTS, ...(i.https ? {} : { https: -1 }), ...i.ports },
+    ...(i.leaveOnTerminate ? { leave_on_terminate: true } : {}),
     connect: {
       enabled: i.connect,
       ...(i.meshGatewayFederation ? { enable_mesh_gateway_wan_federation: true } : {}),
@@ -81,9 +91,11 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     },
     ui_config: { enabled: true },
   };
-  if (i.meshGatewayFederation) {
-    // Gateways route server traffic by SNI, so servers need certificates that
-    // name `server.<dc>.consul` and verify each other's hostnames.
+  if (i.serverTls) {
+    // Certificates name `server.<dc>.consul`: servers verify each other's
+    // hostnames (mesh gateways route their traffic by that SNI), and refuse
+    // RPC from anything without a certificate of the CA. HTTPS and gRPC TLS
+    // (peering) ask for no client certificate: ACL tokens guard them.
     config.tls = {
       defaults: {
         ca_file: `${TLS_DIR}/ca.pem`,

@@ -50,34 +50,44 @@ export class DockerDeployment {
     return this.workspace.state();
   }
 
-  /**
-   * Removes whatever an interrupted earlier run left on the engine (its data
-   * root persists across runs): every container, volume and non-default
-   * network. The engine is the suite's own; images stay.
-   */
-  public async clearEngine(): Promise<void> {
-    const ids = async (args: string[]) => (await this.engine.mustDocker(args)).split('\n').filter(Boolean);
-    const containers = await ids(['ps', '-aq']);
-    if (containers.length > 0) await this.engine.mustDocker(['rm', '-f', '-v', ...containers]);
-    const volumes = await ids(['volume', 'ls', '-q']);
-    if (volumes.length > 0) await this.engine.mustDocker(['volume', 'rm', '-f', ...volumes]);
-    const networks = (await ids(['network', 'ls', '--format', '{{.Name}}'])).filter((n) => !['bridge', 'host', 'none'].includes(n));
-    if (networks.length > 0) await this.engine.mustDocker(['network', 'rm', ...networks]);
+  /** See clearEngine(). */
+  public clearEngine(): Promise<void> {
+    return clearEngine(this.engine);
   }
 
-  /**
-   * What is left on the engine besides images: its containers, volumes and
-   * networks (other than Docker's own). The engine is the suite's own, so
-   * after destroy every line is a leftover.
-   */
-  public async leftovers(): Promise<string[]> {
-    const lines = async (args: string[]) => (await this.engine.mustDocker(args)).split('\n').filter(Boolean);
-    return [
-      ...(await lines(['ps', '-a', '--format', 'container {{.Names}}'])),
-      ...(await lines(['volume', 'ls', '--format', 'volume {{.Name}}'])),
-      ...(await lines(['network', 'ls', '--format', 'network {{.Name}}'])).filter((n) => !['network bridge', 'network host', 'network none'].includes(n)),
-    ];
+  /** See leftoversOn(). */
+  public leftovers(): Promise<string[]> {
+    return leftoversOn(this.engine);
   }
+}
+
+/**
+ * Removes whatever an interrupted earlier run left on the engine (its data
+ * root persists across runs): every container, volume and non-default
+ * network. The engine is the suite's own; images stay.
+ */
+export async function clearEngine(engine: DockerEngine): Promise<void> {
+  const ids = async (args: string[]) => (await engine.mustDocker(args)).split('\n').filter(Boolean);
+  const containers = await ids(['ps', '-aq']);
+  if (containers.length > 0) await engine.mustDocker(['rm', '-f', '-v', ...containers]);
+  const volumes = await ids(['volume', 'ls', '-q']);
+  if (volumes.length > 0) await engine.mustDocker(['volume', 'rm', '-f', ...volumes]);
+  const networks = (await ids(['network', 'ls', '--format', '{{.Name}}'])).filter((n) => !['bridge', 'host', 'none'].includes(n));
+  if (networks.length > 0) await engine.mustDocker(['network', 'rm', ...networks]);
+}
+
+/**
+ * What is left on the engine besides images: its containers, volumes and
+ * networks (other than Docker's own). The engine is the suite's own, so
+ * after destroy every line is a leftover.
+ */
+export async function leftoversOn(engine: DockerEngine): Promise<string[]> {
+  const lines = async (args: string[]) => (await engine.mustDocker(args)).split('\n').filter(Boolean);
+  return [
+    ...(await lines(['ps', '-a', '--format', 'container {{.Names}}'])),
+    ...(await lines(['volume', 'ls', '--format', 'volume {{.Name}}'])),
+    ...(await lines(['network', 'ls', '--format', 'network {{.Name}}'])).filter((n) => !['network bridge', 'network host', 'network none'].includes(n)),
+  ];
 }
 
 /** Host ports the stack's containers publish on 127.0.0.1. */

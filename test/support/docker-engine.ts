@@ -35,6 +35,8 @@ export interface DockerEngine {
    * reachable (its containers' addresses): inside its network namespace.
    */
   inEngineNetwork(argv: string[]): string[];
+  /** The engine's network namespace (`/proc/<pid>/ns/net`); none for an engine this suite did not start. */
+  readonly netns?: string;
   /** Stops the relays and dockerd, by pid, and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -132,10 +134,14 @@ function dockerClient(settings: Record<string, string>): Pick<DockerEngine, 'doc
   };
 }
 
-/** Starts dockerd (installing docker.io if it is missing) and waits until it answers. */
-export async function startDockerEngine(): Promise<DockerEngine> {
+/**
+ * Starts dockerd (installing docker.io if it is missing) and waits until it
+ * answers. `name` picks its data root under the tools cache: two engines at
+ * once need two names.
+ */
+export async function startDockerEngine(options: { name?: string } = {}): Promise<DockerEngine> {
   aptInstall('docker.io', () => onPath('dockerd'));
-  const dataRoot = path.join(cacheDir(), 'dockerd');
+  const dataRoot = path.join(cacheDir(), options.name ?? 'dockerd');
   fs.mkdirSync(dataRoot, { recursive: true });
   // Short: containerd's socket paths live under it and unix paths max out at 108 bytes.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-dockerd-'));
@@ -185,6 +191,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       return ready;
     },
     inEngineNetwork: (argv) => ['nsenter', `--net=/proc/${dockerd.pid}/ns/net`, '--', ...argv],
+    netns: `/proc/${dockerd.pid}/ns/net`,
     async stop() {
       if (stopped) return;
       stopped = true;

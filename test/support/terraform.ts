@@ -26,18 +26,22 @@ export interface WorkspaceOptions {
   readonly env?: Record<string, string>;
   /** Directory name prefix under the OS temp dir. */
   readonly prefix?: string;
+  /** Wraps the command line, e.g. to run it in an engine's network namespace (DockerEngine.inEngineNetwork). */
+  readonly wrap?: (argv: string[]) => string[];
 }
 
 /** A stack's working directory, as `cdktf deploy` would leave it in cdktf.out/stacks/<stack>. */
 export class TerraformWorkspace {
   public readonly dir: string;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly wrap: (argv: string[]) => string[];
   private initialized = false;
   private requiredProviders?: string;
 
   constructor(stack: string | object, options: WorkspaceOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), options.prefix ?? 'cmesh-tf-'));
     this.write(stack);
+    this.wrap = options.wrap ?? ((argv) => argv);
     const toolchain = loadToolchain();
     requireTool('provider-consul', toolchain);
     requireTool('provider-docker', toolchain);
@@ -70,7 +74,8 @@ export class TerraformWorkspace {
    */
   public start(args: string[], options: { group?: boolean } = {}): { child: ChildProcess; done: Promise<RunResult> } {
     const started = Date.now();
-    const child = spawn(requireTool('terraform'), args, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
+    const [cmd, ...argv] = this.wrap([requireTool('terraform'), ...args]);
+    const child = spawn(cmd, argv, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => { stdout += d; });

@@ -1,14 +1,21 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { DockerRuntime } from './runtime';
+import { invalidInput } from '../../internal/errors';
+import { requireReference } from '../../internal/secrets';
+import { Token } from '../../internal/tf';
+import { checkKeys } from '../../internal/validation';
+import { DatacenterTls } from '../datacenter-tls';
 import { TLS_DIR } from '../../internal/agent-config';
 import { Container, Volume } from '../../internal/providers';
 import { ITerraformDependable } from '../../internal/tf';
 
-/** The servers' CA: a volume holding it, and the step that created it. */
-export interface CertificateAuthority {
-  readonly caVolume: Volume;
-  readonly caReady: ITerraformDependable;
-}
+/**
+ * The servers' CA: created in a volume (its key never leaves the engine), or
+ * supplied by the user (one CA for datacenters on different engines).
+ */
+export type CertificateAuthority =
+  | { readonly kind: 'volume'; readonly caVolume: Volume; readonly caReady: ITerraformDependable }
+  | { readonly kind: 'supplied'; readonly certificate: string; readonly privateKey: string };
 
 /**
  * Creates the servers' CA inside a Docker volume with `consul tls ca create`,
@@ -23,36 +30,64 @@ export function createCertificateAuthority(scope: Construct, runtime: DockerRunt
     command: ['cd /ca && (test -f consul-agent-ca.pem || consul tls ca create)'],
     volumes: [{ volumeName: caVolume.name, containerPath: '/ca' }],
   });
-  return { caVolume, caReady };
+  return { kind: 'volume', caVolume, caReady };
 }
 
-/** Signs a server certificate for `node` into a volume of its own (`Tls`), from the CA's volume. */
+/** The user's CA, checked: its key must be a reference. */
+export function suppliedCertificateAuthority(scope: IConstruct, tls: DatacenterTls): CertificateAuthority {
+  checkKeys(scope, 'tls', tls, { caCertificate: true, caPrivateKey: true }, 'DatacenterTls');
+  if (typeof tls.caCertificate !== 'string' || (!Token.isUnresolved(tls.caCertificate) && !tls.caCertificate.includes('-----BEGIN CERTIFICATE-----'))) {
+    throw invalidInput(scope, 'tls.caCertificate is not a PEM certificate', typeof tls.caCertificate === 'string' ? `${tls.caCertificate.slice(0, 40)}...` : tls.caCertificate,
+      'Pass the contents of the CA file `consul tls ca create` writes (consul-agent-ca.pem), or a reference to them.');
+  }
+  return { kind: 'supplied', certificate: tls.caCertificate, privateKey: requireReference(scope, 'tls.caPrivateKey', tls.caPrivateKey) };
+}
+
+/**
+ * Signs a server certificate for `node` into a volume of its own (`Tls`):
+ * from the CA's volume, or from the supplied CA, whose key is uploaded to the
+ * signing container and deleted by it once used.
+ */
 export function issueServerCertificate(scope: Construct, runtime: DockerRuntime, options: {
   readonly ca: CertificateAuthority;
   readonly datacenter: string;
   readonly node: string;
   readonly base: string;
   readonly image: string;
+  /** An address other hosts reach the server at (its host's), named in the certificate. */
+  readonly hostAddress?: string;
 }): { volume: Volume; issued: Container } {
+  const { ca } = options;
   const volume = new Volume(scope, 'Tls', { provider: runtime.provider, name: `${options.base}-tls` });
   const out = `${options.datacenter}-server-consul-0`;
+  const [caCert, caKey] = ca.kind === 'volume' ? ['/ca/consul-agent-ca.pem', '/ca/consul-agent-ca-key.pem'] : ['/upload/ca.pem', '/upload/ca-key.pem'];
+  const sign = [
+    'cd /tmp',
+    `consul tls cert create -server -dc ${options.datacenter} -node ${options.node} -ca ${caCert} -key ${caKey}`
+      + (options.hostAddress ? ` -additional-ipaddress ${options.hostAddress}` : ''),
+    `cp ${caCert} ${TLS_DIR}/ca.pem`,
+    `mv ${out}-key.pem ${TLS_DIR}/server-key.pem`,
+    `mv ${out}.pem ${TLS_DIR}/server.pem`,
+  ].join(' && ');
+  // Idempotent: an existing certificate is kept across re-applies.
+  const issue = `test -f ${TLS_DIR}/server.pem || (${sign})`;
   const issued = runtime.oneShot(scope, 'IssueCertificate', {
     name: `${options.base}-issue-cert`,
     image: runtime.image(options.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
-    // Idempotent: an existing certificate is kept across re-applies.
-    command: [`test -f ${TLS_DIR}/server.pem || (${[
-      'cd /tmp',
-      `consul tls cert create -server -dc ${options.datacenter} -node ${options.node} -ca /ca/consul-agent-ca.pem -key /ca/consul-agent-ca-key.pem`,
-      `cp /ca/consul-agent-ca.pem ${TLS_DIR}/ca.pem`,
-      `mv ${out}-key.pem ${TLS_DIR}/server-key.pem`,
-      `mv ${out}.pem ${TLS_DIR}/server.pem`,
-    ].join(' && ')})`],
-    volumes: [
-      { volumeName: options.ca.caVolume.name, containerPath: '/ca', readOnly: true },
-      { volumeName: volume.name, containerPath: TLS_DIR },
-    ],
-    dependsOn: [options.ca.caReady],
+    ...(ca.kind === 'volume' ? {
+      command: [issue],
+      volumes: [
+        { volumeName: ca.caVolume.name, containerPath: '/ca', readOnly: true },
+        { volumeName: volume.name, containerPath: TLS_DIR },
+      ],
+      dependsOn: [ca.caReady],
+    } : {
+      // The key is removed whatever the outcome, so the stopped container keeps no copy.
+      command: [`${issue}; status=$?; rm -f ${caKey}; exit $status`],
+      upload: [{ file: caCert, content: ca.certificate }, { file: caKey, content: ca.privateKey }],
+      volumes: [{ volumeName: volume.name, containerPath: TLS_DIR }],
+    }),
   });
   return { volume, issued };
 }

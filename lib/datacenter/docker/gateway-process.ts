@@ -3,7 +3,8 @@ import { AddressPool, DockerRuntime } from './runtime';
 import { CONSUL_PORTS } from '../../internal/agent-config';
 import { portText } from '../../internal/plan-checks';
 import { Container, Network, Volume } from '../../internal/providers';
-import { Annotations, ITerraformDependable } from '../../internal/tf';
+import { invalidInput } from '../../internal/errors';
+import { Annotations, ITerraformDependable, Token } from '../../internal/tf';
 
 /** What a Docker datacenter lends the gateways placed in it. */
 export interface DockerPlacement {
@@ -21,6 +22,8 @@ export interface DockerPlacement {
   readonly readiness: ITerraformDependable[];
   /** Servers federate through mesh gateways: mesh gateways expose them. */
   readonly meshGatewayFederation: boolean;
+  /** Mesh gateways publish their port on this host address (replica r: port+r) and advertise it as their WAN address. */
+  readonly hostAddress?: string;
 }
 
 const placements = new WeakMap<IConstruct, DockerPlacement>();
@@ -73,14 +76,22 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     Annotations.of(gateway).addWarning(`startEnvoy is off in mesh-gateway federation: "${placement.datacenterName}" will register its gateway`
       + ' but servers cannot reach other datacenters until an Envoy runs it.');
   }
+  if (spec.kind === 'mesh' && placement.hostAddress !== undefined && spec.replicas > 1 && Token.isUnresolved(spec.port)) {
+    // Replica r publishes port+r on the shared host address, which needs the number at synth.
+    throw invalidInput(gateway, 'a mesh gateway with replicas on a host address needs its port as a number, not a Terraform reference', '<reference>',
+      'Pass port as a number, or use one replica.');
+  }
   const image = runtime.image(placement.image);
   const port = portText(spec.port);
   const instances: GatewayInstance[] = [];
   for (let r = 0; r < spec.replicas; r++) {
     const proxyId = `${spec.service}-${r}`;
     const lan = placement.lanPool.allocate();
-    // Only mesh gateways sit on the WAN network; the /24 it has is shared by every datacenter.
-    const wan = spec.kind === 'mesh' ? runtime.wanPool.allocate() : undefined;
+    // Only mesh gateways face the WAN: on the host address, or on the WAN network, whose /24 every datacenter shares.
+    const onHost = spec.kind === 'mesh' && placement.hostAddress !== undefined;
+    const external = r === 0 ? spec.port : spec.port + r;
+    const wanPort = onHost ? portText(external) : port;
+    const wan = spec.kind !== 'mesh' ? undefined : placement.hostAddress ?? runtime.wanPool.allocate();
     const base = `${placement.prefix}-${placement.datacenterName}-${proxyId}`;
     const scope = new Construct(gateway, `Replica${r}`);
     const bootstrap = new Volume(scope, 'Bootstrap', { provider: runtime.provider, name: `${base}-bootstrap` });
@@ -88,7 +99,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       `-gateway=${spec.kind}`, '-register',
       `-service ${spec.service}`, `-proxy-id ${proxyId}`,
       `-address ${lan}:${port}`,
-      ...(wan ? [`-wan-address ${wan}:${port}`] : []),
+      ...(wan ? [`-wan-address ${wan}:${wanPort}`] : []),
       ...(spec.exposeServers ? ['-expose-servers'] : []),
       // One listener on every interface of the Envoy container (LAN and
       // WAN); it also spares the check that the LAN address is bindable
@@ -123,13 +134,14 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       command: ['envoy', '--config-path', '/bootstrap/envoy.json'],
       networksAdvanced: [
         { name: placement.network.name, ipv4Address: lan },
-        ...(wan ? [{ name: runtime.wan.name, ipv4Address: wan }] : []),
+        ...(wan && !onHost ? [{ name: runtime.wan.name, ipv4Address: wan }] : []),
       ],
+      ...(onHost ? { ports: [{ internal: spec.port, external, ip: placement.hostAddress }] } : {}),
       volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],
       restart: 'unless-stopped',
       dependsOn: [registration],
     }) : undefined;
-    instances.push({ proxyId, lanAddress: `${lan}:${port}`, wanAddress: wan && `${wan}:${port}`, registration, envoy });
+    instances.push({ proxyId, lanAddress: `${lan}:${port}`, wanAddress: wan && `${wan}:${wanPort}`, registration, envoy });
   }
   return instances;
 }

@@ -20,8 +20,16 @@ export interface ConsulServerProps {
   readonly wanAddress?: string;
   /** Mesh-gateway federation: a certificate signed by the federation's CA. */
   readonly ca?: CertificateAuthority;
-  /** Publish the HTTP API on this host port (127.0.0.1). */
+  /**
+   * WAN traffic goes over this address of the Docker host: the server's WAN
+   * gossip and RPC ports are published there (and advertised), and so is its
+   * API at `httpPort`.
+   */
+  readonly hostAddress?: string;
+  /** Publish the HTTP API (HTTPS with a supplied CA) on this host port (127.0.0.1, and `hostAddress`). */
   readonly httpPort?: number;
+  /** Leave the federation when stopped, waiting up to this many seconds for it. */
+  readonly leaveGraceSeconds?: number;
   /** A secondary replicating ACLs: healthy only once replication has run. */
   readonly waitForReplication: boolean;
   readonly managementToken: string;
@@ -43,6 +51,8 @@ export class ConsulServer extends Construct {
   public readonly nodeName: string;
   public readonly lanAddress: string;
   public readonly container: Container;
+  /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
+  public readonly ports: { server: number; serf_wan: number; grpc_tls: number };
   private _wanAddress?: string;
   private readonly props: ConsulServerProps;
 
@@ -51,19 +61,26 @@ export class ConsulServer extends Construct {
     this.props = props;
     this.nodeName = `${props.datacenter}-server-${props.index}`;
     this.lanAddress = props.lanAddress;
-    this._wanAddress = props.wanAddress;
+    // On a host address, each server of the datacenter publishes its own ports: 8300, 8310, 8320, ...
+    const step = props.hostAddress !== undefined ? 10 * props.index : 0;
+    this.ports = { server: CONSUL_PORTS.server + step, serf_wan: CONSUL_PORTS.serf_wan + step, grpc_tls: CONSUL_PORTS.grpc_tls + step };
+    this._wanAddress = props.hostAddress ?? props.wanAddress;
     const { runtime } = props;
     const base = `${props.prefix}-${this.nodeName}`;
     const data = new Volume(this, 'Data', { provider: runtime.provider, name: `${base}-data` });
     const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
     const dependsOn: ITerraformDependable[] = [];
     if (props.ca) {
-      const tls = issueServerCertificate(this, runtime, { ca: props.ca, datacenter: props.datacenter, node: this.nodeName, base, image: props.image });
+      const tls = issueServerCertificate(this, runtime, {
+        ca: props.ca, datacenter: props.datacenter, node: this.nodeName, base, image: props.image, hostAddress: props.hostAddress,
+      });
       volumes.push({ volumeName: tls.volume.name, containerPath: TLS_DIR });
       dependsOn.push(tls.issued);
     }
 
-    const healthy = [`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/status/leader | grep -q ':${CONSUL_PORTS.server}'`];
+    // A leader's RPC port: 8300, or with servers on a host address 8310, 8320, ...
+    const leaderPort = props.hostAddress !== undefined ? '83[0-9]0' : String(CONSUL_PORTS.server);
+    const healthy = [`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/status/leader | grep -q ':${leaderPort}'`];
     if (props.waitForReplication) {
       // A secondary is useful only once ACLs replicate: until then gateway
       // registration in it fails with 403. "Running" only means the routine
@@ -83,7 +100,7 @@ export class ConsulServer extends Construct {
       command: ['agent', `-config-dir=${CONFIG_DIR}`],
       volumes,
       networksAdvanced: this.networks(),
-      ports: props.httpPort !== undefined ? [{ internal: CONSUL_PORTS.http, external: props.httpPort, ip: '127.0.0.1' }] : [],
+      ports: this.publishedPorts(),
       healthcheck: {
         test: ['CMD-SHELL', healthy.join(' && ')],
         interval: '2s',
@@ -94,8 +111,19 @@ export class ConsulServer extends Construct {
       wait: true,
       waitTimeout: 180,
       restart: 'unless-stopped',
+      ...(props.leaveGraceSeconds !== undefined ? { destroyGraceSeconds: props.leaveGraceSeconds } : {}),
       dependsOn: dependsOnAll(dependsOn),
-      ...(props.preconditions.length > 0 ? { lifecycle: { precondition: props.preconditions } } : {}),
+      ...(props.preconditions.length > 0 || props.hostAddress !== undefined ? {
+        lifecycle: {
+          ...(props.preconditions.length > 0 ? { precondition: props.preconditions } : {}),
+          // The docker provider reads back ports sorted by number only, so
+          // 8302/tcp and 8302/udp come back in random order and every plan
+          // would replace the server. The label carries them instead: it
+          // replaces the container when they really change.
+          ...(props.hostAddress !== undefined ? { ignoreChanges: ['ports'] } : {}),
+        },
+      } : {}),
+      ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
     this.setAgentToken(base);
   }
@@ -105,25 +133,77 @@ export class ConsulServer extends Construct {
     return this._wanAddress;
   }
 
-  /** Puts the server on the shared network too (direct peering); idempotent. */
-  public joinSharedNetwork(pool: AddressPool): string {
+  /** `address:port` other datacenters' servers dial for WAN gossip. */
+  public get wanGossipAddress(): string {
+    return this.props.hostAddress !== undefined ? `${this.props.hostAddress}:${this.ports.serf_wan}` : this._wanAddress!;
+  }
+
+  /**
+   * Where another cluster's servers dial this one for direct peering (the
+   * gRPC TLS port): on the host address, published there; else on the shared
+   * network, which the server joins if it is not on it yet (idempotent).
+   */
+  public peeringAddress(pool: AddressPool): string {
+    if (this.props.hostAddress !== undefined) {
+      if (!this.peeringPublished) {
+        this.peeringPublished = true;
+        this.container.putPorts(this.publishedPorts());
+        this.container.putLabels([this.portsLabel()]);
+      }
+      return `${this.props.hostAddress}:${this.ports.grpc_tls}`;
+    }
     if (this._wanAddress === undefined) {
       this._wanAddress = pool.allocate();
       this.container.putNetworksAdvanced(this.networks());
     }
-    return this._wanAddress;
+    return `${this._wanAddress}:${CONSUL_PORTS.grpc_tls}`;
   }
 
   /** Writes the agent configuration the container starts with. */
-  public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan'>): void {
-    const content = JSON.stringify(renderServerConfig({ ...config, nodeName: this.nodeName, advertiseAddr: this.lanAddress, advertiseAddrWan: this.props.wanAddress }), null, 2);
+  public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan' | 'ports' | 'leaveOnTerminate'>): void {
+    const content = JSON.stringify(renderServerConfig({
+      ...config,
+      nodeName: this.nodeName,
+      advertiseAddr: this.lanAddress,
+      advertiseAddrWan: this.props.hostAddress ?? this.props.wanAddress,
+      ...(this.props.hostAddress !== undefined ? { ports: this.ports } : {}),
+      leaveOnTerminate: this.props.leaveGraceSeconds !== undefined,
+    }), null, 2);
     this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }]);
+  }
+
+  private peeringPublished = false;
+
+  private publishedPorts() {
+    const { hostAddress, httpPort, ca } = this.props;
+    const api = ca?.kind === 'supplied' ? CONSUL_PORTS.https : CONSUL_PORTS.http;
+    const ports: { internal: number; external: number; ip: string; protocol?: string }[] = [];
+    if (httpPort !== undefined) {
+      ports.push({ internal: api, external: httpPort, ip: '127.0.0.1' });
+      if (hostAddress !== undefined) ports.push({ internal: api, external: httpPort, ip: hostAddress });
+    }
+    if (hostAddress !== undefined) {
+      const wan = [
+        { port: this.ports.server },
+        { port: this.ports.serf_wan },
+        { port: this.ports.serf_wan, protocol: 'udp' },
+        ...(this.peeringPublished ? [{ port: this.ports.grpc_tls }] : []),
+      ];
+      // The agent listens on these very ports (set in its config), so inside and outside agree.
+      ports.push(...wan.map((p) => ({ internal: p.port, external: p.port, ip: hostAddress, ...(p.protocol ? { protocol: p.protocol } : {}) })));
+    }
+    return ports;
+  }
+
+  private portsLabel() {
+    const text = this.publishedPorts().map((p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol ?? 'tcp'}`).join(',');
+    return { label: 'cdktf-consul-mesh.published-ports', value: text };
   }
 
   private networks() {
     return [
       { name: this.props.network.name, ipv4Address: this.lanAddress, aliases: [this.nodeName] },
-      ...(this._wanAddress ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
+      ...(this._wanAddress && this.props.hostAddress === undefined ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
     ];
   }
 

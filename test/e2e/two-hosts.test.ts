@@ -1,0 +1,218 @@
+// examples/two-hosts deployed for real: two Docker engines of the suite's
+// own, each in a network namespace of its own, joined by a veth pair with
+// test-only addresses (the "WAN"). Each datacenter's stack is applied by
+// OpenTofu from inside its engine's namespace, as on its own host: the
+// primary's first, then the secondary's, which reads the replication token
+// from the primary's state and writes its servers' tokens through the
+// primary's HTTPS API across the link. Then: leaders, WAN members, ACL and
+// config entry replication, TLS refusing plaintext, secrets nowhere in the
+// JSON; destroy of the secondary leaves the primary untouched, and destroy
+// of both leaves nothing on either engine. Envoy is not available here: the
+// gateways are registered, their Envoy containers off.
+import { spawnSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, LocalBackend } from 'cdktf';
+import { twoHosts } from '../../examples/two-hosts/main';
+import { clearEngine, leftoversOn } from '../support/docker-deployment';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { eventually } from '../support/eventually';
+import { TerraformWorkspace } from '../support/terraform';
+import { requireTool } from '../support/tools';
+import { linkEngines } from '../support/wan-link';
+
+const consulBin = requireTool('consul');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-two-hosts-'));
+const token = randomUUID();
+const gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
+
+let engines: { dc1: DockerEngine; dc2: DockerEngine };
+let addresses: [string, string];
+let ca: { cert: string; key: string; caFile: string };
+let otherCaFile: string;
+const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace } = {};
+let json: { dc1: string; dc2: string };
+const timings: string[] = [];
+type Dc = 'dc1' | 'dc2';
+
+/** `consul tls ca create` in a directory of its own: the federation's CA. */
+function createCa(dir: string): { cert: string; key: string; caFile: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = spawnSync(consulBin, ['tls', 'ca', 'create'], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`consul tls ca create: ${r.stderr}`);
+  const caFile = path.join(dir, 'consul-agent-ca.pem');
+  return { cert: fs.readFileSync(caFile, 'utf8'), key: fs.readFileSync(path.join(dir, 'consul-agent-ca-key.pem'), 'utf8'), caFile };
+}
+
+/**
+ * A GET on a datacenter's HTTPS API from inside its engine's namespace (its
+ * own host), verifying the certificate against `caFile`.
+ */
+function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string } = {}): { status: number; body: string; error?: string } {
+  const script = `
+const mod = require(process.argv[1] === 'http' ? 'http' : 'https');
+const req = mod.get({ host: process.argv[2], port: 8500, path: process.argv[3], headers: { 'X-Consul-Token': process.env.TOKEN },
+  ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, timeout: 10000 }, (res) => {
+  let body = ''; res.on('data', (d) => body += d); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
+});
+req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: e.message })));`;
+  const argv = engines[dc].inEngineNetwork([process.execPath, '-e', script, options.scheme ?? 'https', options.host ?? '127.0.0.1', urlPath, options.caFile ?? ca.caFile]);
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, TOKEN: token } });
+  if (r.status !== 0) throw new Error(`api ${dc} ${urlPath}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+const getJson = (dc: Dc, urlPath: string) => {
+  const r = api(dc, urlPath);
+  if (r.status !== 200) throw new Error(`GET ${urlPath} in ${dc}: ${r.status} ${r.error ?? r.body}`);
+  return JSON.parse(r.body);
+};
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await fn();
+  timings.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return result;
+}
+
+beforeAll(async () => {
+  const dc1 = await startDockerEngine({ name: 'dockerd' });
+  const dc2 = await startDockerEngine({ name: 'dockerd-b' }).catch(async (e) => {
+    await dc1.stop();
+    throw e;
+  });
+  engines = { dc1, dc2 };
+  addresses = linkEngines(dc1, dc2).addresses;
+  for (const engine of [dc1, dc2]) await clearEngine(engine);
+  const [image] = await Promise.all([ensureConsulImage(dc1), ensureConsulImage(dc2)]);
+  ca = createCa(path.join(work, 'ca'));
+  otherCaFile = createCa(path.join(work, 'other-ca')).caFile;
+
+  const app = new App({ outdir: path.join(work, 'out') });
+  const { primary, secondary } = twoHosts(app, {
+    dc1: { dockerHost: dc1.host, address: addresses[0] },
+    dc2: { dockerHost: dc2.host, address: addresses[1] },
+    image,
+    startEnvoy: false,
+  });
+  new LocalBackend(primary, { path: path.join(work, 'dc1.tfstate') });
+  new LocalBackend(secondary, { path: path.join(work, 'dc2.tfstate') });
+  app.synth();
+  const read = (stack: string) => fs.readFileSync(path.join(work, 'out', 'stacks', stack, 'cdk.tf.json'), 'utf8');
+  json = { dc1: read('two-hosts-dc1'), dc2: read('two-hosts-dc2') };
+  const vars = (dc: Dc) => ({
+    [`${dc}_management_token`]: token, [`${dc}_gossip_key`]: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key,
+  });
+  ws.dc1 = new TerraformWorkspace(json.dc1, { vars: vars('dc1'), wrap: dc1.inEngineNetwork, prefix: 'cmesh-two-hosts-dc1-' });
+  ws.dc2 = new TerraformWorkspace(json.dc2, { vars: vars('dc2'), wrap: dc2.inEngineNetwork, prefix: 'cmesh-two-hosts-dc2-' });
+}, 10 * 60_000);
+
+afterAll(async () => {
+  // The secondary first: it reads the primary's state.
+  for (const dc of ['dc2', 'dc1'] as Dc[]) {
+    const w = ws[dc];
+    if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
+    w?.remove();
+  }
+  for (const engine of Object.values(engines ?? {})) await engine.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+  if (timings.length > 0) console.log(`two-hosts timings: ${timings.join(', ')}`);
+}, 5 * 60_000);
+
+test('no secret is in either stack\'s JSON: tokens, gossip key and CA key arrive as variables or remote state', () => {
+  for (const text of Object.values(json)) {
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(gossipKey);
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).toContain('"ca_pem": "${var.ca_certificate}"');
+  }
+  // The replication token crosses as the primary's sensitive output, read by the secondary from its state.
+  const outputs = JSON.parse(json.dc1).output;
+  expect(Object.values<any>(outputs).map((o) => o.sensitive)).toEqual([true]);
+  // (Inside the server's config, itself a JSON string in cdk.tf.json.)
+  expect(json.dc2).toContain('\\"replication\\": \\"${data.terraform_remote_state.cross-stack-reference-input-two-hosts-dc1.outputs.');
+});
+
+test('the primary\'s stack applies on its host, then the secondary\'s on the other; neither plans changes after', async () => {
+  await timed('apply dc1', () => ws.dc1!.apply());
+  await timed('apply dc2', () => ws.dc2!.apply());
+  await ws.dc1!.expectNoChanges();
+  await ws.dc2!.expectNoChanges();
+  const outputs = await ws.dc1!.run(['output', '-no-color']);
+  expect(outputs.stdout).toMatch(/= <sensitive>/);
+}, 10 * 60_000);
+
+test('both datacenters have a leader and see each other over the WAN at the hosts\' addresses', async () => {
+  for (const dc of ['dc1', 'dc2'] as Dc[]) expect(getJson(dc, '/v1/status/leader')).toMatch(/:8300$/);
+  const wan = await eventually('both servers alive in the WAN pool',
+    async () => getJson('dc1', '/v1/agent/members?wan=1') as any[],
+    (members) => members.filter((m) => m.Status === 1).length === 2, 60_000, 500);
+  expect(wan.map((m) => `${m.Name} ${m.Addr}:${m.Port}`).sort()).toEqual([`dc1-server-0.dc1 ${addresses[0]}:8302`, `dc2-server-0.dc2 ${addresses[1]}:8302`]);
+  // An RPC forwarded from dc2 to dc1 (server TLS both ways, hostnames verified).
+  expect(getJson('dc2', '/v1/catalog/nodes?dc=dc1').map((n: any) => n.Node)).toEqual(['dc1-server-0']);
+  expect(getJson('dc1', '/v1/catalog/datacenters').sort()).toEqual(['dc1', 'dc2']);
+}, 2 * 60_000);
+
+test('ACLs and config entries replicate from the primary to the secondary', async () => {
+  const replication = getJson('dc2', '/v1/acl/replication');
+  expect(replication).toMatchObject({ Enabled: true, Running: true, SourceDatacenter: 'dc1', ReplicationType: 'tokens' });
+  expect(replication.ReplicatedTokenIndex).toBeGreaterThan(0);
+  // The secondary's gateway token was created in dc1 and serves in dc2: its registration ran with it.
+  expect(getJson('dc2', '/v1/catalog/service/mesh-gateway').map((s: any) => s.ServiceKind)).toEqual(['mesh-gateway']);
+  // proxy-defaults, written in dc1 by the primary's stack, read from dc2's own replica.
+  const entry = await eventually('proxy-defaults replicated to dc2', async () => api('dc2', '/v1/config/proxy-defaults/global'),
+    (r) => r.status === 200, 30_000, 500);
+  expect(JSON.parse(entry.body).MeshGateway).toEqual({ Mode: 'local' });
+  // The secondary's gateway registered its WAN address on its host.
+  const gateway = getJson('dc2', '/v1/catalog/service/mesh-gateway')[0];
+  expect(gateway.ServiceTaggedAddresses.wan).toEqual({ Address: addresses[1], Port: 8443 });
+});
+
+test('TLS wherever traffic leaves a host: the API refuses plaintext and unknown CAs, RPC refuses plaintext', async () => {
+  // Over the link, on the primary's published API port.
+  const plain = api('dc2', '/v1/status/leader', { scheme: 'http', host: addresses[0] });
+  expect(plain.status).toBe(400);
+  expect(plain.body).toMatch(/HTTP request to an HTTPS server/);
+  const stranger = api('dc2', '/v1/status/leader', { host: addresses[0], caFile: otherCaFile });
+  expect(stranger.status).toBe(0);
+  expect(stranger.error).toMatch(/certificate/);
+  expect(api('dc2', '/v1/status/leader', { host: addresses[0] }).status).toBe(200);
+
+  // A plaintext RPC (the Consul RPC byte, no TLS) to the primary's server port, from the other host.
+  const script = `const s = require('net').connect(8300, process.argv[1], () => s.write(Buffer.from([1, 0x81, 0xa0])));
+s.on('close', () => process.exit(0)); s.on('error', () => process.exit(0)); setTimeout(() => process.exit(3), 10000);`;
+  const argv = engines.dc2.inEngineNetwork([process.execPath, '-e', script, addresses[0]]);
+  expect(spawnSync(argv[0], argv.slice(1)).status).toBe(0);
+  const logs = await eventually('the server says it refused', () => engines.dc1.docker(['logs', 'consul-dc1-server-0']),
+    (r) => /Non-TLS connection attempted/i.test(r.stdout + r.stderr), 10_000, 250);
+  expect(logs.stdout + logs.stderr).toMatch(/Non-TLS connection attempted with VerifyIncoming set/);
+});
+
+test('the CA key is gone from the container that signed the certificates', async () => {
+  for (const dc of ['dc1', 'dc2'] as Dc[]) {
+    // `docker export` writes a tar to stdout: list it instead of reading it as text.
+    const listing = spawnSync('sh', ['-c', `docker container export consul-${dc}-server-0-issue-cert | tar -t`],
+      { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: engines[dc].host } });
+    expect(listing.status).toBe(0);
+    expect(listing.stdout).toContain('upload/ca.pem');
+    expect(listing.stdout).not.toContain('upload/ca-key.pem');
+  }
+});
+
+test('destroying the secondary\'s stack takes it out of the federation and leaves the primary untouched', async () => {
+  await timed('destroy dc2', () => ws.dc2!.destroy());
+  expect(await leftoversOn(engines.dc2)).toEqual([]);
+  // Its server left (status 3) rather than failed (4).
+  const wan = await eventually('dc2-server-0 has left', async () => getJson('dc1', '/v1/agent/members?wan=1') as any[],
+    (members) => members.find((m) => m.Name === 'dc2-server-0.dc2')?.Status === 3, 30_000, 500);
+  expect(wan.find((m) => m.Name === 'dc1-server-0.dc1').Status).toBe(1);
+  const tokens = (getJson('dc1', '/v1/acl/tokens') as any[]).map((t) => t.Description);
+  expect(tokens.filter((d) => /dc2/.test(d))).toEqual([]);
+  expect(tokens).toContain('Agent token of dc1-server-0');
+  await ws.dc1!.expectNoChanges();
+
+  await timed('destroy dc1', () => ws.dc1!.destroy());
+  expect(await leftoversOn(engines.dc1)).toEqual([]);
+}, 5 * 60_000);
