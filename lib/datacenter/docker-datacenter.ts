@@ -34,8 +34,9 @@ export interface DatacenterOptions {
   readonly servers?: number;
 
   /**
-   * Host port (on 127.0.0.1) the first server's HTTP API is published on;
-   * the datacenter's `consul` provider talks to it.
+   * Host port (on 127.0.0.1, and on `hostAddress` if set) the first
+   * server's HTTP API is published on (HTTPS with `tls`); the datacenter's
+   * `consul` provider talks to it (at `hostAddress` if set).
    * @default 8500 (in a federation: 8500, 8501, ... in declaration order)
    */
   readonly httpPort?: number;
@@ -269,7 +270,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.network = this.runtime.network(this, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
     const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
-    const api = { address: `127.0.0.1:${portText(this.httpPort)}`, ...https, token: this.managementToken };
+    // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
+    const api = { address: `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.

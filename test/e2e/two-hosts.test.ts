@@ -6,16 +6,19 @@
 // from the primary's state and writes its servers' tokens through the
 // primary's HTTPS API across the link. Then: leaders, WAN members, ACL and
 // config entry replication, TLS refusing plaintext, secrets nowhere in the
-// JSON; destroy of the secondary leaves the primary untouched, and destroy
-// of both leaves nothing on either engine. Envoy is not available here: the
-// gateways are registered, their Envoy containers off.
+// JSON; destroy of the secondary leaves the primary untouched; a secondary
+// of another app joins from inputs alone; two independent clusters on the
+// two hosts peer directly; and nothing is left on either engine. Envoy is
+// not available here: the gateways are registered, their Envoy containers off.
 import { spawnSync } from 'child_process';
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, LocalBackend } from 'cdktf';
+import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { twoHosts } from '../../examples/two-hosts/main';
+import { ClusterPeering, DockerDatacenter, FederationMethod } from '../../lib';
 import { clearEngine, leftoversOn } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { eventually } from '../support/eventually';
@@ -31,8 +34,9 @@ const gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.
 let engines: { dc1: DockerEngine; dc2: DockerEngine };
 let addresses: [string, string];
 let ca: { cert: string; key: string; caFile: string };
-let otherCaFile: string;
-const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace } = {};
+let otherCa: { cert: string; key: string; caFile: string };
+let image: string;
+const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace; alone?: TerraformWorkspace; peering?: TerraformWorkspace } = {};
 let json: { dc1: string; dc2: string };
 const timings: string[] = [];
 type Dc = 'dc1' | 'dc2';
@@ -50,19 +54,27 @@ function createCa(dir: string): { cert: string; key: string; caFile: string } {
  * A GET on a datacenter's HTTPS API from inside its engine's namespace (its
  * own host), verifying the certificate against `caFile`.
  */
-function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string } = {}): { status: number; body: string; error?: string } {
+function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string; method?: string; body?: string; token?: string } = {}): { status: number; body: string; error?: string } {
   const script = `
 const mod = require(process.argv[1] === 'http' ? 'http' : 'https');
-const req = mod.get({ host: process.argv[2], port: 8500, path: process.argv[3], headers: { 'X-Consul-Token': process.env.TOKEN },
+const req = mod.request({ host: process.argv[2], port: 8500, path: process.argv[3], method: process.env.METHOD, headers: { 'X-Consul-Token': process.env.TOKEN },
   ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, timeout: 10000 }, (res) => {
   let body = ''; res.on('data', (d) => body += d); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
 });
-req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: e.message })));`;
+req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: e.message })));
+req.end(process.env.BODY);`;
   const argv = engines[dc].inEngineNetwork([process.execPath, '-e', script, options.scheme ?? 'https', options.host ?? '127.0.0.1', urlPath, options.caFile ?? ca.caFile]);
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, TOKEN: token } });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8', env: { ...process.env, TOKEN: options.token ?? token, METHOD: options.method ?? 'GET', BODY: options.body ?? '' },
+  });
   if (r.status !== 0) throw new Error(`api ${dc} ${urlPath}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
+
+/** The federation's secrets, as each datacenter's stack names its variables: one token, one gossip key, one CA. */
+const secretVars = (dc: Dc) => ({
+  [`${dc}_management_token`]: token, [`${dc}_gossip_key`]: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key,
+});
 
 const getJson = (dc: Dc, urlPath: string) => {
   const r = api(dc, urlPath);
@@ -86,9 +98,9 @@ beforeAll(async () => {
   engines = { dc1, dc2 };
   addresses = linkEngines(dc1, dc2).addresses;
   for (const engine of [dc1, dc2]) await clearEngine(engine);
-  const [image] = await Promise.all([ensureConsulImage(dc1), ensureConsulImage(dc2)]);
+  [image] = await Promise.all([ensureConsulImage(dc1), ensureConsulImage(dc2)]);
   ca = createCa(path.join(work, 'ca'));
-  otherCaFile = createCa(path.join(work, 'other-ca')).caFile;
+  otherCa = createCa(path.join(work, 'other-ca'));
 
   const app = new App({ outdir: path.join(work, 'out') });
   const { primary, secondary } = twoHosts(app, {
@@ -102,17 +114,14 @@ beforeAll(async () => {
   app.synth();
   const read = (stack: string) => fs.readFileSync(path.join(work, 'out', 'stacks', stack, 'cdk.tf.json'), 'utf8');
   json = { dc1: read('two-hosts-dc1'), dc2: read('two-hosts-dc2') };
-  const vars = (dc: Dc) => ({
-    [`${dc}_management_token`]: token, [`${dc}_gossip_key`]: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key,
-  });
-  ws.dc1 = new TerraformWorkspace(json.dc1, { vars: vars('dc1'), wrap: dc1.inEngineNetwork, prefix: 'cmesh-two-hosts-dc1-' });
-  ws.dc2 = new TerraformWorkspace(json.dc2, { vars: vars('dc2'), wrap: dc2.inEngineNetwork, prefix: 'cmesh-two-hosts-dc2-' });
+  ws.dc1 = new TerraformWorkspace(json.dc1, { vars: secretVars('dc1'), wrap: dc1.inEngineNetwork, prefix: 'cmesh-two-hosts-dc1-' });
+  ws.dc2 = new TerraformWorkspace(json.dc2, { vars: secretVars('dc2'), wrap: dc2.inEngineNetwork, prefix: 'cmesh-two-hosts-dc2-' });
 }, 10 * 60_000);
 
 afterAll(async () => {
   // The secondary first: it reads the primary's state.
-  for (const dc of ['dc2', 'dc1'] as Dc[]) {
-    const w = ws[dc];
+  for (const name of ['peering', 'alone', 'dc2', 'dc1'] as const) {
+    const w = ws[name];
     if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
     w?.remove();
   }
@@ -175,7 +184,7 @@ test('TLS wherever traffic leaves a host: the API refuses plaintext and unknown 
   const plain = api('dc2', '/v1/status/leader', { scheme: 'http', host: addresses[0] });
   expect(plain.status).toBe(400);
   expect(plain.body).toMatch(/HTTP request to an HTTPS server/);
-  const stranger = api('dc2', '/v1/status/leader', { host: addresses[0], caFile: otherCaFile });
+  const stranger = api('dc2', '/v1/status/leader', { host: addresses[0], caFile: otherCa.caFile });
   expect(stranger.status).toBe(0);
   expect(stranger.error).toMatch(/certificate/);
   expect(api('dc2', '/v1/status/leader', { host: addresses[0] }).status).toBe(200);
@@ -212,7 +221,101 @@ test('destroying the secondary\'s stack takes it out of the federation and leave
   expect(tokens.filter((d) => /dc2/.test(d))).toEqual([]);
   expect(tokens).toContain('Agent token of dc1-server-0');
   await ws.dc1!.expectNoChanges();
+}, 5 * 60_000);
+
+test('a secondary of another app joins from inputs alone (a sensitive variable for the token) and leaves again', async () => {
+  // What the primary's app hands over: its sensitive output, read by the operator.
+  const outputName = Object.keys(JSON.parse(json.dc1).output)[0];
+  const replicationToken = (await ws.dc1!.must(['output', '-raw', '-no-color', outputName])).stdout;
+  expect(replicationToken).toMatch(/^[0-9a-f-]{36}$/);
+
+  const app = new App({ outdir: path.join(work, 'out-alone') });
+  const stack = new TerraformStack(app, 'dc2-alone');
+  new LocalBackend(stack, { path: path.join(work, 'dc2-alone.tfstate') });
+  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
+  new DockerDatacenter(stack, 'dc2', {
+    name: 'dc2',
+    image,
+    dockerProvider: new DockerProvider(stack, 'docker', { host: engines.dc2.host }),
+    hostAddress: addresses[1],
+    tls: { caCertificate: variable('ca_certificate', false), caPrivateKey: variable('ca_private_key', true) },
+    join: {
+      primaryDatacenter: 'dc1',
+      method: FederationMethod.wanGossip(),
+      serverWanAddresses: [`${addresses[0]}:8302`],
+      meshGatewayWanAddresses: [],
+      primaryApiAddress: `${addresses[0]}:8500`,
+      replicationToken: variable('replication_token', true),
+    },
+  });
+  app.synth();
+  const text = fs.readFileSync(path.join(work, 'out-alone', 'stacks', 'dc2-alone', 'cdk.tf.json'), 'utf8');
+  expect(text).not.toContain(replicationToken);
+  expect(text).not.toContain('terraform_remote_state');
+  ws.alone = new TerraformWorkspace(text, {
+    vars: { ...secretVars('dc2'), replication_token: replicationToken }, wrap: engines.dc2.inEngineNetwork, prefix: 'cmesh-two-hosts-alone-',
+  });
+  await timed('apply dc2 (other app)', () => ws.alone!.apply());
+  await ws.alone.expectNoChanges();
+  await eventually('dc2-server-0 alive again in the WAN pool', async () => getJson('dc1', '/v1/agent/members?wan=1') as any[],
+    (members) => members.find((m) => m.Name === 'dc2-server-0.dc2')?.Status === 1, 60_000, 500);
+  expect(getJson('dc2', '/v1/acl/replication')).toMatchObject({ Running: true, SourceDatacenter: 'dc1' });
+  await ws.alone.destroy();
+  expect(await leftoversOn(engines.dc2)).toEqual([]);
 
   await timed('destroy dc1', () => ws.dc1!.destroy());
   expect(await leftoversOn(engines.dc1)).toEqual([]);
+}, 5 * 60_000);
+
+test('two clusters on the two hosts peer directly (servers dialing each other\'s published gRPC TLS port) and share a service', async () => {
+  const app = new App({ outdir: path.join(work, 'out-peering') });
+  const stack = new TerraformStack(app, 'peering');
+  new LocalBackend(stack, { path: path.join(work, 'peering.tfstate') });
+  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
+  // Independent clusters, independent CAs.
+  const cluster = (name: string, engine: DockerEngine, address: string) => new DockerDatacenter(stack, name, {
+    name,
+    image,
+    dockerProvider: new DockerProvider(stack, `docker-${name}`, { host: engine.host, alias: name }),
+    hostAddress: address,
+    tls: { caCertificate: variable(`${name}_ca_certificate`, false), caPrivateKey: variable(`${name}_ca_private_key`, true) },
+  });
+  const east = cluster('east', engines.dc1, addresses[0]);
+  const west = cluster('west', engines.dc2, addresses[1]);
+  new ClusterPeering(stack, 'peering', {
+    acceptor: east, dialer: west, throughMeshGateways: false, exportedServices: [{ service: 'api', allowedCallers: ['web'] }],
+  });
+  app.synth();
+  const text = fs.readFileSync(path.join(work, 'out-peering', 'stacks', 'peering', 'cdk.tf.json'), 'utf8');
+  const westToken = randomUUID();
+  ws.peering = new TerraformWorkspace(text, {
+    vars: {
+      east_management_token: token, east_gossip_key: gossipKey, east_ca_certificate: ca.cert, east_ca_private_key: ca.key,
+      west_management_token: westToken, west_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+      west_ca_certificate: otherCa.cert, west_ca_private_key: otherCa.key,
+    },
+    // One runner for both clusters: on the east host, reaching west's API across the link.
+    wrap: engines.dc1.inEngineNetwork,
+    prefix: 'cmesh-two-hosts-peering-',
+  });
+  await timed('apply peering', () => ws.peering!.apply());
+
+  const westApi = (urlPath: string) => {
+    const r = api('dc2', urlPath, { caFile: otherCa.caFile, token: westToken });
+    if (r.status !== 200) throw new Error(`GET ${urlPath} in west: ${r.status} ${r.error ?? r.body}`);
+    return JSON.parse(r.body);
+  };
+  await eventually('east\'s peering ACTIVE', async () => getJson('dc1', '/v1/peering/west'), (p) => p.State === 'ACTIVE', 60_000, 500);
+  const dialer = await eventually('west\'s peering ACTIVE', async () => westApi('/v1/peering/east'), (p) => p.State === 'ACTIVE', 60_000, 500);
+  expect(dialer.PeerServerAddresses).toEqual([`${addresses[0]}:8503`]);
+  await ws.peering.expectNoChanges();
+
+  // A service registered in east reaches west's catalog as an import.
+  const register = api('dc1', '/v1/catalog/register', { method: 'PUT', body: JSON.stringify({ Node: 'api-host', Address: '10.0.0.7', Service: { Service: 'api', Port: 9090 } }) });
+  expect(register.status).toBe(200);
+  const imported = await eventually('api imported into west', async () => westApi('/v1/health/service/api?peer=east'), (r) => r.length === 1, 60_000, 500);
+  expect(imported[0].Service).toMatchObject({ Service: 'api', Port: 9090, PeerName: 'east' });
+
+  await timed('destroy peering', () => ws.peering!.destroy());
+  for (const engine of [engines.dc1, engines.dc2]) expect(await leftoversOn(engine)).toEqual([]);
 }, 5 * 60_000);

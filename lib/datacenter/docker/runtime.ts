@@ -34,16 +34,19 @@ export interface PublishedPorts {
 const DEFAULT_ENGINE = new WeakMap<IConstruct, DockerRuntime[]>();
 
 /**
- * One per stack: the Docker provider, the image resources (one per name) and
- * the WAN network every datacenter of the stack shares. Also the registry of
- * host ports and subnets, so collisions between datacenters are caught.
+ * One per stack and Docker engine (provider): the provider, the image
+ * resources (one per name) and the WAN network every datacenter on the
+ * engine shares. Also the registry of host ports and subnets, so collisions
+ * between datacenters are caught.
  * @internal
  */
 export class DockerRuntime extends Construct {
   public static of(scope: IConstruct, provider?: DockerProvider): DockerRuntime {
     const stack = TerraformStack.of(scope);
-    const existing = stack.node.tryFindChild(RUNTIME_ID) as DockerRuntime | undefined;
-    return existing ?? new DockerRuntime(stack, RUNTIME_ID, provider);
+    const runtimes = stack.node.children.filter((c): c is DockerRuntime => c instanceof DockerRuntime);
+    const existing = runtimes.find((r) => r.givenProvider === provider);
+    // The stack's first engine keeps the plain id, so its resources' addresses do not change when a second engine arrives.
+    return existing ?? new DockerRuntime(stack, runtimes.length === 0 ? RUNTIME_ID : `${RUNTIME_ID}${runtimes.length + 1}`, provider);
   }
 
   public readonly provider: DockerProvider;
@@ -54,8 +57,9 @@ export class DockerRuntime extends Construct {
   private readonly subnets: { owner: IConstruct; subnet: string }[] = [];
   private lanCount = 0;
 
-  private constructor(scope: Construct, id: string, provider?: DockerProvider) {
+  private constructor(scope: Construct, id: string, private readonly givenProvider?: DockerProvider) {
     super(scope, id);
+    const provider = givenProvider;
     this.provider = provider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
     if (!provider) {
       const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
