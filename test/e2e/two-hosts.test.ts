@@ -8,7 +8,8 @@
 // config entry replication, TLS refusing plaintext, secrets nowhere in the
 // JSON; destroy of the secondary leaves the primary untouched; a secondary
 // of another app joins from inputs alone; two independent clusters on the
-// two hosts peer directly; and nothing is left on either engine. Envoy is
+// two hosts peer directly; a one-engine federation given the CA runs TLS
+// too; and nothing is left on either engine. Envoy is
 // not available here: the gateways are registered, their Envoy containers off.
 import { spawnSync } from 'child_process';
 import { randomUUID } from 'crypto';
@@ -18,7 +19,7 @@ import * as path from 'path';
 import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { twoHosts } from '../../examples/two-hosts/main';
-import { ClusterPeering, DockerDatacenter, FederationMethod } from '../../lib';
+import { ClusterPeering, ConsulFederation, DockerDatacenter, FederationMethod } from '../../lib';
 import { clearEngine, leftoversOn } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { eventually } from '../support/eventually';
@@ -36,7 +37,7 @@ let addresses: [string, string];
 let ca: { cert: string; key: string; caFile: string };
 let otherCa: { cert: string; key: string; caFile: string };
 let image: string;
-const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace; alone?: TerraformWorkspace; peering?: TerraformWorkspace } = {};
+const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace; alone?: TerraformWorkspace; peering?: TerraformWorkspace; oneEngine?: TerraformWorkspace } = {};
 let json: { dc1: string; dc2: string };
 const timings: string[] = [];
 type Dc = 'dc1' | 'dc2';
@@ -54,10 +55,10 @@ function createCa(dir: string): { cert: string; key: string; caFile: string } {
  * A GET on a datacenter's HTTPS API from inside its engine's namespace (its
  * own host), verifying the certificate against `caFile`.
  */
-function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string; method?: string; body?: string; token?: string } = {}): { status: number; body: string; error?: string } {
+function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string; port?: number; method?: string; body?: string; token?: string } = {}): { status: number; body: string; error?: string } {
   const script = `
 const mod = require(process.argv[1] === 'http' ? 'http' : 'https');
-const req = mod.request({ host: process.argv[2], port: 8500, path: process.argv[3], method: process.env.METHOD, headers: { 'X-Consul-Token': process.env.TOKEN },
+const req = mod.request({ host: process.argv[2], port: Number(process.env.PORT), path: process.argv[3], method: process.env.METHOD, headers: { 'X-Consul-Token': process.env.TOKEN },
   ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, timeout: 10000 }, (res) => {
   let body = ''; res.on('data', (d) => body += d); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
 });
@@ -65,7 +66,7 @@ req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: 
 req.end(process.env.BODY);`;
   const argv = engines[dc].inEngineNetwork([process.execPath, '-e', script, options.scheme ?? 'https', options.host ?? '127.0.0.1', urlPath, options.caFile ?? ca.caFile]);
   const r = spawnSync(argv[0], argv.slice(1), {
-    encoding: 'utf8', env: { ...process.env, TOKEN: options.token ?? token, METHOD: options.method ?? 'GET', BODY: options.body ?? '' },
+    encoding: 'utf8', env: { ...process.env, TOKEN: options.token ?? token, METHOD: options.method ?? 'GET', BODY: options.body ?? '', PORT: String(options.port ?? 8500) },
   });
   if (r.status !== 0) throw new Error(`api ${dc} ${urlPath}: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -120,7 +121,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The secondary first: it reads the primary's state.
-  for (const name of ['peering', 'alone', 'dc2', 'dc1'] as const) {
+  for (const name of ['oneEngine', 'peering', 'alone', 'dc2', 'dc1'] as const) {
     const w = ws[name];
     if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
     w?.remove();
@@ -318,4 +319,35 @@ test('two clusters on the two hosts peer directly (servers dialing each other\'s
 
   await timed('destroy peering', () => ws.peering!.destroy());
   for (const engine of [engines.dc1, engines.dc2]) expect(await leftoversOn(engine)).toEqual([]);
+}, 5 * 60_000);
+
+test('on one engine, a ConsulFederation given a CA runs server RPC TLS over WAN gossip too, and the HTTPS API', async () => {
+  const app = new App({ outdir: path.join(work, 'out-one-engine') });
+  const stack = new TerraformStack(app, 'one-engine');
+  new LocalBackend(stack, { path: path.join(work, 'one-engine.tfstate') });
+  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
+  new ConsulFederation(stack, 'fed', {
+    primary: { name: 'dc1' },
+    secondaries: [{ name: 'dc2' }],
+    image,
+    dockerProvider: new DockerProvider(stack, 'docker', { host: engines.dc1.host }),
+    tls: { caCertificate: variable('ca_certificate', false), caPrivateKey: variable('ca_private_key', true) },
+  });
+  app.synth();
+  const text = fs.readFileSync(path.join(work, 'out-one-engine', 'stacks', 'one-engine', 'cdk.tf.json'), 'utf8');
+  ws.oneEngine = new TerraformWorkspace(text, {
+    vars: { fed_management_token: token, fed_gossip_key: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key },
+    wrap: engines.dc1.inEngineNetwork,
+    prefix: 'cmesh-two-hosts-one-engine-',
+  });
+  await timed('apply one-engine federation', () => ws.oneEngine!.apply());
+  const get = (port: number, urlPath: string) => JSON.parse(api('dc1', urlPath, { port }).body);
+  await eventually('both servers alive in the WAN pool', async () => get(8500, '/v1/agent/members?wan=1') as any[],
+    (members) => members.filter((m) => m.Status === 1).length === 2, 60_000, 500);
+  // An RPC forwarded from dc2 to dc1 over TLS; the HTTPS API refuses plaintext.
+  expect(get(8501, '/v1/catalog/nodes?dc=dc1').map((n: any) => n.Node)).toEqual(['dc1-server-0']);
+  expect(api('dc1', '/v1/status/leader', { scheme: 'http', port: 8501 }).status).toBe(400);
+  await ws.oneEngine.expectNoChanges();
+  await ws.oneEngine.destroy();
+  expect(await leftoversOn(engines.dc1)).toEqual([]);
 }, 5 * 60_000);

@@ -218,7 +218,7 @@ describe('bad input', () => {
     const app = new App({ outdir });
     new DockerDatacenter(new TerraformStack(app, 'east'), 'dc', { name: 'east' });
     new DockerDatacenter(new TerraformStack(app, 'west'), 'dc', { name: 'west', httpPort: 8510 });
-    expect(() => app.synth()).toThrow(/\[west\/dc\] its stack and the stack of east\/dc both run Docker datacenters on the default Docker engine, where both would create the network consul-mesh-wan .*\(got: "west"\)\. Declare these datacenters in one stack, or give one stack's datacenters a dockerProvider for another engine\./);
+    expect(() => app.synth()).toThrow(/\[west\/dc\] its stack and the stack of east\/dc both run Docker datacenters on the default Docker engine, where both would create the same subnets \(and the network consul-mesh-wan\) \(got: "west"\)\. Declare these datacenters in one stack, or give one stack's datacenters a dockerProvider for another engine\./);
     expect(fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : []).toEqual([]);
     fs.rmSync(outdir, { recursive: true, force: true });
   });

@@ -151,7 +151,7 @@ export class DockerRuntime extends Construct {
     const earlier = onEngine.slice(0, onEngine.indexOf(this)).find((r) => r.subnets.length > 0);
     if (earlier && this.subnets[0] === entry) {
       return [validationMessage(`its stack and the stack of ${earlier.subnets[0].owner.node.path} both run Docker datacenters on the default Docker engine, `
-        + 'where both would create the network consul-mesh-wan and the same subnets', TerraformStack.of(this).node.id,
+        + 'where both would create the same subnets (and the network consul-mesh-wan)', TerraformStack.of(this).node.id,
       'Declare these datacenters in one stack, or give one stack\'s datacenters a dockerProvider for another engine.')];
     }
     if (entry.subnet === this.wanPool.subnet) {
