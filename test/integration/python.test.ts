@@ -135,7 +135,8 @@ export class App extends cdktf.App {
 
       const source = snippet.typescript
         .replace(/from 'cdktf'/g, `from ${JSON.stringify(path.join(env.dir, 'cdktf-shim'))}`)
-        .replace(/from 'cdktf-consul-mesh'/g, `from ${JSON.stringify(path.join(repo, 'lib'))}`);
+        .replace(/from 'cdktf-consul-mesh'/g, `from ${JSON.stringify(path.join(repo, 'lib'))}`)
+        .replace(/from '(@cdktf\/[^']+)'/g, (_m, module: string) => `from ${JSON.stringify(path.join(repo, 'node_modules', module))}`);
       fs.writeFileSync(path.join(dir, 'snippet.ts'), `${source}\nexport {};\n`);
       const main = `const shim = require(${JSON.stringify(path.join(env.dir, 'cdktf-shim'))}); require('./snippet'); for (const app of shim.apps) app.synth();`;
       fs.writeFileSync(path.join(dir, 'main.ts'), main);
