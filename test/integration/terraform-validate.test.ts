@@ -11,8 +11,10 @@ const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-examples-'));
 const stacks = synthExamples(outdir);
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
-test('every example is there', () => {
-  expect(stacks.map((s) => s.example).sort()).toEqual(['federated-pair', 'ingress', 'peering', 'terminating']);
+test('every example is there, with each of its stacks', () => {
+  expect(stacks.map((s) => `${s.example}/${s.stack}`).sort()).toEqual([
+    'federated-pair/federated-pair', 'ingress/ingress', 'peering/peering', 'terminating/terminating', 'two-hosts/two-hosts-dc1', 'two-hosts/two-hosts-dc2',
+  ]);
 });
 
 test.each(stacks.map((s) => [`${s.example}/${s.stack}`, s.dir]))('%s passes tofu init + validate with the pinned providers', async (_name, dir) => {
