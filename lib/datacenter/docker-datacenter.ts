@@ -93,12 +93,30 @@ export interface DatacenterOptions {
    * @default LogLevel.INFO
    */
   readonly logLevel?: LogLevel;
+
+  /**
+   * The IPv4 address other datacenters' hosts reach this datacenter's Docker
+   * host at. WAN traffic then goes over it instead of a Docker network the
+   * datacenters share: each server publishes its RPC and WAN gossip ports
+   * there (server i: 8300+10i and 8302+10i, TCP and UDP) and advertises it,
+   * mesh gateways publish their port there (replica r: port+r), and the
+   * API is published there on `httpPort`. Needs `tls`: this traffic leaves
+   * the host.
+   * @default - none: the datacenter talks to others over a Docker network on its own engine
+   */
+  readonly hostAddress?: string;
+
+  /**
+   * Docker provider (engine) to create the datacenter's containers with.
+   * @default - in a federation, the federation's; else one provider for the stack, talking to the local engine
+   */
+  readonly dockerProvider?: DockerProvider;
 }
 
 /** @internal */
 export const DATACENTER_OPTIONS: Record<keyof DatacenterOptions, true> = {
   name: true, servers: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
-  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true,
+  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true, hostAddress: true, dockerProvider: true,
 };
 
 /** A datacenter run as Docker containers. */
@@ -116,28 +134,10 @@ export interface DockerDatacenterProps extends DatacenterOptions {
   readonly gossipKey?: string;
 
   /**
-   * Docker provider to create containers with.
-   * @default - one provider for the stack, talking to the local engine
-   */
-  readonly dockerProvider?: DockerProvider;
-
-  /**
    * Prefix for Docker container, network and volume names.
    * @default "consul"
    */
   readonly namePrefix?: string;
-
-  /**
-   * The IPv4 address other datacenters' hosts reach this datacenter's Docker
-   * host at. WAN traffic then goes over it instead of a Docker network the
-   * datacenters share: each server publishes its RPC and WAN gossip ports
-   * there (server i: 8300+10i and 8302+10i, TCP and UDP) and advertises it,
-   * mesh gateways publish their port there (replica r: port+r), and the
-   * API is published there on `httpPort`. Needs `tls`: this traffic leaves
-   * the host.
-   * @default - none: the datacenter talks to others over a Docker network on its own engine
-   */
-  readonly hostAddress?: string;
 
   /**
    * A CA for the servers' certificates: RPC TLS with both ends and hostnames
@@ -227,6 +227,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.link = federation ?? linkAcrossStacks(this, props, suppliedCa);
     this.ownFederationMethod = federation ? undefined : props.federationMethod;
     this.ca = suppliedCa ?? this.link.ca;
+    if (this.hostAddress !== undefined && this.ca?.kind !== 'supplied') {
+      throw invalidInput(this, 'a datacenter on a host address sends RPC, gossip and API traffic off its host, which needs TLS from a CA the datacenters share',
+        { hostAddress: this.hostAddress, tls: false }, `Pass tls (the CA from \`consul tls ca create\`)${federation ? ' to the ConsulFederation' : ''}, or remove hostAddress.`);
+    }
     if (props.join !== undefined && props.primaryDatacenter !== undefined && props.primaryDatacenter !== props.join.primaryDatacenter) {
       throw invalidInput(this, `primaryDatacenter says "${props.primaryDatacenter}" but join names primary "${props.join.primaryDatacenter}"`,
         props.primaryDatacenter, 'Remove primaryDatacenter: join decides the primary.');

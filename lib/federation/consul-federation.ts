@@ -63,7 +63,7 @@ export interface ConsulFederationProps {
   readonly tls?: DatacenterTls;
 
   /**
-   * Docker provider for every datacenter.
+   * Docker provider for every datacenter that does not name its own.
    * @default - one provider for the stack, talking to the local engine
    */
   readonly dockerProvider?: DockerProvider;
@@ -121,7 +121,7 @@ export class ConsulFederation extends Construct {
       consulVersion: options.consulVersion ?? props.consulVersion,
       managementToken,
       gossipKey,
-      dockerProvider: props.dockerProvider,
+      dockerProvider: options.dockerProvider ?? props.dockerProvider,
       namePrefix: prefix,
     });
 

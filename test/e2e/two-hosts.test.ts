@@ -9,7 +9,8 @@
 // JSON; destroy of the secondary leaves the primary untouched; a secondary
 // of another app joins from inputs alone; two independent clusters on the
 // two hosts peer directly; a one-engine federation given the CA runs TLS
-// too; and nothing is left on either engine. Envoy is
+// too, and a one-stack federation spans both hosts; and nothing is left on
+// either engine. Envoy is
 // not available here: the gateways are registered, their Envoy containers off.
 import { spawnSync } from 'child_process';
 import { randomUUID } from 'crypto';
@@ -30,6 +31,8 @@ import { linkEngines } from '../support/wan-link';
 const consulBin = requireTool('consul');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-two-hosts-'));
 const token = randomUUID();
+/** The peered cluster west's own management token (east shares the federation's). */
+const westToken = randomUUID();
 const gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
 
 let engines: { dc1: DockerEngine; dc2: DockerEngine };
@@ -37,7 +40,7 @@ let addresses: [string, string];
 let ca: { cert: string; key: string; caFile: string };
 let otherCa: { cert: string; key: string; caFile: string };
 let image: string;
-const ws: { dc1?: TerraformWorkspace; dc2?: TerraformWorkspace; alone?: TerraformWorkspace; peering?: TerraformWorkspace; oneEngine?: TerraformWorkspace } = {};
+const ws: Partial<Record<'dc1' | 'dc2' | 'alone' | 'peering' | 'oneEngine' | 'oneStack', TerraformWorkspace>> = {};
 let json: { dc1: string; dc2: string };
 const timings: string[] = [];
 type Dc = 'dc1' | 'dc2';
@@ -72,6 +75,9 @@ req.end(process.env.BODY);`;
   return JSON.parse(r.stdout);
 }
 
+/** A ConsulFederation's secrets (its id: fed), with the CA. */
+const federationVars = () => ({ fed_management_token: token, fed_gossip_key: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key });
+
 /** The federation's secrets, as each datacenter's stack names its variables: one token, one gossip key, one CA. */
 const secretVars = (dc: Dc) => ({
   [`${dc}_management_token`]: token, [`${dc}_gossip_key`]: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key,
@@ -82,6 +88,24 @@ const getJson = (dc: Dc, urlPath: string) => {
   if (r.status !== 200) throw new Error(`GET ${urlPath} in ${dc}: ${r.status} ${r.error ?? r.body}`);
   return JSON.parse(r.body);
 };
+
+type Variable = (name: string, sensitive: boolean) => string;
+
+/**
+ * A stack of its own in an app of its own (`build` fills it; `variable`
+ * declares a string variable of it), synthesized, with its workspace: state
+ * in the suite's work dir, OpenTofu run from `runner`'s host.
+ */
+function ownStack(name: keyof typeof ws, build: (stack: TerraformStack, variable: Variable) => void, vars: Record<string, string>, runner: Dc): string {
+  const app = new App({ outdir: path.join(work, `out-${name}`) });
+  const stack = new TerraformStack(app, name);
+  new LocalBackend(stack, { path: path.join(work, `${name}.tfstate`) });
+  build(stack, (variable, sensitive) => new TerraformVariable(stack, variable, { type: 'string', sensitive }).stringValue);
+  app.synth();
+  const text = fs.readFileSync(path.join(work, `out-${name}`, 'stacks', name, 'cdk.tf.json'), 'utf8');
+  ws[name] = new TerraformWorkspace(text, { vars, wrap: engines[runner].inEngineNetwork, prefix: `cmesh-two-hosts-${name}-` });
+  return text;
+}
 
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -121,7 +145,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The secondary first: it reads the primary's state.
-  for (const name of ['oneEngine', 'peering', 'alone', 'dc2', 'dc1'] as const) {
+  for (const name of ['oneStack', 'oneEngine', 'peering', 'alone', 'dc2', 'dc1'] as const) {
     const w = ws[name];
     if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
     w?.remove();
@@ -230,11 +254,7 @@ test('a secondary of another app joins from inputs alone (a sensitive variable f
   const replicationToken = (await ws.dc1!.must(['output', '-raw', '-no-color', outputName])).stdout;
   expect(replicationToken).toMatch(/^[0-9a-f-]{36}$/);
 
-  const app = new App({ outdir: path.join(work, 'out-alone') });
-  const stack = new TerraformStack(app, 'dc2-alone');
-  new LocalBackend(stack, { path: path.join(work, 'dc2-alone.tfstate') });
-  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
-  new DockerDatacenter(stack, 'dc2', {
+  const text = ownStack('alone', (stack, variable) => new DockerDatacenter(stack, 'dc2', {
     name: 'dc2',
     image,
     dockerProvider: new DockerProvider(stack, 'docker', { host: engines.dc2.host }),
@@ -248,20 +268,15 @@ test('a secondary of another app joins from inputs alone (a sensitive variable f
       primaryApiAddress: `${addresses[0]}:8500`,
       replicationToken: variable('replication_token', true),
     },
-  });
-  app.synth();
-  const text = fs.readFileSync(path.join(work, 'out-alone', 'stacks', 'dc2-alone', 'cdk.tf.json'), 'utf8');
+  }), { ...secretVars('dc2'), replication_token: replicationToken }, 'dc2');
   expect(text).not.toContain(replicationToken);
   expect(text).not.toContain('terraform_remote_state');
-  ws.alone = new TerraformWorkspace(text, {
-    vars: { ...secretVars('dc2'), replication_token: replicationToken }, wrap: engines.dc2.inEngineNetwork, prefix: 'cmesh-two-hosts-alone-',
-  });
   await timed('apply dc2 (other app)', () => ws.alone!.apply());
-  await ws.alone.expectNoChanges();
+  await ws.alone!.expectNoChanges();
   await eventually('dc2-server-0 alive again in the WAN pool', async () => getJson('dc1', '/v1/agent/members?wan=1') as any[],
     (members) => members.find((m) => m.Name === 'dc2-server-0.dc2')?.Status === 1, 60_000, 500);
   expect(getJson('dc2', '/v1/acl/replication')).toMatchObject({ Running: true, SourceDatacenter: 'dc1' });
-  await ws.alone.destroy();
+  await ws.alone!.destroy();
   expect(await leftoversOn(engines.dc2)).toEqual([]);
 
   await timed('destroy dc1', () => ws.dc1!.destroy());
@@ -269,85 +284,102 @@ test('a secondary of another app joins from inputs alone (a sensitive variable f
 }, 5 * 60_000);
 
 test('two clusters on the two hosts peer directly (servers dialing each other\'s published gRPC TLS port) and share a service', async () => {
-  const app = new App({ outdir: path.join(work, 'out-peering') });
-  const stack = new TerraformStack(app, 'peering');
-  new LocalBackend(stack, { path: path.join(work, 'peering.tfstate') });
-  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
-  // Independent clusters, independent CAs.
-  const cluster = (name: string, engine: DockerEngine, address: string) => new DockerDatacenter(stack, name, {
-    name,
-    image,
-    dockerProvider: new DockerProvider(stack, `docker-${name}`, { host: engine.host, alias: name }),
-    hostAddress: address,
-    tls: { caCertificate: variable(`${name}_ca_certificate`, false), caPrivateKey: variable(`${name}_ca_private_key`, true) },
-  });
-  const east = cluster('east', engines.dc1, addresses[0]);
-  const west = cluster('west', engines.dc2, addresses[1]);
-  new ClusterPeering(stack, 'peering', {
-    acceptor: east, dialer: west, throughMeshGateways: false, exportedServices: [{ service: 'api', allowedCallers: ['web'] }],
-  });
-  app.synth();
-  const text = fs.readFileSync(path.join(work, 'out-peering', 'stacks', 'peering', 'cdk.tf.json'), 'utf8');
-  const westToken = randomUUID();
-  ws.peering = new TerraformWorkspace(text, {
-    vars: {
-      east_management_token: token, east_gossip_key: gossipKey, east_ca_certificate: ca.cert, east_ca_private_key: ca.key,
-      west_management_token: westToken, west_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
-      west_ca_certificate: otherCa.cert, west_ca_private_key: otherCa.key,
-    },
-    // One runner for both clusters: on the east host, reaching west's API across the link.
-    wrap: engines.dc1.inEngineNetwork,
-    prefix: 'cmesh-two-hosts-peering-',
-  });
+  ownStack('peering', (stack, variable) => {
+    // Independent clusters, independent CAs.
+    const cluster = (name: string, engine: DockerEngine, address: string) => new DockerDatacenter(stack, name, {
+      name,
+      image,
+      dockerProvider: new DockerProvider(stack, `docker-${name}`, { host: engine.host, alias: name }),
+      hostAddress: address,
+      tls: { caCertificate: variable(`${name}_ca_certificate`, false), caPrivateKey: variable(`${name}_ca_private_key`, true) },
+    });
+    new ClusterPeering(stack, 'peering', {
+      acceptor: cluster('east', engines.dc1, addresses[0]),
+      dialer: cluster('west', engines.dc2, addresses[1]),
+      throughMeshGateways: false,
+      exportedServices: [{ service: 'api', allowedCallers: ['web'] }],
+    });
+  }, {
+    east_management_token: token, east_gossip_key: gossipKey, east_ca_certificate: ca.cert, east_ca_private_key: ca.key,
+    west_management_token: westToken, west_gossip_key: spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+    west_ca_certificate: otherCa.cert, west_ca_private_key: otherCa.key,
+  }, 'dc1'); // One runner for both clusters: on the east host, reaching west's API across the link.
   await timed('apply peering', () => ws.peering!.apply());
+  try {
+    await checkPeering();
+  } finally {
+    // Whatever the checks found: the next test needs the hosts' addresses and subnets free.
+    await timed('destroy peering', () => ws.peering!.destroy());
+  }
+  for (const engine of [engines.dc1, engines.dc2]) expect(await leftoversOn(engine)).toEqual([]);
+}, 5 * 60_000);
 
+/** The peering, ACTIVE both ways, dialing the host address, sharing a service. */
+async function checkPeering(): Promise<void> {
   const westApi = (urlPath: string) => {
     const r = api('dc2', urlPath, { caFile: otherCa.caFile, token: westToken });
     if (r.status !== 200) throw new Error(`GET ${urlPath} in west: ${r.status} ${r.error ?? r.body}`);
     return JSON.parse(r.body);
   };
   await eventually('east\'s peering ACTIVE', async () => getJson('dc1', '/v1/peering/west'), (p) => p.State === 'ACTIVE', 60_000, 500);
-  const dialer = await eventually('west\'s peering ACTIVE', async () => westApi('/v1/peering/east'), (p) => p.State === 'ACTIVE', 60_000, 500);
+  await eventually('west\'s peering ACTIVE', async () => westApi('/v1/peering/east'), (p) => p.State === 'ACTIVE', 60_000, 500);
+  // The acceptor pushes its ready servers' addresses over the stream, preferring their WAN (host) address; the
+  // first push can come before a server's catalog entry has that tagged address, and the next one corrects it.
+  const dialer = await eventually('west dials east at its host address', async () => westApi('/v1/peering/east'),
+    (p) => JSON.stringify(p.PeerServerAddresses) === JSON.stringify([`${addresses[0]}:8503`]), 60_000, 500);
   expect(dialer.PeerServerAddresses).toEqual([`${addresses[0]}:8503`]);
-  await ws.peering.expectNoChanges();
+  await ws.peering!.expectNoChanges();
 
   // A service registered in east reaches west's catalog as an import.
   const register = api('dc1', '/v1/catalog/register', { method: 'PUT', body: JSON.stringify({ Node: 'api-host', Address: '10.0.0.7', Service: { Service: 'api', Port: 9090 } }) });
   expect(register.status).toBe(200);
   const imported = await eventually('api imported into west', async () => westApi('/v1/health/service/api?peer=east'), (r) => r.length === 1, 60_000, 500);
   expect(imported[0].Service).toMatchObject({ Service: 'api', Port: 9090, PeerName: 'east' });
-
-  await timed('destroy peering', () => ws.peering!.destroy());
-  for (const engine of [engines.dc1, engines.dc2]) expect(await leftoversOn(engine)).toEqual([]);
-}, 5 * 60_000);
+}
 
 test('on one engine, a ConsulFederation given a CA runs server RPC TLS over WAN gossip too, and the HTTPS API', async () => {
-  const app = new App({ outdir: path.join(work, 'out-one-engine') });
-  const stack = new TerraformStack(app, 'one-engine');
-  new LocalBackend(stack, { path: path.join(work, 'one-engine.tfstate') });
-  const variable = (name: string, sensitive: boolean) => new TerraformVariable(stack, name, { type: 'string', sensitive }).stringValue;
-  new ConsulFederation(stack, 'fed', {
+  ownStack('oneEngine', (stack, variable) => new ConsulFederation(stack, 'fed', {
     primary: { name: 'dc1' },
     secondaries: [{ name: 'dc2' }],
     image,
     dockerProvider: new DockerProvider(stack, 'docker', { host: engines.dc1.host }),
     tls: { caCertificate: variable('ca_certificate', false), caPrivateKey: variable('ca_private_key', true) },
-  });
-  app.synth();
-  const text = fs.readFileSync(path.join(work, 'out-one-engine', 'stacks', 'one-engine', 'cdk.tf.json'), 'utf8');
-  ws.oneEngine = new TerraformWorkspace(text, {
-    vars: { fed_management_token: token, fed_gossip_key: gossipKey, ca_certificate: ca.cert, ca_private_key: ca.key },
-    wrap: engines.dc1.inEngineNetwork,
-    prefix: 'cmesh-two-hosts-one-engine-',
-  });
+  }), federationVars(), 'dc1');
   await timed('apply one-engine federation', () => ws.oneEngine!.apply());
-  const get = (port: number, urlPath: string) => JSON.parse(api('dc1', urlPath, { port }).body);
-  await eventually('both servers alive in the WAN pool', async () => get(8500, '/v1/agent/members?wan=1') as any[],
-    (members) => members.filter((m) => m.Status === 1).length === 2, 60_000, 500);
-  // An RPC forwarded from dc2 to dc1 over TLS; the HTTPS API refuses plaintext.
-  expect(get(8501, '/v1/catalog/nodes?dc=dc1').map((n: any) => n.Node)).toEqual(['dc1-server-0']);
-  expect(api('dc1', '/v1/status/leader', { scheme: 'http', port: 8501 }).status).toBe(400);
-  await ws.oneEngine.expectNoChanges();
-  await ws.oneEngine.destroy();
+  try {
+    const get = (port: number, urlPath: string) => JSON.parse(api('dc1', urlPath, { port }).body);
+    await eventually('both servers alive in the WAN pool', async () => get(8500, '/v1/agent/members?wan=1') as any[],
+      (members) => members.filter((m) => m.Status === 1).length === 2, 60_000, 500);
+    // An RPC forwarded from dc2 to dc1 over TLS; the HTTPS API refuses plaintext.
+    expect(get(8501, '/v1/catalog/nodes?dc=dc1').map((n: any) => n.Node)).toEqual(['dc1-server-0']);
+    expect(api('dc1', '/v1/status/leader', { scheme: 'http', port: 8501 }).status).toBe(400);
+    await ws.oneEngine!.expectNoChanges();
+  } finally {
+    await ws.oneEngine!.destroy();
+  }
   expect(await leftoversOn(engines.dc1)).toEqual([]);
+}, 5 * 60_000);
+
+test('one stack across the two hosts: a ConsulFederation whose datacenters name their engines and host addresses', async () => {
+  ownStack('oneStack', (stack, variable) => {
+    const engine = (dc: Dc) => new DockerProvider(stack, `docker-${dc}`, { host: engines[dc].host, alias: dc });
+    new ConsulFederation(stack, 'fed', {
+      primary: { name: 'dc1', hostAddress: addresses[0], dockerProvider: engine('dc1') },
+      secondaries: [{ name: 'dc2', hostAddress: addresses[1], dockerProvider: engine('dc2'), httpPort: 8500 }],
+      image,
+      tls: { caCertificate: variable('ca_certificate', false), caPrivateKey: variable('ca_private_key', true) },
+    });
+  }, federationVars(), 'dc1'); // One runner for both hosts, on dc1's: dc2's API is reached across the link.
+  await timed('apply one-stack federation', () => ws.oneStack!.apply());
+  try {
+    const wan = await eventually('both servers alive in the WAN pool', async () => getJson('dc1', '/v1/agent/members?wan=1') as any[],
+      (members) => members.filter((m) => m.Status === 1).length === 2, 60_000, 500);
+    expect(wan.map((m) => `${m.Name} ${m.Addr}`).sort()).toEqual([`dc1-server-0.dc1 ${addresses[0]}`, `dc2-server-0.dc2 ${addresses[1]}`]);
+    expect(getJson('dc2', '/v1/catalog/nodes?dc=dc1').map((n: any) => n.Node)).toEqual(['dc1-server-0']);
+    expect(getJson('dc2', '/v1/acl/replication')).toMatchObject({ Running: true, SourceDatacenter: 'dc1' });
+    await ws.oneStack!.expectNoChanges();
+  } finally {
+    await ws.oneStack!.destroy();
+  }
+  for (const dc of ['dc1', 'dc2'] as Dc[]) expect(await leftoversOn(engines[dc])).toEqual([]);
 }, 5 * 60_000);

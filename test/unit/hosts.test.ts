@@ -3,7 +3,7 @@
 // and the one clear error each mistake gets before anything is written.
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { ConsulFederation, DatacenterTls, DockerDatacenter, DockerDatacenterProps, FederationJoin, FederationMethod } from '../../lib';
+import { ClusterPeering, ConsulFederation, DatacenterTls, DockerDatacenter, DockerDatacenterProps, FederationJoin, FederationMethod } from '../../lib';
 import { resourceAt, resourcesOf, synthJson, uploadedConfig } from '../support/synth';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -107,6 +107,13 @@ describe('a datacenter on a host address', () => {
     const stack = hostStack();
     expect(() => new DockerDatacenter(stack, 'dc1', { name: 'dc1', hostAddress: '192.0.2.1', federationMethod: FederationMethod.wanGossip() }))
       .toThrow(/dc1\/dc1.*federationMethod federates datacenters on different hosts.*Set hostAddress.*and tls/s);
+  });
+
+  test('refuses a host address without a CA, alone or in a federation', () => {
+    expect(() => new DockerDatacenter(hostStack(), 'dc1', { name: 'dc1', hostAddress: '192.0.2.1' }))
+      .toThrow(/dc1\/dc1.*on a host address sends RPC, gossip and API traffic off its host.*Pass tls/s);
+    expect(() => new ConsulFederation(hostStack(), 'fed', { primary: { name: 'dc1', hostAddress: '192.0.2.1' }, secondaries: [{ name: 'dc2' }] }))
+      .toThrow(/fed\/dc1.*Pass tls .* to the ConsulFederation/s);
   });
 
   test('refuses a literal CA key and a CA certificate that is no PEM', () => {
@@ -218,5 +225,49 @@ describe('Docker engines', () => {
     }
     expect(json.provider.consul.map((p: any) => p.scheme)).toEqual(['https', 'https', 'https']);
     expect(Object.keys(resourcesOf(json, 'docker_container')).filter((p) => p.endsWith('IssueCertificate'))).toEqual(['fed/dc1/Server0/IssueCertificate', 'fed/dc2/Server0/IssueCertificate']);
+  });
+});
+
+describe('one stack across hosts', () => {
+  function acrossHosts(method = FederationMethod.wanGossip()) {
+    const stack = hostStack();
+    const key = new TerraformVariable(stack, 'ca_key', { type: 'string', sensitive: true });
+    const fed = new ConsulFederation(stack, 'fed', {
+      primary: { name: 'dc1', hostAddress: '192.0.2.1', dockerProvider: new DockerProvider(stack, 'a', { alias: 'a', host: 'unix:///a.sock' }) },
+      secondaries: [{ name: 'dc2', hostAddress: '192.0.2.2', dockerProvider: new DockerProvider(stack, 'b', { alias: 'b', host: 'unix:///b.sock' }) }],
+      method,
+      tls: { caCertificate: CERT, caPrivateKey: key.stringValue },
+    });
+    for (const dc of fed.datacenters) dc.addMeshGateway('gateway', { peering: true });
+    return { stack, fed };
+  }
+
+  test('a ConsulFederation whose datacenters name their hosts federates over the host addresses, each on its engine', () => {
+    const { stack } = acrossHosts();
+    const json = synthJson(stack);
+    const dc2 = resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container');
+    expect(dc2.provider).toBe('docker.b');
+    expect(uploadedConfig(dc2)).toMatchObject({ retry_join_wan: ['192.0.2.1:8302'], advertise_addr_wan: '192.0.2.2' });
+    expect(json.provider.consul.map((p: any) => p.address)).toEqual(['192.0.2.1:8500', '192.0.2.2:8501', '192.0.2.2:8501']);
+    expect(Object.values(resourcesOf(json, 'docker_network')).map((n) => n.name)).toEqual(['consul-dc1', 'consul-dc2']);
+  });
+
+  test('through mesh gateways, the secondary dials the primary\'s gateway on its host address', () => {
+    const { stack } = acrossHosts(FederationMethod.meshGateways());
+    const json = synthJson(stack);
+    expect(uploadedConfig(resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container')).primary_gateways).toEqual(['192.0.2.1:8443']);
+  });
+
+  test('peering through mesh gateways across hosts: each gateway advertises its host address', () => {
+    const stack = hostStack();
+    const key = new TerraformVariable(stack, 'ca_key', { type: 'string', sensitive: true });
+    const tls = { caCertificate: CERT, caPrivateKey: key.stringValue };
+    const east = new DockerDatacenter(stack, 'east', { name: 'east', hostAddress: '192.0.2.1', tls, dockerProvider: new DockerProvider(stack, 'a', { alias: 'a' }) });
+    const west = new DockerDatacenter(stack, 'west', { name: 'west', hostAddress: '192.0.2.2', tls, dockerProvider: new DockerProvider(stack, 'b', { alias: 'b' }) });
+    for (const dc of [east, west]) dc.addMeshGateway('gateway', { peering: true });
+    new ClusterPeering(stack, 'peering', { acceptor: east, dialer: west });
+    const json = synthJson(stack);
+    expect(resourceAt(json, 'docker_container', 'east/gateway/Replica0/Registration').command[0]).toContain('-wan-address 192.0.2.1:8443');
+    expect(resourceAt(json, 'docker_container', 'west/gateway/Replica0/Registration').command[0]).toContain('-wan-address 192.0.2.2:8443');
   });
 });
