@@ -5,12 +5,12 @@ import { LogLevel } from './log-level';
 import { DatacenterBase } from './datacenter-base';
 import { DatacenterTls } from './datacenter-tls';
 import { CertificateAuthority, suppliedCertificateAuthority } from './docker/certificates';
-import { FederationLink, FederationPrimary, federationLinkOf } from './docker/federation-link';
+import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './docker/federation-link';
 import { placeOnDocker } from './docker/gateway-process';
 import { AddressPool, DockerRuntime } from './docker/runtime';
 import { ConsulServer } from './docker/server';
-import { FEDERATION_JOIN_KEYS, FederationJoin } from '../federation/federation-join';
-import { FederationMethod } from '../federation/federation-method';
+import { FederationJoin } from './federation-join';
+import { FederationMethod } from './federation-method';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
 import { portText } from '../internal/plan-checks';
@@ -20,7 +20,7 @@ import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable } from '../internal/tf';
-import { checkDatacenterName, checkHostPort, checkImage, checkKeys, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
+import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
 
 /** What describes one datacenter, alone or as part of a federation. */
 export interface DatacenterOptions {
@@ -428,60 +428,6 @@ function checkServers(scope: Construct, servers: number): number {
       'Use 1 (no fault tolerance), 3 (tolerates one failure) or 5 (tolerates two).');
   }
   return servers;
-}
-
-/** The link of a datacenter whose federation spans stacks: its own federationMethod (a primary) or a join (a secondary). */
-function linkAcrossStacks(scope: Construct, props: DockerDatacenterProps, ca: CertificateAuthority | undefined): FederationLink {
-  const { join, federationMethod } = props;
-  if (join === undefined && federationMethod === undefined) return { wanGossip: false, meshGatewayFederation: false, ca };
-  if (join !== undefined && federationMethod !== undefined) {
-    throw invalidInput(scope, 'a datacenter is either a primary (federationMethod) or joins one (join), not both', federationMethod.kind,
-      'Remove federationMethod from the secondary: it takes the primary\'s method from join.');
-  }
-  const prop = join !== undefined ? 'join' : 'federationMethod';
-  if (props.hostAddress === undefined || ca === undefined) {
-    throw invalidInput(scope, `${prop} federates datacenters on different hosts, whose traffic must use host addresses and TLS`,
-      { hostAddress: props.hostAddress ?? null, tls: ca !== undefined }, 'Set hostAddress (this Docker host\'s address the others reach) and tls (the federation\'s CA).');
-  }
-  if (join === undefined) {
-    if (!(federationMethod instanceof FederationMethod)) {
-      throw invalidInput(scope, 'federationMethod must be a FederationMethod', federationMethod, 'Use FederationMethod.wanGossip() or FederationMethod.meshGateways().');
-    }
-    const meshGatewayFederation = federationMethod.throughMeshGateways;
-    return { wanGossip: !meshGatewayFederation, meshGatewayFederation, ca };
-  }
-  checkKeys(scope, 'join', join, FEDERATION_JOIN_KEYS, 'FederationJoin');
-  if (!(join.method instanceof FederationMethod)) {
-    throw invalidInput(scope, 'join.method must be a FederationMethod', join.method, 'Use the primary\'s method, e.g. FederationMethod.wanGossip().');
-  }
-  checkDatacenterName(scope, join.primaryDatacenter, 'join.primaryDatacenter');
-  const meshGatewayFederation = join.method.throughMeshGateways;
-  const [prop2, addresses] = meshGatewayFederation ? ['meshGatewayWanAddresses', join.meshGatewayWanAddresses] : ['serverWanAddresses', join.serverWanAddresses];
-  if (!Array.isArray(addresses) || addresses.length === 0) {
-    throw invalidInput(scope, `join.${prop2} is empty, so the secondary's servers would have nothing to dial`, addresses ?? null,
-      meshGatewayFederation ? 'Add the primary\'s mesh gateways before calling federationJoin(), or list their host:port.' : 'List the primary servers\' host:port (WAN gossip).');
-  }
-  addresses.forEach((a, i) => checkHostPort(scope, `join.${prop2}[${i}] must be host:port`, a, 'Use e.g. "192.0.2.10:8302".'));
-  checkHostPort(scope, 'join.primaryApiAddress must be host:port', join.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".');
-  const replicationToken = requireReference(scope, 'join.replicationToken', join.replicationToken);
-  const primary: FederationPrimary = {
-    name: join.primaryDatacenter,
-    _serverWanAddresses: join.serverWanAddresses,
-    meshGatewayWanAddresses: join.meshGatewayWanAddresses,
-    // In another stack: applying the primary's stack first is the order.
-    _meshGatewayRegistrations: [],
-  };
-  return { wanGossip: !meshGatewayFederation, meshGatewayFederation, primary, replicationToken, ca };
-}
-
-/** An IPv4 address (Consul advertises it, Docker binds ports on it). */
-function checkHostAddress(scope: Construct, address: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  if (!m || m.slice(1).some((o) => Number(o) > 255) || address.startsWith('127.') || address === '0.0.0.0') {
-    throw invalidInput(scope, 'hostAddress must be an IPv4 address of the Docker host that the other datacenters\' hosts can reach', address,
-      'Use the host\'s address on the network between the hosts, e.g. "192.0.2.10" (not a name, not loopback, not 0.0.0.0).');
-  }
-  return address;
 }
 
 function checkSubnet(scope: Construct, subnet: string): string {

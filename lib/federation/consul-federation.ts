@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { FederationMethod } from './federation-method';
+import { FederationMethod } from '../datacenter/federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
 import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
 import { DatacenterTls } from '../datacenter/datacenter-tls';

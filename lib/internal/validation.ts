@@ -121,3 +121,13 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/** An IPv4 address (Consul advertises it, Docker binds ports on it). */
+export function checkHostAddress(scope: IConstruct, address: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (!m || m.slice(1).some((o) => Number(o) > 255) || address.startsWith('127.') || address === '0.0.0.0') {
+    throw invalidInput(scope, 'hostAddress must be an IPv4 address of the Docker host that the other datacenters\' hosts can reach', address,
+      'Use the host\'s address on the network between the hosts, e.g. "192.0.2.10" (not a name, not loopback, not 0.0.0.0).');
+  }
+  return address;
+}

@@ -1,5 +1,11 @@
+import { IConstruct } from 'constructs';
 import { CertificateAuthority } from './certificates';
+import { invalidInput } from '../../internal/errors';
+import { requireReference } from '../../internal/secrets';
 import { ITerraformDependable } from '../../internal/tf';
+import { checkDatacenterName, checkHostPort, checkKeys } from '../../internal/validation';
+import { FEDERATION_JOIN_KEYS, FederationJoin } from '../federation-join';
+import { FederationMethod } from '../federation-method';
 
 /** What a secondary reads of its federation's primary, once the tree is complete. @internal */
 export interface FederationPrimary {
@@ -32,4 +38,48 @@ export const FEDERATION_LINK = '_federation';
 /** The link in `props`, if a federation set one. */
 export function federationLinkOf(props: object): FederationLink | undefined {
   return (props as { [FEDERATION_LINK]?: FederationLink })[FEDERATION_LINK];
+}
+
+/** The link of a datacenter whose federation spans stacks: its own federationMethod (a primary) or a join (a secondary). */
+export function linkAcrossStacks(scope: IConstruct, props: { join?: FederationJoin; federationMethod?: FederationMethod; hostAddress?: string }, ca: CertificateAuthority | undefined): FederationLink {
+  const { join, federationMethod } = props;
+  if (join === undefined && federationMethod === undefined) return { wanGossip: false, meshGatewayFederation: false, ca };
+  if (join !== undefined && federationMethod !== undefined) {
+    throw invalidInput(scope, 'a datacenter is either a primary (federationMethod) or joins one (join), not both', federationMethod.kind,
+      'Remove federationMethod from the secondary: it takes the primary\'s method from join.');
+  }
+  const prop = join !== undefined ? 'join' : 'federationMethod';
+  if (props.hostAddress === undefined || ca === undefined) {
+    throw invalidInput(scope, `${prop} federates datacenters on different hosts, whose traffic must use host addresses and TLS`,
+      { hostAddress: props.hostAddress ?? null, tls: ca !== undefined }, 'Set hostAddress (this Docker host\'s address the others reach) and tls (the federation\'s CA).');
+  }
+  if (join === undefined) {
+    if (!(federationMethod instanceof FederationMethod)) {
+      throw invalidInput(scope, 'federationMethod must be a FederationMethod', federationMethod, 'Use FederationMethod.wanGossip() or FederationMethod.meshGateways().');
+    }
+    const meshGatewayFederation = federationMethod.throughMeshGateways;
+    return { wanGossip: !meshGatewayFederation, meshGatewayFederation, ca };
+  }
+  checkKeys(scope, 'join', join, FEDERATION_JOIN_KEYS, 'FederationJoin');
+  if (!(join.method instanceof FederationMethod)) {
+    throw invalidInput(scope, 'join.method must be a FederationMethod', join.method, 'Use the primary\'s method, e.g. FederationMethod.wanGossip().');
+  }
+  checkDatacenterName(scope, join.primaryDatacenter, 'join.primaryDatacenter');
+  const meshGatewayFederation = join.method.throughMeshGateways;
+  const [prop2, addresses] = meshGatewayFederation ? ['meshGatewayWanAddresses', join.meshGatewayWanAddresses] : ['serverWanAddresses', join.serverWanAddresses];
+  if (!Array.isArray(addresses) || addresses.length === 0) {
+    throw invalidInput(scope, `join.${prop2} is empty, so the secondary's servers would have nothing to dial`, addresses ?? null,
+      meshGatewayFederation ? 'Add the primary\'s mesh gateways before calling federationJoin(), or list their host:port.' : 'List the primary servers\' host:port (WAN gossip).');
+  }
+  addresses.forEach((a, i) => checkHostPort(scope, `join.${prop2}[${i}] must be host:port`, a, 'Use e.g. "192.0.2.10:8302".'));
+  checkHostPort(scope, 'join.primaryApiAddress must be host:port', join.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".');
+  const replicationToken = requireReference(scope, 'join.replicationToken', join.replicationToken);
+  const primary: FederationPrimary = {
+    name: join.primaryDatacenter,
+    _serverWanAddresses: join.serverWanAddresses,
+    meshGatewayWanAddresses: join.meshGatewayWanAddresses,
+    // In another stack: applying the primary's stack first is the order.
+    _meshGatewayRegistrations: [],
+  };
+  return { wanGossip: !meshGatewayFederation, meshGatewayFederation, primary, replicationToken, ca };
 }
