@@ -150,7 +150,7 @@ export interface DockerDatacenterProps extends DatacenterOptions {
   /**
    * Makes this datacenter the primary of a federation whose secondaries are
    * declared in other stacks or apps, each on its own host (see
-   * `federationJoin()`). Needs `hostAddress`.
+   * `federationJoin()`). Needs `hostAddress` and `tls`.
    * @default - a datacenter on its own (or, in a ConsulFederation, the federation's method)
    */
   readonly federationMethod?: FederationMethod;

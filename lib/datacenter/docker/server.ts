@@ -53,7 +53,10 @@ export class ConsulServer extends Construct {
   public readonly container: Container;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
   public readonly ports: { server: number; serf_wan: number; grpc_tls: number };
+  /** Its address on the Docker network datacenters share, once it is on it. */
   private _wanAddress?: string;
+  /** Its gRPC TLS port is published on the host address (direct peering). */
+  private peeringPublished = false;
   private readonly props: ConsulServerProps;
 
   constructor(scope: Construct, id: string, props: ConsulServerProps) {
@@ -64,7 +67,7 @@ export class ConsulServer extends Construct {
     // On a host address, each server of the datacenter publishes its own ports: 8300, 8310, 8320, ...
     const step = props.hostAddress !== undefined ? 10 * props.index : 0;
     this.ports = { server: CONSUL_PORTS.server + step, serf_wan: CONSUL_PORTS.serf_wan + step, grpc_tls: CONSUL_PORTS.grpc_tls + step };
-    this._wanAddress = props.hostAddress ?? props.wanAddress;
+    this._wanAddress = props.wanAddress;
     const { runtime } = props;
     const base = `${props.prefix}-${this.nodeName}`;
     const data = new Volume(this, 'Data', { provider: runtime.provider, name: `${base}-data` });
@@ -128,11 +131,6 @@ export class ConsulServer extends Construct {
     this.setAgentToken(base);
   }
 
-  /** Its address on the shared network, if it has one. */
-  public get wanAddress(): string | undefined {
-    return this._wanAddress;
-  }
-
   /** `address:port` other datacenters' servers dial for WAN gossip. */
   public get wanGossipAddress(): string {
     return this.props.hostAddress !== undefined ? `${this.props.hostAddress}:${this.ports.serf_wan}` : this._wanAddress!;
@@ -172,8 +170,6 @@ export class ConsulServer extends Construct {
     this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }]);
   }
 
-  private peeringPublished = false;
-
   private publishedPorts() {
     const { hostAddress, httpPort, ca } = this.props;
     const api = ca?.kind === 'supplied' ? CONSUL_PORTS.https : CONSUL_PORTS.http;
@@ -203,7 +199,7 @@ export class ConsulServer extends Construct {
   private networks() {
     return [
       { name: this.props.network.name, ipv4Address: this.lanAddress, aliases: [this.nodeName] },
-      ...(this._wanAddress && this.props.hostAddress === undefined ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
+      ...(this._wanAddress ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
     ];
   }
 
