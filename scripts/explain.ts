@@ -38,7 +38,10 @@ function token(): string {
 }
 
 async function live(args: string[]): Promise<number> {
-  const stack = new FederatedPair(new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'explain-live-')) }), 'federated-pair');
+  // Never synthesized (only read), but an App wants an outdir: one of its own, removed on the way out.
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-live-'));
+  process.once('exit', () => fs.rmSync(outdir, { recursive: true, force: true }));
+  const stack = new FederatedPair(new App({ outdir }), 'federated-pair');
   const given = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     if (args[i] !== '--dc') continue;

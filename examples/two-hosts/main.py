@@ -5,7 +5,7 @@ from cdktf import App, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 from constructs import Construct
 from cdktf_consul_mesh import (
-    DatacenterTls, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshService, ProxyDefaults, UpstreamOptions,
+    DatacenterTls, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults, UpstreamOptions,
 )
 
 
@@ -44,6 +44,8 @@ def two_hosts(app: App, *, dc1: dict, dc2: dict, image: str = None, start_envoy:
         port=8080,
         upstreams=[UpstreamOptions(service="api", datacenter="dc1", local_bind_port=9191)],
     )
+    # The mode table beside dc2's cdk.tf.json: its row is decided by dc1's proxy-defaults, declared in the other stack.
+    MeshGatewayModeReport(secondary, "modes")
     return primary, secondary
 
 

@@ -7,7 +7,7 @@
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import { DockerDatacenter, FederationJoin, FederationMethod, MeshService, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { DockerDatacenter, FederationJoin, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults } from '../../lib';
 
 /** One Docker host of the federation. */
 export interface HostOptions {
@@ -73,6 +73,8 @@ export function twoHosts(app: App, options: TwoHostsOptions): { primary: Datacen
     port: 8080,
     upstreams: [{ service: 'api', datacenter: 'dc1', localBindPort: 9191 }],
   });
+  // The mode table beside dc2's cdk.tf.json: its row is decided by dc1's proxy-defaults, declared in the other stack.
+  new MeshGatewayModeReport(secondary, 'modes');
   return { primary, secondary };
 }
 

@@ -62,6 +62,7 @@ afterAll(async () => {
     if (deployment && !destroyed) await deployment.destroy().catch(() => deployment.clearEngine());
   } finally {
     await engine?.stop();
+    deployment?.workspace.remove();
   }
 }, 5 * 60_000);
 

@@ -84,6 +84,7 @@ afterAll(async () => {
     if (deployment && !destroyed) await deployment.destroy().catch(() => deployment.clearEngine());
   } finally {
     await engine?.stop();
+    deployment?.workspace.remove();
     if (timings.length > 0) process.stderr.write(`e2e timings: ${timings.join(', ')}\n`);
   }
 }, 5 * 60_000);

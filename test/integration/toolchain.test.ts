@@ -31,7 +31,8 @@ test('no binary links a module tools/not-to-use.txt lists', () => {
 });
 
 test('fails on a module a binary links, from the version the list names, and names it', () => {
-  const list = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'licence-')), 'list.txt');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'licence-'));
+  const list = path.join(dir, 'list.txt');
   // consul 1.14.11 links consul/api v1.18.1: listed from 1.18.0 it must fail, from 1.19.0 it must not.
   fs.writeFileSync(list, 'github.com/hashicorp/consul/api 1.18.0 test\n');
   const failing = check([requireTool('consul')], list);
@@ -39,6 +40,7 @@ test('fails on a module a binary links, from the version the list names, and nam
   expect(failing.stdout).toContain('github.com/hashicorp/consul/api v1.18.1 (from 1.18.0)');
   fs.writeFileSync(list, 'github.com/hashicorp/consul/api 1.19.0 test\n');
   expect(check([requireTool('consul')], list).status).toBe(0);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the provider mirror holds both providers for OpenTofu and for Terraform', () => {
