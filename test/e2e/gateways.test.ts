@@ -74,6 +74,7 @@ function deployed(name: string, synth: () => any, vars: Record<string, string>) 
   }, 10 * 60_000);
   afterAll(async () => {
     await ctx.deployment?.destroy().catch(() => ctx.deployment.clearEngine());
+    ctx.deployment?.workspace.remove();
   }, 5 * 60_000);
   return ctx;
 }
@@ -250,6 +251,7 @@ describe('cluster peering through mesh gateways (examples/peering), up to where 
   }, 10 * 60_000);
   afterAll(async () => {
     await ctx.deployment?.destroy().catch(() => ctx.deployment.clearEngine());
+    ctx.deployment?.workspace.remove();
   }, 5 * 60_000);
 
   test('both clusters\' mesh entries turn on PeerThroughMeshGateways, and both gateways registered with peering read', async () => {
@@ -296,6 +298,7 @@ describe('federation through mesh gateways (examples/federated-pair, FederationM
   }, 10 * 60_000);
   afterAll(async () => {
     await ctx.deployment?.destroy().catch(() => ctx.deployment.clearEngine());
+    ctx.deployment?.workspace.remove();
   }, 5 * 60_000);
 
   test('the primary\'s gateway registers with consul-wan-federation meta (-expose-servers), and its servers run TLS', async () => {
