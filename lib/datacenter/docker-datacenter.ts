@@ -20,7 +20,7 @@ import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable } from '../internal/tf';
-import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort } from '../internal/validation';
+import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
 
 /** What describes one datacenter, alone or as part of a federation. */
 export interface DatacenterOptions {
@@ -216,7 +216,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   private readonly ca?: CertificateAuthority;
   private readonly prefix: string;
   private readonly ownFederationMethod?: FederationMethod;
-  private join?: { readonly value: FederationJoin; readonly gateways: string[] };
+  /** What federationJoin() handed out first: its gateway addresses are checked against the final ones. */
+  private join?: FederationJoin;
 
   constructor(scope: Construct, id: string, props: DockerDatacenterProps) {
     super(scope, id);
@@ -366,10 +367,12 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       : `${this.hostAddress}:${portText(this.httpPort)}`;
     if (this.join === undefined) {
       const replicationToken = createReplicationToken(this, this, this.prefix);
-      const gateways = this.meshGatewayWanAddresses;
-      this.join = { value: { primaryDatacenter: this.name, method, serverWanAddresses: this._serverWanAddresses, meshGatewayWanAddresses: gateways, primaryApiAddress: apiAddress, replicationToken }, gateways };
+      this.join = {
+        primaryDatacenter: this.name, method, serverWanAddresses: this._serverWanAddresses, meshGatewayWanAddresses: this.meshGatewayWanAddresses,
+        primaryApiAddress: apiAddress, replicationToken,
+      };
     }
-    return { ...this.join.value, primaryApiAddress: apiAddress };
+    return { ...this.join, primaryApiAddress: apiAddress };
   }
 
   /**
@@ -404,7 +407,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   private checkFederationNeeds(): string[] {
     if (!this.link.meshGatewayFederation) return [];
-    const late = this.join && this.meshGatewayWanAddresses.filter((a) => !this.join!.gateways.includes(a));
+    const late = this.join && this.meshGatewayWanAddresses.filter((a) => !this.join!.meshGatewayWanAddresses.includes(a));
     if (late && late.length > 0) {
       return [validationMessage('mesh gateways were added after federationJoin() was called, so secondaries would not dial them', late,
         'Call federationJoin() after adding the primary\'s mesh gateways.')];
@@ -431,8 +434,7 @@ function checkServers(scope: Construct, servers: number): number {
 }
 
 function checkSubnet(scope: Construct, subnet: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(subnet);
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+  if (!subnet.endsWith('.0/24') || !isIpv4(subnet.slice(0, -'/24'.length))) {
     throw invalidInput(scope, 'lanSubnet must be an IPv4 /24 ending in .0', subnet, 'Use e.g. "10.249.7.0/24".');
   }
   return subnet;

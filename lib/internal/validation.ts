@@ -122,10 +122,15 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
+/** Whether `text` is a dotted-quad IPv4 address, each part from 0 to 255. */
+export function isIpv4(text: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+}
+
 /** An IPv4 address (Consul advertises it, Docker binds ports on it). */
 export function checkHostAddress(scope: IConstruct, address: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  if (!m || m.slice(1).some((o) => Number(o) > 255) || address.startsWith('127.') || address === '0.0.0.0') {
+  if (!isIpv4(address) || address.startsWith('127.') || address === '0.0.0.0') {
     throw invalidInput(scope, 'hostAddress must be an IPv4 address of the Docker host that the other datacenters\' hosts can reach', address,
       'Use the host\'s address on the network between the hosts, e.g. "192.0.2.10" (not a name, not loopback, not 0.0.0.0).');
   }

@@ -59,9 +59,8 @@ export class DockerRuntime extends Construct {
 
   private constructor(scope: Construct, id: string, private readonly givenProvider?: DockerProvider) {
     super(scope, id);
-    const provider = givenProvider;
-    this.provider = provider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
-    if (!provider) {
+    this.provider = givenProvider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
+    if (!givenProvider) {
       const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
       DEFAULT_ENGINE.set(this.node.root, [...onDefaultEngine, this]);
     }
