@@ -7,8 +7,8 @@ import { DatacenterTls } from './datacenter-tls';
 import { CertificateAuthority, suppliedCertificateAuthority } from './docker/certificates';
 import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './docker/federation-link';
 import { placeOnDocker } from './docker/gateway-process';
-import { AddressPool, DockerRuntime } from './docker/runtime';
-import { ConsulServer } from './docker/server';
+import { AddressPool, DockerRuntime, WAN_NETWORK } from './docker/runtime';
+import { ConsulServer, setAgentToken } from './docker/server';
 import { FederationJoin } from './federation-join';
 import { FederationMethod } from './federation-method';
 import { CONSUL_PORTS } from '../internal/agent-config';
@@ -19,7 +19,7 @@ import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
-import { ITerraformDependable } from '../internal/tf';
+import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
 
 /** What describes one datacenter, alone or as part of a federation. */
@@ -163,6 +163,20 @@ export interface DockerDatacenterProps extends DatacenterOptions {
    * @default - a datacenter on its own
    */
   readonly join?: FederationJoin;
+
+  /**
+   * A stack of the same app, applied before this datacenter's own, to hold
+   * its servers: containers, data volumes, network, certificates, and the
+   * secret variables they start with. The Consul side (provider, ACLs,
+   * config entries, gateways, the servers' agent tokens) stays in the
+   * datacenter's stack, which depends on that one. A plain apply then heals
+   * a dead server (the servers' stack recreates it, with its data, before
+   * anything is read through it), and a plain destroy takes the Consul side
+   * down while the servers still run. Secrets you pass as references must
+   * come from that stack (the Consul side reads them from it).
+   * @default - the servers are in the datacenter's own stack
+   */
+  readonly serverStack?: TerraformStack;
 }
 
 /** Options of `DockerDatacenter.federationJoin()`. */
@@ -207,7 +221,11 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** The address of its Docker host that WAN traffic uses, if it has one (see `hostAddress`). */
   public readonly hostAddress?: string;
 
+  /** The engine as the servers' stack declares it. */
   private readonly runtime: DockerRuntime;
+  /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same runtime unless the servers have a stack of their own. */
+  private readonly siteRuntime: DockerRuntime;
+  private readonly serversElsewhere: boolean;
   private readonly link: FederationLink;
   private readonly servers: ConsulServer[] = [];
   private readonly gossipKey: string;
@@ -258,21 +276,30 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.prefix = prefix;
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
 
-    this.runtime = DockerRuntime.of(this, props.dockerProvider);
+    // Named after the datacenter, so its secret variables keep their names wherever the servers are.
+    const serverScope = props.serverStack !== undefined ? serverScopeIn(this, props.serverStack, federation !== undefined) : this;
+    this.serversElsewhere = serverScope !== this;
+    this.runtime = DockerRuntime.of(serverScope, props.dockerProvider);
+    this.siteRuntime = this.serversElsewhere ? DockerRuntime.of(this, props.dockerProvider) : this.runtime;
     this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
     this.runtime.registerSubnet(this, this.lanSubnet);
-    this.runtime.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
+    // Both stacks publish ports on the engine: the API on one, gateways on the other.
+    for (const runtime of new Set([this.runtime, this.siteRuntime])) {
+      runtime.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
+    }
     const lanPool = new AddressPool(this.lanSubnet, 10);
 
     this.managementToken = props.managementToken !== undefined
       ? requireReference(this, 'managementToken', props.managementToken)
-      : tokenVariable(this, 'management_token', `Initial management token of Consul datacenter ${this.name}`).stringValue;
+      : tokenVariable(serverScope, 'management_token', `Initial management token of Consul datacenter ${this.name}`).stringValue;
     this.gossipKey = props.gossipKey !== undefined
       ? requireReference(this, 'gossipKey', props.gossipKey)
-      : gossipKeyVariable(this, 'gossip_key').stringValue;
+      : gossipKeyVariable(serverScope, 'gossip_key').stringValue;
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
-    this.network = this.runtime.network(this, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
+    this.network = this.runtime.network(serverScope, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
+    // From the other stack, Docker objects are named, not referenced: the stack order stands in for the references.
+    const networkName = this.serversElsewhere ? `${prefix}-${this.name}` : this.network.name;
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
     const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
     // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
@@ -283,7 +310,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.globalProvider = this._createGlobalProvider(this.provider, props.join ? { ...api, address: props.join.primaryApiAddress } : api);
 
     for (let index = 0; index < this.serverCount; index++) {
-      this.servers.push(new ConsulServer(this, `Server${index}`, {
+      this.servers.push(new ConsulServer(serverScope, `Server${index}`, {
         runtime: this.runtime,
         datacenter: this.name,
         index,
@@ -300,15 +327,31 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         waitForReplication: this.link.replicationToken !== undefined,
         managementToken: this.managementToken,
         globalProvider: this.globalProvider,
+        agentTokenElsewhere: this.serversElsewhere,
         preconditions: index === 0 ? secretChecks : [],
       }));
     }
+    if (this.serversElsewhere) {
+      for (const server of this.servers) {
+        setAgentToken(new Construct(this, server.node.id), this.siteRuntime, {
+          nodeName: server.nodeName, containerName: server.containerName, datacenter: this.name, lanAddress: server.lanAddress,
+          networkName, image: this.image, managementToken: this.managementToken, globalProvider: this.globalProvider,
+        });
+      }
+      TerraformStack.of(this).addDependency(props.serverStack!);
+      StackIndex.of(serverScope).finalizeLater(this);
+    }
     placeOnDocker(this, {
-      runtime: this.runtime,
+      runtime: this.siteRuntime,
       datacenterName: this.name,
       prefix,
-      network: this.network,
+      networkName,
       lanPool,
+      wanPool: this.runtime.wanPool,
+      wanNetworkName: () => {
+        const wan = this.runtime.wan;
+        return this.serversElsewhere ? WAN_NETWORK : wan.name;
+      },
       image: this.image,
       serverAddress: this.servers[0].lanAddress,
       readiness: this.readiness,
@@ -319,9 +362,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
   }
 
-  /** The containers Terraform waits on (healthy = leader elected, ACLs replicating). */
+  /**
+   * The containers Terraform waits on (healthy = leader elected, ACLs
+   * replicating); none when the servers are in a stack of their own, which
+   * is applied, healthy, first.
+   */
   public get readiness(): ITerraformDependable[] {
-    return this.servers.map((s) => s.container);
+    return this.serversElsewhere ? [] : this.servers.map((s) => s.container);
   }
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */
@@ -438,4 +485,20 @@ function checkSubnet(scope: Construct, subnet: string): string {
     throw invalidInput(scope, 'lanSubnet must be an IPv4 /24 ending in .0', subnet, 'Use e.g. "10.249.7.0/24".');
   }
   return subnet;
+}
+
+function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, inFederation: boolean): Construct {
+  if (inFederation) {
+    throw invalidInput(datacenter, 'serverStack is for a datacenter declared on its own (a ConsulFederation keeps its datacenters in one stack)', true,
+      'Declare each datacenter with its own DockerDatacenter (federationMethod on the primary, join on the secondaries), each with its serverStack.');
+  }
+  if (!(serverStack instanceof TerraformStack)) {
+    throw invalidInput(datacenter, 'serverStack must be a TerraformStack', serverStack, 'Pass a stack of the same app, e.g. new TerraformStack(app, "dc1-servers").');
+  }
+  const own = TerraformStack.of(datacenter);
+  if (serverStack === own || serverStack.node.root !== own.node.root) {
+    throw invalidInput(datacenter, serverStack === own ? 'serverStack is the datacenter\'s own stack' : 'serverStack belongs to another app', serverStack.node.path,
+      'Pass another stack of the same app: it is applied first, and the datacenter\'s stack depends on it.');
+  }
+  return new Construct(serverStack, datacenter.node.id);
 }

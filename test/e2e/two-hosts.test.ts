@@ -21,12 +21,13 @@ import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { twoHosts } from '../../examples/two-hosts/main';
 import { ClusterPeering, ConsulFederation, DockerDatacenter, FederationMethod } from '../../lib';
-import { clearEngine, leftoversOn } from '../support/docker-deployment';
-import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { leftoversOn } from '../support/docker-deployment';
+import { DockerEngine } from '../support/docker-engine';
+import { CertificateAuthorityFiles, createCa, engineApi, EngineApiRequest, EngineApiResponse } from '../support/engine-api';
 import { eventually } from '../support/eventually';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool } from '../support/tools';
-import { linkEngines } from '../support/wan-link';
+import { startLinkedEngines, tearDownLinked } from '../support/wan-link';
 
 const consulBin = requireTool('consul');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-two-hosts-'));
@@ -37,42 +38,20 @@ const gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.
 
 let engines: { dc1: DockerEngine; dc2: DockerEngine };
 let addresses: [string, string];
-let ca: { cert: string; key: string; caFile: string };
-let otherCa: { cert: string; key: string; caFile: string };
+let ca: CertificateAuthorityFiles;
+let otherCa: CertificateAuthorityFiles;
 let image: string;
 const ws: Partial<Record<'dc1' | 'dc2' | 'alone' | 'peering' | 'oneEngine' | 'oneStack', TerraformWorkspace>> = {};
 let json: { dc1: string; dc2: string };
 const timings: string[] = [];
 type Dc = 'dc1' | 'dc2';
 
-/** `consul tls ca create` in a directory of its own: the federation's CA. */
-function createCa(dir: string): { cert: string; key: string; caFile: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const r = spawnSync(consulBin, ['tls', 'ca', 'create'], { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`consul tls ca create: ${r.stderr}`);
-  const caFile = path.join(dir, 'consul-agent-ca.pem');
-  return { cert: fs.readFileSync(caFile, 'utf8'), key: fs.readFileSync(path.join(dir, 'consul-agent-ca-key.pem'), 'utf8'), caFile };
-}
-
 /**
- * A GET on a datacenter's HTTPS API from inside its engine's namespace (its
- * own host), verifying the certificate against `caFile`.
+ * A request to a datacenter's HTTPS API from inside its engine's namespace
+ * (its own host), verifying the certificate against `caFile`.
  */
-function api(dc: Dc, urlPath: string, options: { caFile?: string; scheme?: string; host?: string; port?: number; method?: string; body?: string; token?: string } = {}): { status: number; body: string; error?: string } {
-  const script = `
-const mod = require(process.argv[1] === 'http' ? 'http' : 'https');
-const req = mod.request({ host: process.argv[2], port: Number(process.env.PORT), path: process.argv[3], method: process.env.METHOD, headers: { 'X-Consul-Token': process.env.TOKEN },
-  ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, timeout: 10000 }, (res) => {
-  let body = ''; res.on('data', (d) => body += d); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
-});
-req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: e.message })));
-req.end(process.env.BODY);`;
-  const argv = engines[dc].inEngineNetwork([process.execPath, '-e', script, options.scheme ?? 'https', options.host ?? '127.0.0.1', urlPath, options.caFile ?? ca.caFile]);
-  const r = spawnSync(argv[0], argv.slice(1), {
-    encoding: 'utf8', env: { ...process.env, TOKEN: options.token ?? token, METHOD: options.method ?? 'GET', BODY: options.body ?? '', PORT: String(options.port ?? 8500) },
-  });
-  if (r.status !== 0) throw new Error(`api ${dc} ${urlPath}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+function api(dc: Dc, urlPath: string, options: Partial<EngineApiRequest> = {}): EngineApiResponse {
+  return engineApi(engines[dc], urlPath, { ...options, caFile: options.caFile ?? ca.caFile, token: options.token ?? token });
 }
 
 /** A ConsulFederation's secrets (its id: fed), with the CA. */
@@ -115,15 +94,8 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  const dc1 = await startDockerEngine({ name: 'dockerd' });
-  const dc2 = await startDockerEngine({ name: 'dockerd-b' }).catch(async (e) => {
-    await dc1.stop();
-    throw e;
-  });
-  engines = { dc1, dc2 };
-  addresses = linkEngines(dc1, dc2).addresses;
-  for (const engine of [dc1, dc2]) await clearEngine(engine);
-  [image] = await Promise.all([ensureConsulImage(dc1), ensureConsulImage(dc2)]);
+  ({ engines, addresses, image } = await startLinkedEngines());
+  const { dc1, dc2 } = engines;
   ca = createCa(path.join(work, 'ca'));
   otherCa = createCa(path.join(work, 'other-ca'));
 
@@ -145,12 +117,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The secondary first: it reads the primary's state.
-  for (const name of ['oneStack', 'oneEngine', 'peering', 'alone', 'dc2', 'dc1'] as const) {
-    const w = ws[name];
-    if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
-    w?.remove();
-  }
-  for (const engine of Object.values(engines ?? {})) await engine.stop();
+  await tearDownLinked((['oneStack', 'oneEngine', 'peering', 'alone', 'dc2', 'dc1'] as const).map((name) => ws[name]), Object.values(engines ?? {}));
   fs.rmSync(work, { recursive: true, force: true });
   if (timings.length > 0) console.log(`two-hosts timings: ${timings.join(', ')}`);
 }, 5 * 60_000);

@@ -4,7 +4,9 @@
 // anywhere else, so nothing sent over it can leave the machine. The pair
 // disappears with the namespaces when the engines stop.
 import { spawnSync } from 'child_process';
-import { DockerEngine } from './docker-engine';
+import { clearEngine } from './docker-deployment';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from './docker-engine';
+import { TerraformWorkspace } from './terraform';
 
 export interface WanLink {
   /** The address of each engine's end, in the order given. */
@@ -30,4 +32,26 @@ export function linkEngines(a: DockerEngine, b: DockerEngine): WanLink {
     must(end.engine.inEngineNetwork(['ip', 'link', 'set', end.ifname, 'up']));
   }
   return { addresses: [ends[0].address, ends[1].address] };
+}
+
+/** Two engines of the suite's own (`dockerd`, `dockerd-b`), linked, emptied, with the Consul image built in each. */
+export async function startLinkedEngines(): Promise<{ engines: { dc1: DockerEngine; dc2: DockerEngine }; addresses: [string, string]; image: string }> {
+  const dc1 = await startDockerEngine({ name: 'dockerd' });
+  const dc2 = await startDockerEngine({ name: 'dockerd-b' }).catch(async (e) => {
+    await dc1.stop();
+    throw e;
+  });
+  const { addresses } = linkEngines(dc1, dc2);
+  for (const engine of [dc1, dc2]) await clearEngine(engine);
+  const [image] = await Promise.all([ensureConsulImage(dc1), ensureConsulImage(dc2)]);
+  return { engines: { dc1, dc2 }, addresses, image };
+}
+
+/** Destroys what each workspace still holds, in the order given (dependents first), removes them, then stops the engines. */
+export async function tearDownLinked(workspaces: (TerraformWorkspace | undefined)[], engines: DockerEngine[]): Promise<void> {
+  for (const w of workspaces) {
+    if (w && (await w.stateList()).length > 0) await w.destroy().catch((e) => console.error(e));
+    w?.remove();
+  }
+  for (const engine of engines) await engine.stop();
 }

@@ -2,7 +2,7 @@ import { Construct, IConstruct } from 'constructs';
 import { AddressPool, DockerRuntime } from './runtime';
 import { CONSUL_PORTS } from '../../internal/agent-config';
 import { portText } from '../../internal/plan-checks';
-import { Container, Network, Volume } from '../../internal/providers';
+import { Container, Volume } from '../../internal/providers';
 import { invalidInput } from '../../internal/errors';
 import { Annotations, ITerraformDependable, Token } from '../../internal/tf';
 
@@ -12,13 +12,18 @@ export interface DockerPlacement {
   readonly datacenterName: string;
   /** Prefix of Docker object names. */
   readonly prefix: string;
-  readonly network: Network;
+  /** The datacenter's network (a literal name when the servers are in another stack). */
+  readonly networkName: string;
   readonly lanPool: AddressPool;
+  /** Addresses on the network datacenters share (mesh gateways' WAN side without a host address). */
+  readonly wanPool: AddressPool;
+  /** That network's name; reading it declares the network where its owner lives. */
+  readonly wanNetworkName: () => string;
   /** The Consul image (registration runs `consul connect envoy`). */
   readonly image: string;
   /** LAN address of the server gateways register through. */
   readonly serverAddress: string;
-  /** The servers' containers: registration waits for them. */
+  /** The servers' containers: registration waits for them (none when they are in a stack applied before). */
   readonly readiness: ITerraformDependable[];
   /** Servers federate through mesh gateways: mesh gateways expose them. */
   readonly meshGatewayFederation: boolean;
@@ -91,7 +96,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     const onHost = spec.kind === 'mesh' && placement.hostAddress !== undefined;
     const external = r === 0 ? spec.port : spec.port + r;
     const wanPort = onHost ? portText(external) : port;
-    const wan = spec.kind !== 'mesh' ? undefined : placement.hostAddress ?? runtime.wanPool.allocate();
+    const wan = spec.kind !== 'mesh' ? undefined : placement.hostAddress ?? placement.wanPool.allocate();
     const base = `${placement.prefix}-${placement.datacenterName}-${proxyId}`;
     const scope = new Construct(gateway, `Replica${r}`);
     const bootstrap = new Volume(scope, 'Bootstrap', { provider: runtime.provider, name: `${base}-bootstrap` });
@@ -123,7 +128,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
         `CONSUL_GRPC_ADDR=http://${placement.serverAddress}:${CONSUL_PORTS.grpc}`,
         `CONSUL_HTTP_TOKEN=${spec.tokenSecret}`,
       ],
-      networksAdvanced: [{ name: placement.network.name }],
+      networksAdvanced: [{ name: placement.networkName }],
       volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap' }],
       dependsOn: [...placement.readiness, ...spec.dependsOn],
     });
@@ -133,8 +138,8 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       image: runtime.image(spec.envoyImage).imageId,
       command: ['envoy', '--config-path', '/bootstrap/envoy.json'],
       networksAdvanced: [
-        { name: placement.network.name, ipv4Address: lan },
-        ...(wan && !onHost ? [{ name: runtime.wan.name, ipv4Address: wan }] : []),
+        { name: placement.networkName, ipv4Address: lan },
+        ...(wan && !onHost ? [{ name: placement.wanNetworkName(), ipv4Address: wan }] : []),
       ],
       ...(onHost ? { ports: [{ internal: spec.port, external, ip: placement.hostAddress }] } : {}),
       volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],

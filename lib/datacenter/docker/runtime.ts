@@ -4,6 +4,8 @@ import { validationMessage } from '../../internal/errors';
 import { Container, ContainerConfig, DockerProvider, Image, Network } from '../../internal/providers';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
+/** The Docker network datacenters on one engine share (WAN gossip, mesh gateways' WAN side). */
+export const WAN_NETWORK = 'consul-mesh-wan';
 
 /** A /24 network of the project's own, handing out fixed addresses in order. */
 export class AddressPool {
@@ -59,7 +61,8 @@ export class DockerRuntime extends Construct {
 
   private constructor(scope: Construct, id: string, private readonly givenProvider?: DockerProvider) {
     super(scope, id);
-    this.provider = givenProvider ?? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' });
+    this.provider = givenProvider === undefined ? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' })
+      : TerraformStack.of(givenProvider) === TerraformStack.of(this) ? givenProvider : mirrorProvider(this, givenProvider);
     if (!givenProvider) {
       const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
       DEFAULT_ENGINE.set(this.node.root, [...onDefaultEngine, this]);
@@ -68,7 +71,7 @@ export class DockerRuntime extends Construct {
 
   /** The network WAN gossip and mesh gateways' WAN addresses live on. */
   public get wan(): Network {
-    this._wan ??= this.network(this, 'Wan', 'consul-mesh-wan', this.wanPool.subnet);
+    this._wan ??= this.network(this, 'Wan', WAN_NETWORK, this.wanPool.subnet);
     return this._wan;
   }
 
@@ -161,4 +164,24 @@ export class DockerRuntime extends Construct {
     return first ? [validationMessage(`${entry.owner.node.path} and ${first.owner.node.path} use the same subnet`, entry.subnet,
       'Give each datacenter its own lanSubnet.')] : [];
   }
+}
+
+/**
+ * The same engine, declared in another stack: a provider belongs to one stack,
+ * and a datacenter whose servers are in a stack of their own uses the engine
+ * from both.
+ */
+function mirrorProvider(scope: Construct, given: DockerProvider): DockerProvider {
+  return new DockerProvider(scope, 'Provider', {
+    alias: 'consul_mesh_docker',
+    host: given.host,
+    context: given.context,
+    caMaterial: given.caMaterial,
+    certMaterial: given.certMaterial,
+    keyMaterial: given.keyMaterial,
+    certPath: given.certPath,
+    sshOpts: given.sshOpts,
+    disableDockerDaemonCheck: given.disableDockerDaemonCheck,
+    registryAuth: given.registryAuth,
+  });
 }

@@ -35,6 +35,8 @@ export interface ConsulServerProps {
   readonly managementToken: string;
   /** Where the agent token is created (the primary's ACLs). */
   readonly globalProvider: ConsulProvider;
+  /** The datacenter sets the agent token from its own stack (`setAgentToken`), applied after this one. */
+  readonly agentTokenElsewhere?: boolean;
   /** Plan-time checks of the datacenter's secrets. */
   readonly preconditions: { condition: unknown; errorMessage: string }[];
 }
@@ -51,6 +53,8 @@ export class ConsulServer extends Construct {
   public readonly nodeName: string;
   public readonly lanAddress: string;
   public readonly container: Container;
+  /** The container's name (`<prefix>-<node>`). */
+  public readonly containerName: string;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
   public readonly ports: { server: number; serf_wan: number; grpc_tls: number };
   /** Its address on the Docker network datacenters share, once it is on it. */
@@ -70,6 +74,7 @@ export class ConsulServer extends Construct {
     this._wanAddress = props.wanAddress;
     const { runtime } = props;
     const base = `${props.prefix}-${this.nodeName}`;
+    this.containerName = base;
     const data = new Volume(this, 'Data', { provider: runtime.provider, name: `${base}-data` });
     const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
     const dependsOn: ITerraformDependable[] = [];
@@ -128,7 +133,12 @@ export class ConsulServer extends Construct {
       } : {}),
       ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
-    this.setAgentToken(base);
+    if (!props.agentTokenElsewhere) {
+      setAgentToken(this, runtime, {
+        nodeName: this.nodeName, containerName: base, datacenter: props.datacenter, lanAddress: this.lanAddress, networkName: props.network.name,
+        image: props.image, managementToken: props.managementToken, globalProvider: props.globalProvider, after: this.container,
+      });
+    }
   }
 
   /** `address:port` other datacenters' servers dial for WAN gossip. */
@@ -202,34 +212,50 @@ export class ConsulServer extends Construct {
       ...(this._wanAddress ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
     ];
   }
+}
 
-  /**
-   * The agent token can only exist once the datacenter does: create a
-   * node-identity token, then hand it to the running agent, which persists it.
-   */
-  private setAgentToken(base: string): void {
-    const { runtime, globalProvider } = this.props;
-    const token = new AclToken(this, 'AgentToken', {
-      provider: globalProvider,
-      description: `Agent token of ${this.nodeName}`,
-      nodeIdentities: [{ nodeName: this.nodeName, datacenter: this.props.datacenter }],
-      dependsOn: [this.container],
-    });
-    const secret = new DataConsulAclTokenSecretId(this, 'AgentTokenSecret', {
-      provider: globalProvider,
-      accessorId: token.accessorId,
-    });
-    runtime.oneShot(this, 'SetAgentToken', {
-      name: `${base}-set-agent-token`,
-      image: runtime.image(this.props.image).imageId,
-      entrypoint: ['/bin/sh', '-c'],
-      command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
-      env: [
-        `CONSUL_HTTP_ADDR=http://${this.lanAddress}:${CONSUL_PORTS.http}`,
-        `CONSUL_HTTP_TOKEN=${this.props.managementToken}`,
-        `AGENT_TOKEN=${secret.secretId}`,
-      ],
-      networksAdvanced: [{ name: this.props.network.name }],
-    });
-  }
+/** What `setAgentToken` needs of a server. */
+export interface AgentTokenTarget {
+  readonly nodeName: string;
+  /** The server container's name, which the one-shot's is made from. */
+  readonly containerName: string;
+  readonly datacenter: string;
+  readonly lanAddress: string;
+  /** The network the one-shot reaches the server on. */
+  readonly networkName: string;
+  readonly image: string;
+  readonly managementToken: string;
+  /** Where the token is created (the primary's ACLs). */
+  readonly globalProvider: ConsulProvider;
+  /** The server's container, when it is in the same stack. */
+  readonly after?: ITerraformDependable;
+}
+
+/**
+ * The agent token can only exist once the datacenter does: create a
+ * node-identity token, then hand it to the running agent, which persists it.
+ */
+export function setAgentToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget): void {
+  const token = new AclToken(scope, 'AgentToken', {
+    provider: server.globalProvider,
+    description: `Agent token of ${server.nodeName}`,
+    nodeIdentities: [{ nodeName: server.nodeName, datacenter: server.datacenter }],
+    ...(server.after ? { dependsOn: [server.after] } : {}),
+  });
+  const secret = new DataConsulAclTokenSecretId(scope, 'AgentTokenSecret', {
+    provider: server.globalProvider,
+    accessorId: token.accessorId,
+  });
+  runtime.oneShot(scope, 'SetAgentToken', {
+    name: `${server.containerName}-set-agent-token`,
+    image: runtime.image(server.image).imageId,
+    entrypoint: ['/bin/sh', '-c'],
+    command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
+    env: [
+      `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
+      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
+      `AGENT_TOKEN=${secret.secretId}`,
+    ],
+    networksAdvanced: [{ name: server.networkName }],
+  });
 }

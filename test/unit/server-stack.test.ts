@@ -1,0 +1,91 @@
+// `serverStack`: a datacenter's servers in a stack applied before its own,
+// so nothing the servers' stack holds is read through Consul, and a plain
+// apply can recreate a dead server before the Consul side is refreshed.
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, TerraformStack, Testing } from 'cdktf';
+import { DockerDatacenter, MeshGatewayMode, ProxyDefaults } from '../../lib';
+
+function written(app: App, stack: string): any {
+  return JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+}
+
+const paths = (block: Record<string, any> | undefined) =>
+  Object.values<any>(block ?? {}).map((r) => String(r['//'].metadata.path).split('/').slice(1).join('/')).sort();
+
+function splitApp(): { app: App; servers: TerraformStack; site: TerraformStack; dc: DockerDatacenter } {
+  const app = Testing.app();
+  const servers = new TerraformStack(app, 'dc1-servers');
+  const site = new TerraformStack(app, 'dc1');
+  const dc = new DockerDatacenter(site, 'dc1', { name: 'dc1', serverStack: servers, servers: 3 });
+  dc.addMeshGateway('gateway');
+  new ProxyDefaults(site, 'proxy-defaults', { datacenter: dc, meshGatewayMode: MeshGatewayMode.local() });
+  return { app, servers, site, dc };
+}
+
+test('the servers, their volumes, network and secrets go to the servers\' stack; every Consul object, the agent tokens and the gateways stay', () => {
+  const { app } = splitApp();
+  app.synth();
+  const servers = written(app, 'dc1-servers');
+  const site = written(app, 'dc1');
+  expect(Object.keys(servers.resource).sort()).toEqual(['docker_container', 'docker_image', 'docker_network', 'docker_volume']);
+  expect(paths(servers.resource.docker_container)).toEqual(['dc1/Server0/Container', 'dc1/Server1/Container', 'dc1/Server2/Container']);
+  expect(servers.provider.consul).toBeUndefined();
+  // The secrets keep the names they have without serverStack.
+  expect(Object.keys(servers.variable).sort()).toEqual(['dc1_gossip_key', 'dc1_management_token']);
+  expect(site.variable).toBeUndefined();
+
+  // The agent tokens keep their paths under the datacenter, in its stack.
+  expect(paths(site.resource.consul_acl_token)).toEqual(['dc1/Server0/AgentToken', 'dc1/Server1/AgentToken', 'dc1/Server2/AgentToken', 'dc1/gateway/Acl/Token']);
+  expect(paths(site.resource.docker_container)).toEqual([
+    'dc1/Server0/SetAgentToken', 'dc1/Server1/SetAgentToken', 'dc1/Server2/SetAgentToken', 'dc1/gateway/Replica0/Envoy', 'dc1/gateway/Replica0/Registration',
+  ]);
+  // The Consul side reads the management token from the servers' state, never as a literal; it crosses as a sensitive output.
+  expect(Object.values<any>(servers.output)).toEqual([{ sensitive: true, value: '${var.dc1_management_token}' }]);
+  expect(site.provider.consul[0].token).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-dc1-servers\.outputs\./);
+});
+
+test('the Consul side names the servers\' Docker objects instead of referencing them, and waits for them by stack order', () => {
+  const { app, servers, site } = splitApp();
+  app.synth();
+  expect(site.dependencies).toEqual([servers]);
+  const json = written(app, 'dc1');
+  const containers = Object.values<any>(json.resource.docker_container);
+  for (const container of containers) {
+    expect(container.networks_advanced.map((n: any) => n.name)).toContain('consul-dc1');
+    // A dependency on the servers' containers would cross stacks: the stack order stands in for it.
+    expect(JSON.stringify(container.depends_on ?? [])).not.toMatch(/docker_container\.dc1_Server/);
+  }
+  for (const entry of Object.values<any>(json.resource.consul_config_entry)) expect(entry.depends_on ?? []).toEqual([]);
+  // The only thing read from the servers' stack is the management token.
+  const remote = JSON.stringify(json).match(/terraform_remote_state\.[^.]+\.outputs\.[A-Za-z0-9_-]+/g) ?? [];
+  expect(new Set(remote).size).toBe(1);
+});
+
+test('the server configuration is rendered into the servers\' stack even when only it is synthesized', () => {
+  const { servers } = splitApp();
+  const json = JSON.parse(Testing.synth(servers));
+  const upload = Object.values<any>(json.resource.docker_container)[0].upload[0];
+  expect(JSON.parse(upload.content)).toMatchObject({ datacenter: 'dc1', bootstrap_expect: 3 });
+});
+
+test('serverStack is refused when it is the datacenter\'s own stack, another app\'s, or no stack', () => {
+  const app = Testing.app();
+  const site = new TerraformStack(app, 'dc1');
+  expect(() => new DockerDatacenter(site, 'own', { name: 'dc1', serverStack: site }))
+    .toThrow(/dc1\/own: serverStack is the datacenter's own stack \(got: "dc1"\)\. Pass another stack of the same app/);
+  const other = new TerraformStack(Testing.app(), 'elsewhere');
+  expect(() => new DockerDatacenter(site, 'foreign', { name: 'dc2', serverStack: other }))
+    .toThrow(/dc1\/foreign: serverStack belongs to another app \(got: "elsewhere"\)/);
+  expect(() => new DockerDatacenter(site, 'plain', { name: 'dc3', serverStack: {} as TerraformStack }))
+    .toThrow(/dc1\/plain: serverStack must be a TerraformStack/);
+});
+
+test('without serverStack the servers stay in the datacenter\'s stack, and the Consul side waits on their containers', () => {
+  const app = Testing.app();
+  const site = new TerraformStack(app, 'dc1');
+  const dc = new DockerDatacenter(site, 'dc1', { name: 'dc1' });
+  expect(dc.readiness).toHaveLength(1);
+  const { dc: split } = splitApp();
+  expect(split.readiness).toEqual([]);
+});
