@@ -364,7 +364,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   /**
    * The containers Terraform waits on (healthy = leader elected, ACLs
-   * replicating); none when the servers are in a stack of their own, which
+   * replicating). None when the servers are in a stack of their own, which
    * is applied, healthy, first.
    */
   public get readiness(): ITerraformDependable[] {
