@@ -17,7 +17,7 @@ import { portText } from '../internal/plan-checks';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
-import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
+import { gossipKeyVariable, requireReference, secretFormatPreconditions, stacksReferencedBy, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
@@ -295,6 +295,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.gossipKey = props.gossipKey !== undefined
       ? requireReference(this, 'gossipKey', props.gossipKey)
       : gossipKeyVariable(serverScope, 'gossip_key').stringValue;
+    if (this.serversElsewhere) {
+      checkReadableFromServers(this, props.serverStack!, { managementToken: props.managementToken, gossipKey: props.gossipKey,
+        'tls.caCertificate': props.tls?.caCertificate, 'tls.caPrivateKey': props.tls?.caPrivateKey });
+    }
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
     this.network = this.runtime.network(serverScope, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
@@ -501,4 +505,16 @@ function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, inFed
       'Pass another stack of the same app: it is applied first, and the datacenter\'s stack depends on it.');
   }
   return new Construct(serverStack, datacenter.node.id);
+}
+
+/** What the servers start with must come from their stack (or one applied before it), never from the datacenter's own. */
+function checkReadableFromServers(datacenter: Construct, serverStack: TerraformStack, values: Record<string, string | undefined>): void {
+  const own = TerraformStack.of(datacenter);
+  for (const [prop, value] of Object.entries(values)) {
+    if (stacksReferencedBy(value).includes(own)) {
+      throw invalidInput(datacenter, `${prop} comes from the datacenter's own stack "${own.node.id}", which is applied after serverStack "${serverStack.node.id}": `
+        + 'the servers start with it, so their stack would depend on the one that depends on it', '<reference>',
+      `Declare it in "${serverStack.node.id}" (e.g. new TerraformVariable(serverStack, ...)); the datacenter's stack reads it from there.`);
+    }
+  }
 }

@@ -95,3 +95,15 @@ function variableBehind(scope: IConstruct, value: string): TerraformVariable | u
   if (name === undefined) return undefined;
   return stack.node.findAll().find((c): c is TerraformVariable => c instanceof TerraformVariable && c.friendlyUniqueId === name);
 }
+
+/**
+ * The stacks whose objects `value` references directly (a variable, a
+ * resource or data source attribute): where Terraform will read it from.
+ */
+export function stacksReferencedBy(value: unknown): TerraformStack[] {
+  if (typeof value !== 'string' || !Token.isUnresolved(value)) return [];
+  const stacks = Tokenization.reverseString(value).tokens
+    .map((token) => (token as { originStack?: unknown }).originStack)
+    .filter((stack): stack is TerraformStack => stack instanceof TerraformStack);
+  return [...new Set(stacks)];
+}

@@ -3,7 +3,7 @@
 // apply can recreate a dead server before the Consul side is refreshed.
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { DockerDatacenter, MeshGatewayMode, ProxyDefaults } from '../../lib';
 
 function written(app: App, stack: string): any {
@@ -88,4 +88,24 @@ test('without serverStack the servers stay in the datacenter\'s stack, and the C
   expect(dc.readiness).toHaveLength(1);
   const { dc: split } = splitApp();
   expect(split.readiness).toEqual([]);
+});
+
+test('a secret the servers start with, declared in the datacenter\'s own stack, is refused by name (it would make the stacks a cycle); from the servers\' stack it is taken', () => {
+  const twoStacks = () => {
+    const app = Testing.app();
+    return { app, servers: new TerraformStack(app, 'dc1-servers'), site: new TerraformStack(app, 'dc1') };
+  };
+  const sensitive = (stack: TerraformStack, id: string) => new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
+  const a = twoStacks();
+  expect(() => new DockerDatacenter(a.site, 'a', { name: 'a', serverStack: a.servers, gossipKey: sensitive(a.site, 'key') }))
+    .toThrow(/dc1\/a: gossipKey comes from the datacenter's own stack "dc1", which is applied after serverStack "dc1-servers".*Declare it in "dc1-servers"/);
+  const b = twoStacks();
+  expect(() => new DockerDatacenter(b.site, 'b', { name: 'b', serverStack: b.servers, tls: { caCertificate: '-----BEGIN CERTIFICATE-----x', caPrivateKey: sensitive(b.site, 'ca_key') } }))
+    .toThrow(/dc1\/b: tls\.caPrivateKey comes from the datacenter's own stack/);
+
+  const c = twoStacks();
+  new DockerDatacenter(c.site, 'c', { name: 'c', serverStack: c.servers, gossipKey: sensitive(c.servers, 'key') });
+  c.app.synth();
+  const config = JSON.parse(Object.values<any>(written(c.app, 'dc1-servers').resource.docker_container)[0].upload[0].content);
+  expect(config.encrypt).toBe('${var.key}');
 });
