@@ -12,13 +12,14 @@ from cdktf_consul_mesh import (
 
 
 class FederatedPair(TerraformStack):
-    def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None):
+    def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None, separate_servers: bool = None):
         super().__init__(scope, id)
         self.federation = ConsulFederation(self, "fed",
             primary=DatacenterOptions(name="dc1"),
             secondaries=[DatacenterOptions(name="dc2")],
             method=FederationMethod.wan_gossip(),
             image=image,
+            server_stack=TerraformStack(scope, f"{id}-servers") if separate_servers else None,
         )
         for dc in self.federation.datacenters:
             dc.add_mesh_gateway("gateway", start_envoy=start_envoy)

@@ -10,6 +10,8 @@ export interface FederatedPairOptions {
   readonly method?: FederationMethod;
   readonly image?: string;
   readonly startEnvoy?: boolean;
+  /** Put both datacenters' servers in a stack of their own (`<id>-servers`), applied first: a plain deploy then heals a dead server. */
+  readonly separateServers?: boolean;
 }
 
 export class FederatedPair extends TerraformStack {
@@ -22,6 +24,7 @@ export class FederatedPair extends TerraformStack {
       secondaries: [{ name: 'dc2' }],
       method: options.method ?? FederationMethod.wanGossip(),
       image: options.image,
+      serverStack: options.separateServers ? new TerraformStack(scope, `${id}-servers`) : undefined,
     });
     for (const dc of this.federation.datacenters) {
       dc.addMeshGateway('gateway', { startEnvoy: options.startEnvoy });

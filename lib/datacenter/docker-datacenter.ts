@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, gatewaysOf, providerAlias } from './datacenter';
 import { LogLevel } from './log-level';
@@ -8,7 +8,7 @@ import { CertificateAuthority, suppliedCertificateAuthority } from './docker/cer
 import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './docker/federation-link';
 import { placeOnDocker } from './docker/gateway-process';
 import { AddressPool, DockerRuntime, WAN_NETWORK } from './docker/runtime';
-import { ConsulServer, setAgentToken } from './docker/server';
+import { ConsulServer, handOverReplicationToken, setAgentToken } from './docker/server';
 import { FederationJoin } from './federation-join';
 import { FederationMethod } from './federation-method';
 import { CONSUL_PORTS } from '../internal/agent-config';
@@ -226,6 +226,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same runtime unless the servers have a stack of their own. */
   private readonly siteRuntime: DockerRuntime;
   private readonly serversElsewhere: boolean;
+  /** With servers elsewhere: what the Consul side waits on (secondaries: replication running; the primary: its secondaries'). */
+  private readonly siteReadiness: ITerraformDependable[] = [];
   private readonly link: FederationLink;
   private readonly servers: ConsulServer[] = [];
   private readonly gossipKey: string;
@@ -277,7 +279,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
 
     // Named after the datacenter, so its secret variables keep their names wherever the servers are.
-    const serverScope = props.serverStack !== undefined ? serverScopeIn(this, props.serverStack, federation !== undefined) : this;
+    const serverScope = props.serverStack !== undefined ? serverScopeIn(this, props.serverStack, this.link.serverParent) : this;
     this.serversElsewhere = serverScope !== this;
     this.runtime = DockerRuntime.of(serverScope, props.dockerProvider);
     this.siteRuntime = this.serversElsewhere ? DockerRuntime.of(this, props.dockerProvider) : this.runtime;
@@ -328,7 +330,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         httpPort: index === 0 ? this.httpPort : undefined,
         // The WAN leave takes about 2 s, the whole graceful exit about 10: the grace is a ceiling.
         leaveGraceSeconds: props.join !== undefined ? 20 : undefined,
-        waitForReplication: this.link.replicationToken !== undefined,
+        waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
         globalProvider: this.globalProvider,
         agentTokenElsewhere: this.serversElsewhere,
@@ -337,10 +339,15 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     }
     if (this.serversElsewhere) {
       for (const server of this.servers) {
-        setAgentToken(new Construct(this, server.node.id), this.siteRuntime, {
+        const site = new Construct(this, server.node.id);
+        const target = {
           nodeName: server.nodeName, containerName: server.containerName, datacenter: this.name, lanAddress: server.lanAddress,
           networkName, image: this.image, managementToken: this.managementToken, globalProvider: this.globalProvider,
-        });
+        };
+        setAgentToken(site, this.siteRuntime, target);
+        if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
+          this.siteReadiness.push(handOverReplicationToken(site, this.siteRuntime, target, this.link.replicationToken));
+        }
       }
       TerraformStack.of(this).addDependency(props.serverStack!);
       StackIndex.of(serverScope).finalizeLater(this);
@@ -372,7 +379,17 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * is applied, healthy, first.
    */
   public get readiness(): ITerraformDependable[] {
-    return this.serversElsewhere ? [] : this.servers.map((s) => s.container);
+    return this.serversElsewhere ? [...this.siteReadiness] : this.servers.map((s) => s.container);
+  }
+
+  /**
+   * Makes what waits on this datacenter wait on `items` too: a federation's
+   * primary, whose config entries must be written once its secondaries
+   * replicate (servers in a stack of their own).
+   * @internal
+   */
+  public _waitAlsoFor(items: ITerraformDependable[]): void {
+    this.siteReadiness.push(...items);
   }
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */
@@ -448,7 +465,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         connect: this.connectEnabled,
         gossipKey: this.gossipKey,
         managementToken: this.managementToken,
-        replicationToken: this.link.replicationToken,
+        replicationToken: this.link.handOverReplicationToken ? undefined : this.link.replicationToken,
         logLevel: this.logLevel,
       });
       // Secondaries dial the primary's gateways: start them only once those are registered.
@@ -491,28 +508,33 @@ function checkSubnet(scope: Construct, subnet: string): string {
   return subnet;
 }
 
-function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, inFederation: boolean): Construct {
-  if (inFederation) {
-    throw invalidInput(datacenter, 'serverStack is for a datacenter declared on its own (a ConsulFederation keeps its datacenters in one stack)', true,
-      'Declare each datacenter with its own DockerDatacenter (federationMethod on the primary, join on the secondaries), each with its serverStack.');
-  }
+function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, parent: IConstruct | undefined): Construct {
+  checkServerStack(datacenter, serverStack);
+  return new Construct(parent ?? serverStack, datacenter.node.id);
+}
+
+/** @internal */
+export function checkServerStack(datacenter: Construct, serverStack: TerraformStack): void {
   if (!(serverStack instanceof TerraformStack)) {
     throw invalidInput(datacenter, 'serverStack must be a TerraformStack', serverStack, 'Pass a stack of the same app, e.g. new TerraformStack(app, "dc1-servers").');
   }
   const own = TerraformStack.of(datacenter);
   if (serverStack === own || serverStack.node.root !== own.node.root) {
-    throw invalidInput(datacenter, serverStack === own ? 'serverStack is the datacenter\'s own stack' : 'serverStack belongs to another app', serverStack.node.path,
+    throw invalidInput(datacenter, serverStack === own ? 'serverStack is the stack it is declared in' : 'serverStack belongs to another app', serverStack.node.path,
       'Pass another stack of the same app: it is applied first, and the datacenter\'s stack depends on it.');
   }
-  return new Construct(serverStack, datacenter.node.id);
 }
 
-/** What the servers start with must come from their stack (or one applied before it), never from the datacenter's own. */
-function checkReadableFromServers(datacenter: Construct, serverStack: TerraformStack, values: Record<string, string | undefined>): void {
+/**
+ * What the servers start with must come from their stack (or one applied
+ * before it), never from the datacenter's own.
+ * @internal
+ */
+export function checkReadableFromServers(datacenter: Construct, serverStack: TerraformStack, values: Record<string, string | undefined>): void {
   const own = TerraformStack.of(datacenter);
   for (const [prop, value] of Object.entries(values)) {
     if (stacksReferencedBy(value).includes(own)) {
-      throw invalidInput(datacenter, `${prop} comes from the datacenter's own stack "${own.node.id}", which is applied after serverStack "${serverStack.node.id}": `
+      throw invalidInput(datacenter, `${prop} comes from its own stack "${own.node.id}", which is applied after serverStack "${serverStack.node.id}": `
         + 'the servers start with it, so their stack would depend on the one that depends on it', '<reference>',
       `Declare it in "${serverStack.node.id}" (e.g. new TerraformVariable(serverStack, ...)); the datacenter's stack reads it from there.`);
     }

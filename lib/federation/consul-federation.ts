@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { FederationMethod } from '../datacenter/federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
-import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
+import { checkReadableFromServers, checkServerStack, DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
 import { DatacenterTls } from '../datacenter/datacenter-tls';
 import { createCertificateAuthority, suppliedCertificateAuthority } from '../datacenter/docker/certificates';
 import { FEDERATION_LINK, FederationLink } from '../datacenter/docker/federation-link';
@@ -12,6 +12,7 @@ import { DockerProvider } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
+import { TerraformStack } from '../internal/tf';
 
 /** Props of `ConsulFederation`. */
 export interface ConsulFederationProps {
@@ -73,6 +74,20 @@ export interface ConsulFederationProps {
    * @default "consul"
    */
   readonly namePrefix?: string;
+
+  /**
+   * A stack of the same app, applied before the federation's own, to hold
+   * every datacenter's servers (containers, data volumes, networks) and the
+   * secret variables they start with. The Consul side stays in the
+   * federation's stack, so a plain apply heals a dead server (see
+   * `DockerDatacenterProps.serverStack`). The secondaries' servers then
+   * start without the replication token, which does not exist yet: each is
+   * handed it once the primary has made it, and config entries are written
+   * only once every secondary replicates. WAN gossip only: in mesh-gateway
+   * federation the secondaries' servers start after the primary's gateways.
+   * @default - the servers are in the federation's stack
+   */
+  readonly serverStack?: TerraformStack;
 }
 
 /**
@@ -103,12 +118,24 @@ export class ConsulFederation extends Construct {
     this.method = props.method ?? FederationMethod.wanGossip();
     checkShape(this, props, this.method);
 
+    if (props.serverStack !== undefined) {
+      if (this.method.throughMeshGateways) {
+        throw invalidInput(this, 'serverStack works with WAN gossip federation only: through mesh gateways, the secondaries\' servers start after the primary\'s gateways, which are on the Consul side',
+          this.method.kind, 'Use FederationMethod.wanGossip(), or remove serverStack.');
+      }
+      checkServerStack(this, props.serverStack);
+      checkReadableFromServers(this, props.serverStack, { managementToken: props.managementToken, gossipKey: props.gossipKey,
+        'tls.caCertificate': props.tls?.caCertificate, 'tls.caPrivateKey': props.tls?.caPrivateKey });
+    }
+    // The servers' secrets are declared where the servers are, under the federation's id (same variable names).
+    const serverParent = props.serverStack !== undefined ? new Construct(props.serverStack, id) : undefined;
+    const secretsScope = serverParent ?? this;
     const managementToken = props.managementToken !== undefined
       ? requireReference(this, 'managementToken', props.managementToken)
-      : tokenVariable(this, 'management_token', 'Initial management token of the Consul federation (global)').stringValue;
+      : tokenVariable(secretsScope, 'management_token', 'Initial management token of the Consul federation (global)').stringValue;
     const gossipKey = props.gossipKey !== undefined
       ? requireReference(this, 'gossipKey', props.gossipKey)
-      : gossipKeyVariable(this, 'gossip_key').stringValue;
+      : gossipKeyVariable(secretsScope, 'gossip_key').stringValue;
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
     if (props.image !== undefined) checkImage(this, 'image', props.image);
     const meshGatewayFederation = this.method.throughMeshGateways;
@@ -123,17 +150,19 @@ export class ConsulFederation extends Construct {
       gossipKey,
       dockerProvider: options.dockerProvider ?? props.dockerProvider,
       namePrefix: prefix,
+      serverStack: props.serverStack,
     });
 
     const ca = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls)
       : meshGatewayFederation
         ? createCertificateAuthority(this, DockerRuntime.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
         : undefined;
-    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca };
+    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca, serverParent };
     this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), [FEDERATION_LINK]: primaryLink } as DockerDatacenterProps);
 
     this.replicationRules = replicationRules();
-    const replicationToken = createReplicationToken(this, this.primary, prefix);
+    // With the servers in a stack applied first, the primary's are up before this stack starts.
+    const replicationToken = createReplicationToken(this, { provider: this.primary.provider, readiness: serverParent ? [] : this.primary.readiness }, prefix);
 
     this.secondaries = props.secondaries.map((options, i) => {
       const link: FederationLink = {
@@ -142,9 +171,12 @@ export class ConsulFederation extends Construct {
         primary: this.primary,
         replicationToken: options.aclReplication === false ? undefined : replicationToken,
         ca,
+        handOverReplicationToken: serverParent !== undefined,
+        serverParent,
       };
       return new DockerDatacenter(this, options.name, { ...shared(options, i + 1), [FEDERATION_LINK]: link } as DockerDatacenterProps);
     });
+    if (serverParent) this.primary._waitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
   }
 
   /** Every datacenter, primary first. */

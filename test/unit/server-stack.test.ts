@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { DockerDatacenter, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../../lib';
 
 function written(app: App, stack: string): any {
   return JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
@@ -73,7 +73,7 @@ test('serverStack is refused when it is the datacenter\'s own stack, another app
   const app = Testing.app();
   const site = new TerraformStack(app, 'dc1');
   expect(() => new DockerDatacenter(site, 'own', { name: 'dc1', serverStack: site }))
-    .toThrow(/dc1\/own: serverStack is the datacenter's own stack \(got: "dc1"\)\. Pass another stack of the same app/);
+    .toThrow(/dc1\/own: serverStack is the stack it is declared in \(got: "dc1"\)\. Pass another stack of the same app/);
   const other = new TerraformStack(Testing.app(), 'elsewhere');
   expect(() => new DockerDatacenter(site, 'foreign', { name: 'dc2', serverStack: other }))
     .toThrow(/dc1\/foreign: serverStack belongs to another app \(got: "elsewhere"\)/);
@@ -98,14 +98,58 @@ test('a secret the servers start with, declared in the datacenter\'s own stack, 
   const sensitive = (stack: TerraformStack, id: string) => new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
   const a = twoStacks();
   expect(() => new DockerDatacenter(a.site, 'a', { name: 'a', serverStack: a.servers, gossipKey: sensitive(a.site, 'key') }))
-    .toThrow(/dc1\/a: gossipKey comes from the datacenter's own stack "dc1", which is applied after serverStack "dc1-servers".*Declare it in "dc1-servers"/);
+    .toThrow(/dc1\/a: gossipKey comes from its own stack "dc1", which is applied after serverStack "dc1-servers".*Declare it in "dc1-servers"/);
   const b = twoStacks();
   expect(() => new DockerDatacenter(b.site, 'b', { name: 'b', serverStack: b.servers, tls: { caCertificate: '-----BEGIN CERTIFICATE-----x', caPrivateKey: sensitive(b.site, 'ca_key') } }))
-    .toThrow(/dc1\/b: tls\.caPrivateKey comes from the datacenter's own stack/);
+    .toThrow(/dc1\/b: tls\.caPrivateKey comes from its own stack/);
 
   const c = twoStacks();
   new DockerDatacenter(c.site, 'c', { name: 'c', serverStack: c.servers, gossipKey: sensitive(c.servers, 'key') });
   c.app.synth();
   const config = JSON.parse(Object.values<any>(written(c.app, 'dc1-servers').resource.docker_container)[0].upload[0].content);
   expect(config.encrypt).toBe('${var.key}');
+});
+
+describe('a ConsulFederation with serverStack', () => {
+  function federationApp(method?: FederationMethod) {
+    const app = Testing.app();
+    const servers = new TerraformStack(app, 'pair-servers');
+    const site = new TerraformStack(app, 'pair');
+    const fed = new ConsulFederation(site, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], serverStack: servers, method });
+    return { app, servers, site, fed };
+  }
+
+  test('puts every server in the servers\' stack under the federation\'s id, and starts the secondaries without the replication token', () => {
+    const { app, fed } = federationApp();
+    new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
+    app.synth();
+    const servers = written(app, 'pair-servers');
+    expect(paths(servers.resource.docker_container)).toEqual(['fed/dc1/Server0/Container', 'fed/dc2/Server0/Container']);
+    expect(Object.keys(servers.variable).sort()).toEqual(['fed_gossip_key', 'fed_management_token']);
+    const configs = Object.values<any>(servers.resource.docker_container).map((c) => JSON.parse(c.upload[0].content));
+    expect(configs.map((c) => [c.datacenter, c.acl.tokens.replication])).toEqual([['dc1', undefined], ['dc2', undefined]]);
+    // Healthy = a leader: without the token, replication cannot run yet.
+    expect(Object.values<any>(servers.resource.docker_container).map((c) => c.healthcheck.test[1].includes('/v1/acl/replication'))).toEqual([false, false]);
+
+    const site = written(app, 'pair');
+    const handOvers = Object.entries<any>(site.resource.docker_container).filter(([, c]) => c.name.endsWith('-replication-token'));
+    expect(handOvers.map(([, c]) => c.name)).toEqual(['consul-dc2-server-0-replication-token']);
+    const [handOverId, handOver] = handOvers[0];
+    expect(handOver.env).toContain('REPLICATION_TOKEN=${data.consul_acl_token_secret_id.fed_ReplicationTokenSecret_705D493C.secret_id}');
+    // Entries written to the primary wait until dc2 replicates: entry replication that began without a token would not look again.
+    expect(Object.values<any>(site.resource.consul_config_entry)[0].depends_on).toEqual([`docker_container.${handOverId}`]);
+    // The replication token itself cannot wait on the primary's readiness any more (that is the handover): the stack order covers its servers.
+    expect(site.resource.consul_acl_policy.fed_ReplicationPolicy_3FB04556.depends_on).toBeUndefined();
+  });
+
+  test('is refused in mesh-gateway federation, and with a secret from the federation\'s own stack', () => {
+    expect(() => federationApp(FederationMethod.meshGateways()))
+      .toThrow(/pair\/fed: serverStack works with WAN gossip federation only.*\(got: "mesh-gateways"\)\. Use FederationMethod\.wanGossip\(\), or remove serverStack\./);
+    const app = Testing.app();
+    const servers = new TerraformStack(app, 'pair-servers');
+    const site = new TerraformStack(app, 'pair');
+    const token = new TerraformVariable(site, 'token', { type: 'string', sensitive: true });
+    expect(() => new ConsulFederation(site, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], serverStack: servers, managementToken: token.stringValue }))
+      .toThrow(/pair\/fed: managementToken comes from its own stack "pair"/);
+  });
 });

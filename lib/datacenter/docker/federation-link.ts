@@ -30,6 +30,13 @@ export interface FederationLink {
   readonly replicationToken?: string;
   /** The servers' CA, in mesh-gateway federation. */
   readonly ca?: CertificateAuthority;
+  /**
+   * The servers are in a stack applied before the one that creates the
+   * replication token: they start without it, and the datacenter hands it over.
+   */
+  readonly handOverReplicationToken?: boolean;
+  /** Where the datacenter's servers go in its serverStack (the federation's own scope there). */
+  readonly serverParent?: IConstruct;
 }
 
 /** The props key a federation passes its link under. */

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { AddressPool, DockerRuntime } from './runtime';
+import { AddressPool, DockerRuntime, pollUntil } from './runtime';
 import { CONSUL_PORTS } from '../../internal/agent-config';
 import { portText } from '../../internal/plan-checks';
 import { Container, Volume } from '../../internal/providers';
@@ -149,9 +149,4 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     instances.push({ proxyId, lanAddress: `${lan}:${port}`, wanAddress: wan && `${wan}:${wanPort}`, registration, envoy });
   }
   return instances;
-}
-
-/** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */
-function pollUntil(check: string, failure: string, seconds: number): string {
-  return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${seconds * 2} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep 0.5; done`;
 }

@@ -185,3 +185,8 @@ function mirrorProvider(scope: Construct, given: DockerProvider): DockerProvider
     registryAuth: given.registryAuth,
   });
 }
+
+/** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */
+export function pollUntil(check: string, failure: string, seconds: number): string {
+  return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${seconds * 2} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep 0.5; done`;
+}

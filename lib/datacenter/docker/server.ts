@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, issueServerCertificate } from './certificates';
-import { AddressPool, DockerRuntime } from './runtime';
+import { AddressPool, DockerRuntime, pollUntil } from './runtime';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../../internal/agent-config';
 import { dependsOnAll } from '../../internal/dependencies';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, Network, Volume } from '../../internal/providers';
@@ -255,6 +255,31 @@ export function setAgentToken(scope: Construct, runtime: DockerRuntime, server: 
       `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
       `CONSUL_HTTP_TOKEN=${server.managementToken}`,
       `AGENT_TOKEN=${secret.secretId}`,
+    ],
+    networksAdvanced: [{ name: server.networkName }],
+  });
+}
+
+/**
+ * Gives a running secondary server its ACL replication token and waits until
+ * replication has run, for a server that started without it (its stack is
+ * applied before the token exists). The agent persists the token, so a
+ * recreated container keeps it. Whatever writes config entries must come
+ * after this: entry replication that began without a token does not look
+ * again until an entry changes.
+ */
+export function handOverReplicationToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget, replicationToken: string): Container {
+  const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
+  const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
+  return runtime.oneShot(scope, 'ReplicationToken', {
+    name: `${server.containerName}-replication-token`,
+    image: runtime.image(server.image).imageId,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [`consul acl set-agent-token replication "$REPLICATION_TOKEN" && ${pollUntil(replicated, 'ACL replication did not run', 120)}`],
+    env: [
+      `CONSUL_HTTP_ADDR=${api}`,
+      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
+      `REPLICATION_TOKEN=${replicationToken}`,
     ],
     networksAdvanced: [{ name: server.networkName }],
   });
