@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../examples/federated-pair/main';
-import { DockerDeployment } from '../test/support/docker-deployment';
+import { AppDeployment, DockerDeployment } from '../test/support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../test/support/docker-engine';
 import { requireTool } from '../test/support/tools';
 
@@ -22,7 +22,7 @@ const PLAIN = path.join(__dirname, 'deploy-plain.sh');
 
 type Json = Record<string, any>;
 
-type Variant = 'library' | 'plain' | 'floor';
+type Variant = 'library' | 'split' | 'plain' | 'floor';
 
 /** The stack with only its networks, volumes and images (and the providers). */
 function floorOf(stack: Json): Json {
@@ -93,7 +93,8 @@ const EXPECTED_POLICIES = ['builtin/global-read-only', 'consul-acl-replication',
 async function check(engine: DockerEngine, token: string, variant: string): Promise<void> {
   const states = (await engine.mustDocker(['ps', '-a', '--format', '{{.Names}} {{.State}} {{.Status}}'])).split('\n').sort();
   const bad = states.filter((l) => !/^consul-dc[12]-server-0 running .*\(healthy\)$/.test(l) && !/ exited Exited \(0\)/.test(l));
-  if (states.length !== 6 || bad.length > 0) throw new Error(`${variant}: unexpected containers:\n${states.join('\n')}`);
+  // Two stacks: one more one-shot, which hands dc2's server its replication token.
+  if (states.length !== (variant === 'split' ? 7 : 6) || bad.length > 0) throw new Error(`${variant}: unexpected containers:\n${states.join('\n')}`);
   const consul = (dc: string, args: string[]) => engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-${dc}-server-0`, 'consul', ...args]);
   const policies = JSON.parse(await consul('dc1', ['acl', 'policy', 'list', '-format=json'])).map((p: Json) => p.Name).sort();
   const tokens = JSON.parse(await consul('dc1', ['acl', 'token', 'list', '-format=json'])).length;
@@ -112,16 +113,21 @@ async function main(): Promise<void> {
   const engine = await startDockerEngine();
   let deployment: DockerDeployment | undefined;
   let floor: DockerDeployment | undefined;
+  let split: AppDeployment | undefined;
   try {
     const image = await ensureConsulImage(engine, consulBin);
-    const stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false }), true));
+    // One stack (servers and Consul side together), and the example's default: the servers' stack, then the Consul side.
+    const stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false, separateServers: false }), true));
+    const app = Testing.app();
+    new FederatedPair(app, 'pair', { image, startEnvoy: false });
+    split = new AppDeployment(engine, app, vars);
     writePlainInputs(stack, vars, configDir);
     // Port relays are set up once per engine; do it before timing anything.
     await engine.publish(8500);
     await engine.publish(8501);
 
     const results: Record<Variant, { apply: number[]; destroy: number[] }> = {
-      library: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] }, floor: { apply: [], destroy: [] },
+      library: { apply: [], destroy: [] }, split: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] }, floor: { apply: [], destroy: [] },
     };
     deployment = new DockerDeployment(engine, stack, vars);
     // The same stack's networks, volumes and image alone: what OpenTofu and the
@@ -132,6 +138,10 @@ async function main(): Promise<void> {
       library: {
         up: async () => { await deployment!.apply(); },
         down: async () => { await deployment!.destroy(); },
+      },
+      split: {
+        up: async () => { await split!.apply(); },
+        down: async () => { await split!.destroy(); },
       },
       plain: {
         up: () => runPlain(engine, image, configDir, token, 'up'),
@@ -146,11 +156,12 @@ async function main(): Promise<void> {
     await deployment.clearEngine();
     await deployment.workspace.init();
     await floor.workspace.init();
+    await split.init();
     await runPlain(engine, image, configDir, token, 'down');
 
     for (let run = 0; run < RUNS; run++) {
       // Interleaved, alternating which goes first.
-      const order: Variant[] = run % 2 === 0 ? ['library', 'plain', 'floor'] : ['floor', 'plain', 'library'];
+      const order: Variant[] = run % 2 === 0 ? ['library', 'split', 'plain', 'floor'] : ['floor', 'plain', 'split', 'library'];
       for (const v of order) {
         const apply = await time(variants[v].up);
         if (v !== 'floor') await check(engine, token, v);
@@ -165,9 +176,11 @@ async function main(): Promise<void> {
 
     const m = (v: Variant, k: 'apply' | 'destroy') => median(results[v][k]);
     console.log(`\nfederated pair (WAN gossip, startEnvoy false), ${RUNS} runs each, interleaved, on the project's own dockerd`);
-    console.log(`  apply to healthy   tofu apply (library stack) median ${secs(m('library', 'apply'))}  [${results.library.apply.map(secs).join(', ')}]`);
+    console.log(`  apply to healthy   tofu apply (one stack)     median ${secs(m('library', 'apply'))}  [${results.library.apply.map(secs).join(', ')}]`);
     console.log(`                     plain docker script        median ${secs(m('plain', 'apply'))}  [${results.plain.apply.map(secs).join(', ')}]`);
     console.log(`                     ratio library / plain      ${(m('library', 'apply') / m('plain', 'apply')).toFixed(2)}`);
+    console.log(`  two stacks         (the example's default) apply median ${secs(m('split', 'apply'))}, ratio to plain ${(m('split', 'apply') / m('plain', 'apply')).toFixed(2)}; `
+      + `destroy median ${secs(m('split', 'destroy'))}, ratio ${(m('split', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
     console.log(`  destroy            tofu destroy median ${secs(m('library', 'destroy'))}  [${results.library.destroy.map(secs).join(', ')}]`);
     console.log(`                     plain        median ${secs(m('plain', 'destroy'))}  [${results.plain.destroy.map(secs).join(', ')}]`);
     console.log(`                     ratio library / plain      ${(m('library', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
@@ -178,12 +191,14 @@ async function main(): Promise<void> {
     try {
       await deployment?.destroy().catch(() => undefined);
       await floor?.destroy().catch(() => undefined);
+      await split?.destroy().catch(() => undefined);
       await deployment?.clearEngine().catch(() => undefined);
     } finally {
       await engine.stop();
       fs.rmSync(configDir, { recursive: true, force: true });
       deployment?.workspace.remove();
       floor?.workspace.remove();
+      split?.remove();
     }
   }
 }

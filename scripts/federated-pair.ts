@@ -1,9 +1,11 @@
 // npm run up / npm run down: the main job for real. `up` builds what is
 // missing (tools/build.sh), picks a Docker engine, deploys
 // examples/federated-pair with `cdktf deploy` (driving the OpenTofu the
-// tools script built), waits until both datacenters are healthy and
-// federated, and prints where each answers and which gateway each upstream
-// uses. `down` destroys it with `cdktf destroy` and checks nothing is left.
+// tools script built): its servers' stack, then its Consul side. It waits
+// until both datacenters are healthy and federated, and prints where each
+// answers and which gateway each upstream uses. Run again, it converges (a
+// dead server is recreated with its data). `down` destroys both stacks with
+// `cdktf destroy` and checks nothing is left.
 //
 // Engine: the one DOCKER_HOST names, or the local default socket when a
 // daemon answers there; otherwise a dockerd of the project's own (installed
@@ -19,6 +21,8 @@ import { cacheDir } from '../test/support/tools';
 
 const repo = path.resolve(__dirname, '..');
 const STACK = 'federated-pair';
+/** Both stacks of the example; cdktf applies the servers' first and destroys it last. */
+const STACKS = [`${STACK}-servers`, STACK];
 const home = path.join(cacheDir(), 'main-job');
 const ownEngine = {
   socket: path.join(home, 'docker.sock'),
@@ -136,7 +140,7 @@ async function up(): Promise<void> {
 
   const started = Date.now();
   // --skip-provider-lock: cdktf would otherwise run `providers lock`, which asks the registry for checksums.
-  cdktf(['deploy', STACK, '--auto-approve', '--skip-provider-lock'], env);
+  cdktf(['deploy', ...STACKS, '--auto-approve', '--skip-provider-lock'], env);
   await waitFederated(vars.fed_management_token);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   registerServices(tools.CONSUL_BIN, vars.fed_management_token);
@@ -185,7 +189,7 @@ async function down(): Promise<void> {
     ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
     ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
   };
-  cdktf(['destroy', STACK, '--auto-approve', '--skip-provider-lock'], env);
+  cdktf(['destroy', ...STACKS, '--auto-approve', '--skip-provider-lock'], env);
   const engine = connectDockerEngine(host);
   const left = [
     await engine.mustDocker(['ps', '-aq', '--filter', 'name=^consul-']),

@@ -12,14 +12,18 @@ from cdktf_consul_mesh import (
 
 
 class FederatedPair(TerraformStack):
-    def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None, separate_servers: bool = None):
+    def __init__(self, scope: Construct, id: str, *, method: FederationMethod = None, image: str = None, start_envoy: bool = None,
+                 separate_servers: bool = None):
         super().__init__(scope, id)
+        method = method or FederationMethod.wan_gossip()
+        separate = separate_servers if separate_servers is not None else not method.through_mesh_gateways
         self.federation = ConsulFederation(self, "fed",
             primary=DatacenterOptions(name="dc1"),
             secondaries=[DatacenterOptions(name="dc2")],
-            method=FederationMethod.wan_gossip(),
+            method=method,
             image=image,
-            server_stack=TerraformStack(scope, f"{id}-servers") if separate_servers else None,
+            # Containers, volumes, networks: applied before the Consul side, which is refreshed through them.
+            server_stack=TerraformStack(scope, f"{id}-servers") if separate else None,
         )
         for dc in self.federation.datacenters:
             dc.add_mesh_gateway("gateway", start_envoy=start_envoy)

@@ -10,7 +10,11 @@ export interface FederatedPairOptions {
   readonly method?: FederationMethod;
   readonly image?: string;
   readonly startEnvoy?: boolean;
-  /** Put both datacenters' servers in a stack of their own (`<id>-servers`), applied first: a plain deploy then heals a dead server. */
+  /**
+   * Both datacenters' servers in a stack of their own (`<id>-servers`),
+   * applied first, so a plain deploy heals a dead server. Default: on with
+   * WAN gossip, the only method it works with.
+   */
   readonly separateServers?: boolean;
 }
 
@@ -19,12 +23,14 @@ export class FederatedPair extends TerraformStack {
 
   constructor(scope: Construct, id: string, options: FederatedPairOptions = {}) {
     super(scope, id);
+    const method = options.method ?? FederationMethod.wanGossip();
     this.federation = new ConsulFederation(this, 'fed', {
       primary: { name: 'dc1' },
       secondaries: [{ name: 'dc2' }],
-      method: options.method ?? FederationMethod.wanGossip(),
+      method,
       image: options.image,
-      serverStack: options.separateServers ? new TerraformStack(scope, `${id}-servers`) : undefined,
+      // Containers, volumes, networks: applied before the Consul side, which is refreshed through them.
+      serverStack: (options.separateServers ?? !method.throughMeshGateways) ? new TerraformStack(scope, `${id}-servers`) : undefined,
     });
     for (const dc of this.federation.datacenters) {
       dc.addMeshGateway('gateway', { startEnvoy: options.startEnvoy });

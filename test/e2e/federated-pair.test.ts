@@ -1,17 +1,19 @@
 // The main example deployed for real: two WAN-federated Consul datacenters as
-// containers on a Docker engine of the suite's own, applied by OpenTofu with
-// the two providers the stack pins (built from source by tools/build.sh),
-// then checked through Consul's HTTP API on the published ports and the
-// consul CLI inside the containers, planned again (nothing to change), broken,
-// re-applied, and destroyed with nothing left. Envoy is not available here:
-// gateways are registered and bootstrapped, and their Envoy containers off.
+// containers on a Docker engine of the suite's own, in its two stacks (the
+// servers', then the Consul side), each applied by OpenTofu with the two
+// providers the stacks pin (built from source by tools/build.sh), then
+// checked through Consul's HTTP API on the published ports and the consul CLI
+// inside the containers, planned again (nothing to change), broken (objects
+// deleted by hand, each server killed), healed by plain applies, and
+// destroyed with nothing left. Envoy is not available here: gateways are
+// registered and bootstrapped, and their Envoy containers off.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
-import { DockerDeployment } from '../support/docker-deployment';
+import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { ConsulVersion, MeshGatewayModes, MeshService } from '../../lib';
 import { eventually as poll } from '../support/eventually';
@@ -33,7 +35,7 @@ let engine: DockerEngine;
 let pair: FederatedPair;
 let image: string;
 let stack: any;
-let deployment: DockerDeployment;
+let deployment: AppDeployment;
 let state: StateValues;
 let destroyed = false;
 const timings: string[] = [];
@@ -70,12 +72,15 @@ function secret(pathSuffix: string): string {
 beforeAll(async () => {
   engine = await timed('dockerd start', () => startDockerEngine());
   image = await timed('image check/build', () => ensureConsulImage(engine, consulBin));
-  pair = new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false });
-  stack = JSON.parse(Testing.synth(pair, true));
-  deployment = new DockerDeployment(engine, stack, vars);
+  const app = Testing.app();
+  pair = new FederatedPair(app, 'pair', { image, startEnvoy: false });
+  deployment = new AppDeployment(engine, app, vars);
+  expect(deployment.stacks.map((s) => s.name)).toEqual(['pair-servers', 'pair']);
+  stack = deployment.json;
   await deployment.clearEngine(); // whatever an interrupted run left on the engine's data root
-  await timed('tofu init', () => deployment.workspace.init());
-  await timed('tofu apply (until every container healthy or exited 0)', () => deployment.apply());
+  await timed('tofu init (both stacks)', () => deployment.init());
+  await timed('tofu apply pair-servers (until every server healthy)', () => deployment.of('pair-servers').apply());
+  await timed('tofu apply pair (until every one-shot exited 0)', () => deployment.of('pair').apply());
   state = await deployment.state();
 }, 20 * 60_000);
 
@@ -84,7 +89,7 @@ afterAll(async () => {
     if (deployment && !destroyed) await deployment.destroy().catch(() => deployment.clearEngine());
   } finally {
     await engine?.stop();
-    deployment?.workspace.remove();
+    deployment?.remove();
     if (timings.length > 0) process.stderr.write(`e2e timings: ${timings.join(', ')}\n`);
   }
 }, 5 * 60_000);
@@ -238,8 +243,8 @@ describe('the deployed federation', () => {
       policies: (await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.ID).sort(),
     });
     const before = await snapshot();
-    const again = await timed('tofu re-apply', () => deployment.apply());
-    expect(again.stdout).toContain('0 added, 0 changed, 0 destroyed');
+    const again = await timed('tofu re-apply (both stacks)', () => deployment.apply());
+    for (const run of again) expect(run.stdout).toContain('0 added, 0 changed, 0 destroyed');
     expect(await snapshot()).toEqual(before);
   }, 5 * 60_000);
 
@@ -253,7 +258,8 @@ describe('the deployed federation', () => {
     expect([await del('/v1/config/service-defaults/api'), await del(`/v1/acl/policy/${policy.ID}`), await del(`/v1/acl/token/${tokenId}`)])
       .toEqual([200, 200, 200]);
 
-    const plan = await deployment.plan();
+    expect((await deployment.of('pair-servers').plan()).code).toBe(0);
+    const plan = await deployment.of('pair').plan();
     expect(plan.code).toBe(2);
     expect(plan.stdout).toMatch(/consul_config_entry\.service-defaults_dc1_api will be created/);
     expect(plan.stdout).toMatch(/consul_acl_policy\.fed_dc2_gateway_Acl_Policy_[0-9A-F]+ will be created/);
@@ -267,39 +273,35 @@ describe('the deployed federation', () => {
   }, 5 * 60_000);
 });
 
-describe('a killed dc1 server', () => {
-  let policiesBefore: string[];
-  let containerBefore: string;
+describe.each(['dc1', 'dc2'] as Dc[])('a killed %s server', (dc) => {
+  test('is recreated by a plain apply of both stacks, with its data: the same ACLs, entries and registrations, federated again, nothing left to plan', async () => {
+    const policiesBefore = (await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.Name).sort();
+    const tokensBefore = (await api('dc1', '/v1/acl/tokens')).json.map((t: any) => t.AccessorID).sort();
+    const containerBefore = await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER[dc]]);
+    await engine.mustDocker(['kill', SERVER[dc]]);
+    expect(await engine.mustDocker(['inspect', '--format', '{{.State.Running}}', SERVER[dc]])).toBe('false');
+    if (dc === 'dc1') {
+      // The Consul side alone cannot even refresh (every consul provider
+      // reaches Consul through dc1's server): the servers' stack goes first.
+      const consulSide = await deployment.of('pair').plan();
+      expect(consulSide.code).toBe(1);
+      expect(consulSide.stderr).toMatch(/127\.0\.0\.1:8500/);
+    }
 
-  test('blocks a plain apply: the refresh reads the stack\'s Consul objects through the dead server', async () => {
-    policiesBefore = (await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.Name).sort();
-    containerBefore = await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER.dc1]);
-    await engine.mustDocker(['kill', SERVER.dc1]);
-    expect(await engine.mustDocker(['inspect', '--format', '{{.State.Running}}', SERVER.dc1])).toBe('false');
-
-    // Every consul provider reaches Consul through dc1's server (dc2's global
-    // provider forwards to it), so the plan fails before the docker provider
-    // could recreate the container. Recorded here as the library's behaviour
-    // today (README, Recovery).
-    const failed = await timed('plain apply with dc1 down', () => deployment.workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']));
-    expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/127\.0\.0\.1:8500/);
-  }, 5 * 60_000);
-
-  test('comes back with its ACLs and config entries from its data volume: a targeted apply, then a plain one', async () => {
-    const server = Object.keys(stack.resource.docker_container).find((id) => id.startsWith('fed_dc1_Server0_Container'))!;
-    await timed('targeted apply of the dc1 server', () => deployment.workspace.must(['apply', '-auto-approve', '-input=false', '-no-color',
-      `-target=docker_container.${server}`]));
-    await timed('plain apply after the targeted one', () => deployment.apply());
+    const runs = await timed(`plain apply of both stacks, ${dc} dead`, () => deployment.apply());
+    expect(runs.map((r) => /Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed/.exec(r.stdout)?.slice(1).join('/')))
+      .toEqual(['1/0/0', '0/0/0']);
     await deployment.expectNoChanges();
 
-    expect(await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER.dc1])).not.toBe(containerBefore);
-    expect((await api('dc1', '/v1/status/leader', null)).json).toBe('10.249.1.10:8300');
+    expect(await engine.mustDocker(['inspect', '--format', '{{.Id}}', SERVER[dc]])).not.toBe(containerBefore);
+    expect((await api(dc, '/v1/status/leader', null)).json).toBe(`10.249.${dc === 'dc1' ? 1 : 2}.10:8300`);
     expect((await api('dc1', '/v1/acl/policies')).json.map((p: any) => p.Name).sort()).toEqual(policiesBefore);
     expect(policiesBefore).toEqual(expect.arrayContaining(['consul-acl-replication', 'mesh-gateway-dc1', 'mesh-gateway-dc2']));
-    for (const entry of ['proxy-defaults/global', 'service-defaults/api']) expect((await api('dc1', `/v1/config/${entry}`)).status).toBe(200);
+    // No token made again: the agent token and (dc2) the replication token the server was handed came back from its volume.
+    expect((await api('dc1', '/v1/acl/tokens')).json.map((t: any) => t.AccessorID).sort()).toEqual(tokensBefore);
+    for (const entry of ['proxy-defaults/global', 'service-defaults/api']) expect((await api(dc, `/v1/config/${entry}?stale`)).status).toBe(200);
     // The gateway registered with the old container's agent survives too (agent state on the volume).
-    expect((await api('dc1', '/v1/catalog/service/mesh-gateway')).json).toHaveLength(1);
+    expect((await api(dc, '/v1/catalog/service/mesh-gateway')).json).toHaveLength(1);
     await eventually('dc2 replicating again', async () => (await api('dc2', '/v1/acl/replication')).json, replicating);
     await eventually('both servers alive on the WAN', async () => (await engine.docker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, SERVER.dc2, 'consul', 'members', '-wan'])).stdout,
       (out) => (out.match(/ alive /g) ?? []).length === 2);
@@ -307,10 +309,10 @@ describe('a killed dc1 server', () => {
 });
 
 describe('destroy', () => {
-  test('removes every container, network and volume of the stack', async () => {
-    await timed('tofu destroy', () => deployment.destroy());
+  test('of both stacks, the Consul side first, removes every container, network and volume', async () => {
+    await timed('tofu destroy (both stacks)', () => deployment.destroy());
     destroyed = true;
-    expect(await deployment.workspace.stateList()).toEqual([]);
+    expect(await deployment.deployed()).toBe(false);
     // The engine is the suite's own: nothing at all may be left on it but the image.
     expect(await deployment.leftovers()).toEqual([]);
   }, 5 * 60_000);

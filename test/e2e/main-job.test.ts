@@ -1,11 +1,13 @@
 // The README's main job, run exactly as a user runs it: `npm run up` deploys
-// examples/federated-pair through `cdktf deploy` (OpenTofu underneath) and
-// reports both datacenters; `npm run down` destroys it through `cdktf
-// destroy` and leaves nothing. On these machines no Docker engine runs, so
+// examples/federated-pair's two stacks through `cdktf deploy` (OpenTofu
+// underneath) and reports both datacenters; run again after a server was
+// killed, it heals it; `npm run down` destroys it through `cdktf destroy`
+// and leaves nothing. On these machines no Docker engine runs, so
 // the scripts start the project's own.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { connectDockerEngine } from '../support/docker-engine';
 import { cacheDir } from '../support/tools';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -55,6 +57,25 @@ test('npm run explain -- --live finds every upstream of the running pair as pred
   const vars = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'vars.json'), 'utf8'));
   expect(live.out.includes(vars.fed_management_token)).toBe(false);
 }, 5 * 60_000);
+
+test('after docker kill of dc1\'s server, npm run up again recreates it with its data: the same tokens, and the Consul side changes nothing', async () => {
+  const { host } = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'engine.json'), 'utf8'));
+  const engine = connectDockerEngine(host);
+  const { fed_management_token: token } = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'vars.json'), 'utf8'));
+  const tokens = async () => ((await (await fetch('http://127.0.0.1:8500/v1/acl/tokens', { headers: { 'X-Consul-Token': token }, signal: AbortSignal.timeout(5_000) })).json()) as any[])
+    .map((t: any) => t.AccessorID).sort();
+  const before = await tokens();
+  const killed = await engine.mustDocker(['inspect', '--format', '{{.Id}}', 'consul-dc1-server-0']);
+  await engine.mustDocker(['kill', 'consul-dc1-server-0']);
+
+  const again = await npmRun('up');
+  expect({ code: again.code, tail: again.out.slice(-3000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair up in') });
+  // The servers' stack recreates the one container; the Consul side, refreshed through it afterwards, has nothing to do.
+  const applied = [...again.out.matchAll(/Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed/g)].map((m) => m.slice(1).join('/'));
+  expect(applied).toEqual(['1/0/0', '0/0/0']);
+  expect(await engine.mustDocker(['inspect', '--format', '{{.Id}}', 'consul-dc1-server-0'])).not.toBe(killed);
+  expect(await tokens()).toEqual(before);
+}, 10 * 60_000);
 
 test('npm run down destroys it and leaves nothing', async () => {
   const down = await npmRun('down');

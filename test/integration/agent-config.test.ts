@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { FederationMethod } from '../../lib';
+import { synthApp } from '../support/synth';
 import { requireTool } from '../support/tools';
 
 const consul = requireTool('consul');
@@ -31,11 +32,13 @@ function tlsDir(datacenter: string, node: string): string {
   return dir;
 }
 
+/** The servers' configs, from whichever stack holds them (WAN gossip: the servers' own stack). */
 function renderedConfigs(method: FederationMethod): { path: string; content: string }[] {
-  const json = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { method }), true));
-  return Object.entries<any>(json.resource.docker_container)
+  const app = Testing.app();
+  new FederatedPair(app, 'pair', { method });
+  return Object.values(synthApp(app)).flatMap((json) => Object.entries<any>(json.resource.docker_container)
     .filter(([, c]) => c.upload)
-    .map(([id, c]) => ({ path: id, content: c.upload[0].content }));
+    .map(([id, c]) => ({ path: id, content: c.upload[0].content })));
 }
 
 const gossipKey = run(['keygen']).trim();

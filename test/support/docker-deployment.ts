@@ -2,6 +2,10 @@
 // consul providers, against the suite's own Docker engine. The consul
 // providers reach the datacenters on the ports the stack publishes on
 // 127.0.0.1, which the engine relays out of its network namespace.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { DockerEngine } from './docker-engine';
 import { RunResult, StateValues, TerraformWorkspace } from './terraform';
 
@@ -58,6 +62,98 @@ export class DockerDeployment {
   /** See leftoversOn(). */
   public leftovers(): Promise<string[]> {
     return leftoversOn(this.engine);
+  }
+}
+
+/**
+ * Every stack of an app deployed as `cdktf deploy '*'` would: in dependency
+ * order, each a plain apply (destroy: the reverse). Each stack's state is a
+ * local file in a work dir of its own, where the others' remote state reads it.
+ */
+export class AppDeployment {
+  /** The stacks' deployments, in apply order. */
+  public readonly stacks: { readonly name: string; readonly json: Json; readonly deployment: DockerDeployment }[];
+  /** Every stack's blocks in one object (`resource`, `data`), for lookups by type and id. */
+  public readonly json: Json;
+  private readonly work: string;
+
+  /** Synthesizes `app` (adding a local backend to each stack) and readies a workspace per stack; `vars` go to every stack. */
+  constructor(private readonly engine: DockerEngine, app: App, vars: Record<string, string>) {
+    this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-app-'));
+    const ordered: TerraformStack[] = [];
+    const visit = (stack: TerraformStack) => {
+      if (ordered.includes(stack)) return;
+      stack.dependencies.forEach(visit);
+      ordered.push(stack);
+    };
+    app.node.children.filter((c): c is TerraformStack => c instanceof TerraformStack).forEach(visit);
+    for (const stack of ordered) new LocalBackend(stack, { path: path.join(this.work, `${stack.node.id}.tfstate`) });
+    app.synth();
+    this.stacks = ordered.map((stack) => {
+      const json = JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
+      return { name: stack.node.id, json, deployment: new DockerDeployment(engine, json, vars) };
+    });
+    const merged: Json = { resource: {}, data: {} };
+    for (const { json } of this.stacks) {
+      for (const block of ['resource', 'data']) {
+        for (const [type, byId] of Object.entries<Json>(json[block] ?? {})) merged[block][type] = { ...merged[block][type], ...byId };
+      }
+    }
+    this.json = merged;
+  }
+
+  /** The deployment of stack `name`. */
+  public of(name: string): DockerDeployment {
+    const found = this.stacks.find((s) => s.name === name);
+    if (!found) throw new Error(`no stack ${name} (have: ${this.stacks.map((s) => s.name).join(', ')})`);
+    return found.deployment;
+  }
+
+  public async init(): Promise<void> {
+    for (const { deployment } of this.stacks) await deployment.workspace.init();
+  }
+
+  /** A plain apply of every stack, in order. */
+  public async apply(): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    for (const { deployment } of this.stacks) results.push(await deployment.apply());
+    return results;
+  }
+
+  public async expectNoChanges(): Promise<void> {
+    for (const { deployment } of this.stacks) await deployment.expectNoChanges();
+  }
+
+  /** Destroys every stack, the last applied first. */
+  public async destroy(): Promise<void> {
+    for (const { deployment } of [...this.stacks].reverse()) await deployment.destroy();
+  }
+
+  /** Every stack's state in one map (addresses do not collide: logical ids carry the construct path). */
+  public async state(): Promise<StateValues> {
+    const merged: StateValues = new Map();
+    for (const { deployment } of this.stacks) for (const [address, values] of await deployment.state()) merged.set(address, values);
+    return merged;
+  }
+
+  /** Whether any stack still has something in its state. */
+  public async deployed(): Promise<boolean> {
+    for (const { deployment } of this.stacks) if ((await deployment.workspace.stateList()).length > 0) return true;
+    return false;
+  }
+
+  public clearEngine(): Promise<void> {
+    return clearEngine(this.engine);
+  }
+
+  public leftovers(): Promise<string[]> {
+    return leftoversOn(this.engine);
+  }
+
+  /** Removes the workspaces and the states' dir (after destroy). */
+  public remove(): void {
+    for (const { deployment } of this.stacks) deployment.workspace.remove();
+    fs.rmSync(this.work, { recursive: true, force: true });
   }
 }
 

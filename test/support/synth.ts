@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, TerraformDataSource, TerraformResource, TerraformStack, Testing } from 'cdktf';
 
 export type Json = Record<string, any>;
@@ -68,3 +70,10 @@ export function uploadedConfig(container: Json): Json {
 }
 
 export { App };
+
+/** Synthesizes every stack of `app`, as `cdktf synth` writes them: the parsed cdk.tf.json of each, by stack name. */
+export function synthApp(app: App): Record<string, Json> {
+  app.synth();
+  const stacks = app.node.children.filter((c): c is TerraformStack => c instanceof TerraformStack);
+  return Object.fromEntries(stacks.map((s) => [s.node.id, JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', s.node.id, 'cdk.tf.json'), 'utf8'))]));
+}

@@ -2,14 +2,17 @@ import { Testing } from 'cdktf';
 import { FederatedPair } from '../../examples/federated-pair/main';
 import { TerraformVariable } from 'cdktf';
 import { DockerDatacenter, FederationMethod } from '../../lib';
-import { newStack, resourcesOf, synthJson } from '../support/synth';
+import { newStack, resourcesOf, synthApp, synthJson } from '../support/synth';
 
 // What secrets look like: ACL token secrets are UUIDs, gossip keys 32 bytes of base64.
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const GOSSIP_KEY = /[A-Za-z0-9+/]{43}=/;
 
+/** Every stack of the example (WAN gossip: its servers' stack too), as one list of documents. */
 function synthesized(method: FederationMethod): any {
-  return JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { method }), true));
+  const app = Testing.app();
+  new FederatedPair(app, 'pair', { method });
+  return Object.values(synthApp(app));
 }
 
 /** Every string in the document with the path it sits at. */
@@ -28,19 +31,25 @@ describe.each([['WAN gossip', FederationMethod.wanGossip()], ['mesh gateways', F
     expect(leaks).toEqual([]);
   });
 
-  test('the management token and gossip key are sensitive variables', () => {
-    expect(json.variable.fed_management_token).toMatchObject({ sensitive: true, type: 'string' });
-    expect(json.variable.fed_gossip_key).toMatchObject({ sensitive: true, type: 'string' });
+  test('the management token and gossip key are sensitive variables, and whatever crosses stacks is a sensitive output', () => {
+    const variables = Object.assign({}, ...json.map((doc: any) => doc.variable ?? {}));
+    expect(Object.keys(variables).sort()).toEqual(['fed_gossip_key', 'fed_management_token']);
+    expect(variables.fed_management_token).toMatchObject({ sensitive: true, type: 'string' });
+    expect(variables.fed_gossip_key).toMatchObject({ sensitive: true, type: 'string' });
+    const outputs = json.flatMap((doc: any) => Object.values<any>(doc.output ?? {}));
+    for (const output of outputs) expect(output.sensitive).toBe(true);
   });
 
   test('every place a secret goes holds a variable or data-source reference', () => {
-    const secretPlaces = strings(json).filter(([at, s]) => /token|encrypt|TOKEN/.test(at + s) && /initial_management|replication"|encrypt|CONSUL_HTTP_TOKEN|AGENT_TOKEN|\.token$/.test(at + s));
+    const secretPlaces = strings(json).filter(([at, s]) => /token|encrypt|TOKEN/.test(at + s) && /initial_management|replication"|encrypt|CONSUL_HTTP_TOKEN|AGENT_TOKEN|REPLICATION_TOKEN|\.token$/.test(at + s));
     expect(secretPlaces.length).toBeGreaterThan(5);
     for (const [at, s] of secretPlaces) {
-      const values = [...s.matchAll(/"(?:initial_management|replication|encrypt)": "([^"]*)"|(?:CONSUL_HTTP_TOKEN|AGENT_TOKEN)=(.*)$/g)].map((m) => m[1] ?? m[2]);
+      const values = [...s.matchAll(/"(?:initial_management|replication|encrypt)": "([^"]*)"|(?:CONSUL_HTTP_TOKEN|AGENT_TOKEN|REPLICATION_TOKEN)=(.*)$/g)].map((m) => m[1] ?? m[2]);
       const direct = at.endsWith('.token') ? [s] : [];
       for (const value of [...values, ...direct]) {
-        expect({ at, value }).toEqual({ at, value: expect.stringMatching(/^\$\{(var\.[a-z_]+|data\.consul_acl_token_secret_id\.\w+\.secret_id)\}$/) });
+        // A variable, a token's secret read by a data source, or (from another stack of the app) its sensitive output.
+        expect({ at, value }).toEqual({ at, value: expect.stringMatching(
+          /^\$\{(var\.[a-z_]+|data\.consul_acl_token_secret_id\.\w+\.secret_id|data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+)\}$/) });
       }
     }
   });
