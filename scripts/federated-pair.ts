@@ -4,8 +4,9 @@
 // tools script built): its servers' stack, then its Consul side. It waits
 // until both datacenters are healthy and federated, and prints where each
 // answers and which gateway each upstream uses. Run again, it converges (a
-// dead server is recreated with its data). `down` destroys both stacks with
-// `cdktf destroy` and checks nothing is left.
+// dead server is recreated with its data). `down` brings the servers' stack
+// up to date (a dead server comes back), destroys both stacks with `cdktf
+// destroy`, and checks nothing is left.
 //
 // Engine: the one DOCKER_HOST names, or the local default socket when a
 // daemon answers there; otherwise a dockerd of the project's own (installed
@@ -189,6 +190,9 @@ async function down(): Promise<void> {
     ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
     ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
   };
+  // The Consul side is destroyed through the servers: a server that died since is recreated first (from its
+  // volume; the servers' stack reads nothing through Consul), so a teardown never waits on a manual step.
+  cdktf(['deploy', STACKS[0], '--auto-approve', '--skip-provider-lock'], env);
   cdktf(['destroy', ...STACKS, '--auto-approve', '--skip-provider-lock'], env);
   const engine = connectDockerEngine(host);
   const left = [
