@@ -83,6 +83,12 @@ function secretOf(ctx: { json: any; state: StateValues }, path: string): string 
   return ctx.state.get(`data.${addressOf(ctx.json, 'data.consul_acl_token_secret_id', path).slice('data.'.length)}`)!.secret_id;
 }
 
+/** A second apply finds nothing to do: no container replaced, no token made again. */
+async function expectReapplyChangesNothing(deployment: DockerDeployment, name: string): Promise<void> {
+  const again = await timed(`${name}: tofu re-apply`, () => deployment.apply());
+  expect(again.stdout).toContain('Apply complete! Resources: 0 added, 0 changed, 0 destroyed.');
+}
+
 async function expectDestroyLeavesNothing(deployment: DockerDeployment, name: string): Promise<void> {
   await timed(`${name}: tofu destroy`, () => deployment.destroy());
   expect(await deployment.workspace.stateList()).toEqual([]);
@@ -104,8 +110,9 @@ describe('ingress gateway (examples/ingress)', () => {
   const ctx = deployed('ingress', () => synthJson(new IngressExample(Testing.app(), 'ingress', { image, startEnvoy: false })), vars);
   const api = (method: string, path: string, body?: unknown, as = token) => call(8500, as, method, path, body);
 
-  test('a plan right after apply has nothing to change', async () => {
+  test('a plan right after apply has nothing to change, and a second apply changes nothing', async () => {
     await timed('ingress: tofu plan', () => ctx.deployment.expectNoChanges());
+    await expectReapplyChangesNothing(ctx.deployment, 'ingress');
   });
 
   test('Consul stores the listeners as sent and routes them to the services', async () => {
@@ -151,8 +158,9 @@ describe('terminating gateway (examples/terminating)', () => {
   const ctx = deployed('terminating', () => synthJson(new TerminatingExample(Testing.app(), 'terminating', { image, startEnvoy: false })), vars);
   const api = (method: string, path: string, body?: unknown, as = token) => call(8500, as, method, path, body);
 
-  test('a plan right after apply has nothing to change', async () => {
+  test('a plan right after apply has nothing to change, and a second apply changes nothing', async () => {
     await timed('terminating: tofu plan', () => ctx.deployment.expectNoChanges());
+    await expectReapplyChangesNothing(ctx.deployment, 'terminating');
   });
 
   test('Consul serves its Envoy a cluster that reaches the linked service with the configured SNI and CA', () => {
@@ -222,9 +230,10 @@ describe('cluster peering without gateways: the servers dial each other (example
     expect(intentions.Sources).toEqual([expect.objectContaining({ Name: 'web', Peer: 'west', Action: 'allow' })]);
   });
 
-  test('a plan right after apply has nothing to change', async () => {
+  test('a plan right after apply has nothing to change, and a second apply changes nothing', async () => {
     // The catalog registration above is not the stack's: it must not show.
     await timed('peering (direct): tofu plan', () => ctx.deployment.expectNoChanges());
+    await expectReapplyChangesNothing(ctx.deployment, 'peering (direct)');
   });
 
   test('destroy leaves nothing', () => expectDestroyLeavesNothing(ctx.deployment, 'peering (direct)'), 5 * 60_000);
