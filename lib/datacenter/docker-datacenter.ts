@@ -1,4 +1,4 @@
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
 import { claimProviderAlias, gatewaysOf, providerAlias } from './datacenter';
 import { LogLevel } from './log-level';
@@ -9,6 +9,7 @@ import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks }
 import { placeOnDocker } from './docker/gateway-process';
 import { AddressPool, DockerRuntime, WAN_NETWORK } from './docker/runtime';
 import { ConsulServer, handOverReplicationToken, setAgentToken } from './docker/server';
+import { checkReadableFromServers, serverScopeIn } from './docker/server-stack';
 import { FederationJoin } from './federation-join';
 import { FederationMethod } from './federation-method';
 import { CONSUL_PORTS } from '../internal/agent-config';
@@ -17,7 +18,7 @@ import { portText } from '../internal/plan-checks';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
-import { gossipKeyVariable, requireReference, secretFormatPreconditions, stacksReferencedBy, tokenVariable } from '../internal/secrets';
+import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
@@ -506,37 +507,4 @@ function checkSubnet(scope: Construct, subnet: string): string {
     throw invalidInput(scope, 'lanSubnet must be an IPv4 /24 ending in .0', subnet, 'Use e.g. "10.249.7.0/24".');
   }
   return subnet;
-}
-
-function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, parent: IConstruct | undefined): Construct {
-  checkServerStack(datacenter, serverStack);
-  return new Construct(parent ?? serverStack, datacenter.node.id);
-}
-
-/** @internal */
-export function checkServerStack(datacenter: Construct, serverStack: TerraformStack): void {
-  if (!(serverStack instanceof TerraformStack)) {
-    throw invalidInput(datacenter, 'serverStack must be a TerraformStack', serverStack, 'Pass a stack of the same app, e.g. new TerraformStack(app, "dc1-servers").');
-  }
-  const own = TerraformStack.of(datacenter);
-  if (serverStack === own || serverStack.node.root !== own.node.root) {
-    throw invalidInput(datacenter, serverStack === own ? 'serverStack is the stack it is declared in' : 'serverStack belongs to another app', serverStack.node.path,
-      'Pass another stack of the same app: it is applied first, and the datacenter\'s stack depends on it.');
-  }
-}
-
-/**
- * What the servers start with must come from their stack (or one applied
- * before it), never from the datacenter's own.
- * @internal
- */
-export function checkReadableFromServers(datacenter: Construct, serverStack: TerraformStack, values: Record<string, string | undefined>): void {
-  const own = TerraformStack.of(datacenter);
-  for (const [prop, value] of Object.entries(values)) {
-    if (stacksReferencedBy(value).includes(own)) {
-      throw invalidInput(datacenter, `${prop} comes from its own stack "${own.node.id}", which is applied after serverStack "${serverStack.node.id}": `
-        + 'the servers start with it, so their stack would depend on the one that depends on it', '<reference>',
-      `Declare it in "${serverStack.node.id}" (e.g. new TerraformVariable(serverStack, ...)); the datacenter's stack reads it from there.`);
-    }
-  }
 }

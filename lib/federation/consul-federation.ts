@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { FederationMethod } from '../datacenter/federation-method';
 import type { ConsulVersion } from '../datacenter/consul-version';
-import { checkReadableFromServers, checkServerStack, DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
+import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
+import { checkReadableFromServers, checkServerStack } from '../datacenter/docker/server-stack';
 import { DatacenterTls } from '../datacenter/datacenter-tls';
 import { createCertificateAuthority, suppliedCertificateAuthority } from '../datacenter/docker/certificates';
 import { FEDERATION_LINK, FederationLink } from '../datacenter/docker/federation-link';
