@@ -347,7 +347,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         };
         setAgentToken(site, this.siteRuntime, target);
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
-          this.siteReadiness.push(handOverReplicationToken(site, this.siteRuntime, target, this.link.replicationToken));
+          this.siteReadiness.push(handOverReplicationToken(site, this.siteRuntime, target, this.link.replicationToken, this.primaryDatacenter));
         }
       }
       TerraformStack.of(this).addDependency(props.serverStack!);

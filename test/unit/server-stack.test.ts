@@ -136,6 +136,12 @@ describe('a ConsulFederation with serverStack', () => {
     expect(handOvers.map(([, c]) => c.name)).toEqual(['consul-dc2-server-0-replication-token']);
     const [handOverId, handOver] = handOvers[0];
     expect(handOver.env).toContain('REPLICATION_TOKEN=${data.consul_acl_token_secret_id.fed_ReplicationTokenSecret_705D493C.secret_id}');
+    // Then a probe entry, written in dc1 until dc2 has it (config entry replication lists with the token), and deleted.
+    const steps = handOver.command[0].split('; ');
+    expect(steps[0]).toBe('set -e');
+    expect(steps[1]).toBe('consul acl set-agent-token replication "$REPLICATION_TOKEN"');
+    expect(handOver.command[0]).toMatch(/until \{ i=\$\(\(i\+1\)\); printf '\{"Kind":"service-defaults","Name":"cmesh-replication-probe-dc2-server-0",.*consul config write -datacenter dc1 - .*consul config read -kind service-defaults -name cmesh-replication-probe-dc2-server-0 -stale/);
+    expect(steps[steps.length - 1]).toBe('consul config delete -kind service-defaults -name cmesh-replication-probe-dc2-server-0 -datacenter dc1');
     // Entries written to the primary wait until dc2 replicates: entry replication that began without a token would not look again.
     expect(Object.values<any>(site.resource.consul_config_entry)[0].depends_on).toEqual([`docker_container.${handOverId}`]);
     // The replication token itself cannot wait on the primary's readiness any more (that is the handover): the stack order covers its servers.

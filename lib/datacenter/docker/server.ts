@@ -264,18 +264,36 @@ export function setAgentToken(scope: Construct, runtime: DockerRuntime, server: 
  * Gives a running secondary server its ACL replication token and waits until
  * replication has run, for a server that started without it (its stack is
  * applied before the token exists). The agent persists the token, so a
- * recreated container keeps it. Whatever writes config entries must come
- * after this: entry replication that began without a token does not look
- * again until an entry changes.
+ * recreated container keeps it.
+ *
+ * Config entry replication needs more: begun without a token, it is parked in
+ * a blocking query made as anonymous, which an entry write answers (with
+ * nothing it may see); only its next query carries the token, and that one
+ * waits for the write after. Entries written together right after the
+ * handover could all fall in between and stay unreplicated until the next
+ * change. So a probe entry of this server's own is written in the primary,
+ * again every 0.5 s, until this server has it (its replicator lists with the
+ * token), then deleted: whatever is written after replicates.
  */
-export function handOverReplicationToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget, replicationToken: string): Container {
+export function handOverReplicationToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget, replicationToken: string, primaryDatacenter: string): Container {
   const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
   const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
+  const probe = `cmesh-replication-probe-${server.nodeName}`;
+  // Each write changes the entry (a counter of its own), so each is a change the replicator wakes for.
+  const write = `i=$((i+1)); printf '{"Kind":"service-defaults","Name":"${probe}","Meta":{"write":"%s"}}' "$i" | consul config write -datacenter ${primaryDatacenter} - >/dev/null`;
+  const seen = `consul config read -kind service-defaults -name ${probe} -stale >/dev/null 2>&1`;
   return runtime.oneShot(scope, 'ReplicationToken', {
     name: `${server.containerName}-replication-token`,
     image: runtime.image(server.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
-    command: [`consul acl set-agent-token replication "$REPLICATION_TOKEN" && ${pollUntil(replicated, 'ACL replication did not run', 120)}`],
+    command: [[
+      'set -e',
+      'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
+      pollUntil(replicated, 'ACL replication did not run', 120),
+      'i=0',
+      pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
+      `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
+    ].join('; ')],
     env: [
       `CONSUL_HTTP_ADDR=${api}`,
       `CONSUL_HTTP_TOKEN=${server.managementToken}`,
