@@ -17,7 +17,7 @@ import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { ConsulVersion, MeshGatewayModes, MeshService } from '../../lib';
 import { eventually as poll } from '../support/eventually';
-import { xdsAt } from '../support/mesh-fixtures';
+import { Served, xdsAt } from '../support/mesh-fixtures';
 import { Dc, pairVariables, PORT, SERVER } from '../support/pair-deployment';
 import { StateValues } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
@@ -105,7 +105,16 @@ describe('the deployed federation', () => {
       const checks = (await api(dc, '/v1/health/checks/mesh-gateway')).json;
       expect(checks.map((c: any) => [c.ServiceID, c.Type, c.Status])).toEqual([['mesh-gateway-0', 'tcp', 'critical']]);
     }
-    const served = xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', consulVersion, (argv) => engine.inEngineNetwork(argv));
+    // The gateway registers last in the apply (after dc2 replicates), and its agent may take a while to have a
+    // whole snapshot to serve (once more than cmesh-xds's 15 s): what is served is the point, so read until served.
+    const read = () => {
+      try {
+        return xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', consulVersion, (argv) => engine.inEngineNetwork(argv));
+      } catch (e) {
+        return { error: String(e) };
+      }
+    };
+    const served = await eventually('dc1\'s gateway to be served a configuration', async () => read(), (x) => !('error' in x)) as Served;
     expect(served.clusters ?? []).toEqual([]);
     expect(served.listeners.flatMap((l) => l.filterChains.flatMap((fc) => fc.serverNames ?? []))).toEqual([]);
   });
