@@ -304,9 +304,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     }
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
-    this.network = this.runtime.network(serverScope, 'Lan', `${prefix}-${this.name}`, this.lanSubnet);
+    const lanName = `${prefix}-${this.name}`;
+    this.network = this.runtime.network(serverScope, 'Lan', lanName, this.lanSubnet);
     // From the other stack, Docker objects are named, not referenced: the stack order stands in for the references.
-    const networkName = this.serversElsewhere ? `${prefix}-${this.name}` : this.network.name;
+    const networkName = this.serversElsewhere ? lanName : this.network.name;
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
     const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
     // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
@@ -341,10 +342,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     if (this.serversElsewhere) {
       for (const server of this.servers) {
         const site = new Construct(this, server.node.id);
-        const target = {
-          nodeName: server.nodeName, containerName: server.containerName, datacenter: this.name, lanAddress: server.lanAddress,
-          networkName, image: this.image, managementToken: this.managementToken, globalProvider: this.globalProvider,
-        };
+        const target = server.tokenTarget(networkName);
         setAgentToken(site, this.siteRuntime, target);
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
           this.siteReadiness.push(handOverReplicationToken(site, this.siteRuntime, target, this.link.replicationToken, this.primaryDatacenter));

@@ -133,12 +133,13 @@ export class ConsulServer extends Construct {
       } : {}),
       ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
-    if (!props.agentTokenElsewhere) {
-      setAgentToken(this, runtime, {
-        nodeName: this.nodeName, containerName: base, datacenter: props.datacenter, lanAddress: this.lanAddress, networkName: props.network.name,
-        image: props.image, managementToken: props.managementToken, globalProvider: props.globalProvider, after: this.container,
-      });
-    }
+    if (!props.agentTokenElsewhere) setAgentToken(this, runtime, { ...this.tokenTarget(props.network.name), after: this.container });
+  }
+
+  /** What the one-shots that hand this server its tokens need of it, reaching it on network `networkName`. */
+  public tokenTarget(networkName: string): AgentTokenTarget {
+    const { datacenter, image, managementToken, globalProvider } = this.props;
+    return { nodeName: this.nodeName, containerName: this.containerName, datacenter, lanAddress: this.lanAddress, networkName, image, managementToken, globalProvider };
   }
 
   /** `address:port` other datacenters' servers dial for WAN gossip. */
