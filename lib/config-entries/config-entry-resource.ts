@@ -1,10 +1,26 @@
 import { Construct, IConstruct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { validateAppBeforeWriting } from '../internal/app-validation';
-import { dependsOnAll } from '../internal/dependencies';
+import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackIndex } from '../internal/stack-index';
+import { TerraformStack } from '../internal/tf';
+
+/** How a typed entry is declared. @internal */
+export interface ConfigEntryOptions {
+  /** The config_json body, rendered by the finalize pass. */
+  readonly render: () => Record<string, unknown>;
+  /** Completes the fix given when the entry is declared twice, e.g. "get it with X.of(datacenter)". */
+  readonly orElse?: string;
+  /**
+   * The entries Consul checks this one against when it writes or deletes it
+   * (see discovery-chain.ts), computed by the finalize pass: this one is
+   * created after them and deleted before them. Those of other stacks are
+   * left to the stacks' order.
+   */
+  readonly validatedAgainst?: () => ConfigEntry[];
+}
 
 /** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */
 const ENTRIES = 'config-entries';
@@ -18,12 +34,13 @@ const ENTRIES = 'config-entries';
  * The body is rendered once, by the stack's finalize pass, from `render`:
  * entries gain sources, overrides and listeners after construction, and a
  * Lazy per entry would cost a captured stack trace and a token resolution
- * (more than double the synth time for thousands of entries).
- * `orElse` completes the fix given when the entry is declared twice.
+ * (more than double the synth time for thousands of entries). The same pass
+ * orders the entry after what Consul validates it against.
  * @internal
  */
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
-  render: () => Record<string, unknown>, orElse?: string): ConfigEntry {
+  options: ConfigEntryOptions): ConfigEntry {
+  const { render, orElse, validatedAgainst } = options;
   claimEntry(scope, datacenter, kind, name, orElse);
   validateAppBeforeWriting(scope);
   const resource = new ConfigEntry(scope, 'Resource', {
@@ -34,7 +51,15 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
     dependsOn: dependsOnAll(datacenter.readiness),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
-  StackIndex.of(scope).finalizeLater({ _finalize: () => { resource.configJson = JSON.stringify(render()); } });
+  StackIndex.of(scope).finalizeLater({
+    _finalize: () => {
+      resource.configJson = JSON.stringify(render());
+      if (validatedAgainst) {
+        const stack = TerraformStack.of(resource);
+        addDependencies(resource, validatedAgainst().filter((entry) => TerraformStack.of(entry) === stack));
+      }
+    },
+  });
   return resource;
 }
 

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { configEntryResource, declaredEntry } from './config-entry-resource';
+import { chainEntries, chainResolvers } from './discovery-chain';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -60,8 +61,12 @@ export class ExportedServices extends Construct {
       checkKeys(this, `services[${i}]`, e, EXPORTED_SERVICE, 'ExportedService');
       this.add(e.service, e.peers);
     });
-    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', () => this._renderBody(),
-      'get it with ExportedServices.of(datacenter)');
+    this.resource = configEntryResource(this, props.datacenter, 'exported-services', 'default', {
+      render: () => this._renderBody(),
+      orElse: 'get it with ExportedServices.of(datacenter)',
+      // A peer-exported chain may gain no target Consul did not see when it was exported.
+      validatedAgainst: () => chainEntries(this.datacenter, this.exports.keys(), { resolvers: true }),
+    });
     this.node.addValidation({ validate: () => this.checkExports() });
   }
 
@@ -100,6 +105,14 @@ export class ExportedServices extends Construct {
     for (const [service, peers] of this.exports) {
       if (peers.length === 0) {
         errors.push(validationMessage(`service "${service}" is exported to no peer`, [], 'Name at least one peer, or do not export it.'));
+      }
+      // Consul refuses a peer-exported chain that leaves the datacenter by redirect, whichever is written first.
+      for (const resolver of chainResolvers(this.datacenter, [service])) {
+        if (resolver.redirect?.datacenter !== undefined) {
+          errors.push(validationMessage(
+            `service "${service}" is exported to peers, but its discovery chain is redirected to datacenter "${resolver.redirect.datacenter}" by ${resolver.node.path}, which Consul refuses for an exported service`,
+            resolver.redirect, 'A peer-exported chain must stay in its datacenter: drop the redirect\'s datacenter, or do not export the service.'));
+        }
       }
     }
     return errors;

@@ -57,7 +57,9 @@ export class MeshConfig extends Construct {
     this.datacenter = props.datacenter;
     this.explicitPeering = props.peerThroughMeshGateways;
     this.meshDestinationsOnly = props.meshDestinationsOnly ?? false;
-    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', () => this._renderBody(), 'get it with MeshConfig.of(datacenter)');
+    this.resource = configEntryResource(this, props.datacenter, 'mesh', 'mesh', {
+      render: () => this._renderBody(), orElse: 'get it with MeshConfig.of(datacenter)',
+    });
   }
 
   /** Whether peering control-plane traffic goes through mesh gateways. */

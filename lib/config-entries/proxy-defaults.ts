@@ -55,7 +55,7 @@ export class ProxyDefaults extends Construct {
     this.datacenter = props.datacenter;
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
-    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, () => this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, { render: () => this._renderBody() });
     StackIndex.of(this).add(MODE_LAYERS.proxyDefaults, this);
   }
 

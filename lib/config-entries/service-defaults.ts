@@ -87,7 +87,7 @@ export class ServiceDefaults extends Construct {
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.upstreamDefaultsMeshGatewayMode = checkMode(this, 'upstreamDefaultsMeshGatewayMode', props.upstreamDefaultsMeshGatewayMode) ?? MeshGatewayMode.inherit();
     if (props.upstreamOverrides) this.overrides.push(...checkOverrides(this, props.upstreamOverrides));
-    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, () => this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, { render: () => this._renderBody() });
     StackIndex.of(this).add(MODE_LAYERS.serviceDefaults, this);
   }
 

@@ -101,8 +101,9 @@ export class ServiceIntentions extends Construct {
     this.datacenter = props.datacenter;
     this.destination = checkServiceName(this, 'destination', props.destination, 'every service');
     for (const source of props.sources ?? []) this.add(source);
-    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, () => this._renderBody(),
-      'get it with ServiceIntentions.of(datacenter, destination)');
+    this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, {
+      render: () => this._renderBody(), orElse: 'get it with ServiceIntentions.of(datacenter, destination)',
+    });
     this.node.addValidation({ validate: () => this.checkComplete() });
   }
 

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { configEntryResource } from './config-entry-resource';
+import { chainEntries } from './discovery-chain';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -94,7 +95,11 @@ export class ServiceResolver extends Construct {
       throw invalidInput(this, 'failover needs at least one target (Consul refuses an empty Failover)', [], 'Add a target, e.g. { datacenter: "dc2" }, or remove failover.');
     }
     this.failover = (props.failover ?? []).map((t, i) => this.checkTarget(`failover[${i}]`, t));
-    this.resource = configEntryResource(this, props.datacenter, 'service-resolver', this.service, () => this._renderBody());
+    this.resource = configEntryResource(this, props.datacenter, 'service-resolver', this.service, {
+      render: () => this._renderBody(),
+      // Consul compiles the chain when it writes the resolver: every service it reaches must agree on the protocol.
+      validatedAgainst: () => chainEntries(this.datacenter, [this.service], { resolvers: false }),
+    });
     StackIndex.of(this).add(MODE_LAYERS.resolvers, this);
   }
 

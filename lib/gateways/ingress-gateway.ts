@@ -2,12 +2,12 @@ import { Construct } from 'constructs';
 import { Gateway, GatewayKind } from './gateway';
 import { IngressListener, IngressListenerOptions } from './ingress-listener';
 import { configEntryResource, declaredEntry } from '../config-entries/config-entry-resource';
+import { chainEntries } from '../config-entries/discovery-chain';
 import { Protocol } from '../config-entries/protocol';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults } from '../config-entries/service-defaults';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { dockerPlacementOf } from '../datacenter/docker/gateway-process';
-import { addDependencies } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackIndex } from '../internal/stack-index';
@@ -103,8 +103,12 @@ export class IngressGateway extends Gateway {
     });
     this.tls = props.tls ?? false;
     for (const listener of props.listeners ?? []) this.place(listener);
-    this.resource = configEntryResource(this, this.datacenter, 'ingress-gateway', this.serviceName, () => this._renderBody(),
-      'give this gateway its own serviceName');
+    this.resource = configEntryResource(this, this.datacenter, 'ingress-gateway', this.serviceName, {
+      render: () => this._renderBody(),
+      orElse: 'give this gateway its own serviceName',
+      // Consul refuses the entry unless each listener's services (through their resolvers) have its protocol.
+      validatedAgainst: () => chainEntries(this.datacenter, this._listeners.flatMap((l) => l.services.map((s) => s.name)), { resolvers: true }),
+    });
     this.publishListeners = props.publishListeners ?? true;
     const placement = dockerPlacementOf(this.datacenter);
     if (this.publishListeners && placement && this._instances[0]?.envoy) {
@@ -125,13 +129,11 @@ export class IngressGateway extends Gateway {
   }
 
   /**
-   * Orders the entry after every entry that sets a listener's service's
-   * protocol, and publishes the listeners on the first replica's Envoy.
+   * Publishes the listeners on the first replica's Envoy.
    * @internal
    */
   public _finalize(): void {
     super._finalize();
-    addDependencies(this.resource, this.protocolSources().map((s) => s.resource));
     const envoy = this._instances[0]?.envoy;
     if (this.publishListeners && envoy) envoy.putPorts(this._listeners.map((l) => ({ internal: l.port, external: l.port, ip: '127.0.0.1' })));
   }
@@ -177,14 +179,6 @@ export class IngressGateway extends Gateway {
   private checkModes(): string[] {
     return noneAcrossDatacenters(this, resolvedModes(StackIndex.of(this)).get(this) ?? [], this.datacenter,
       'Set local or remote in the target service\'s service-defaults or in proxy-defaults (an ingress gateway\'s upstreams carry no mode of their own).');
-  }
-
-  /** proxy-defaults and the listeners' services' service-defaults declared for this cluster: what may set their protocols. */
-  private protocolSources(): (ServiceDefaults | ProxyDefaults)[] {
-    const named = new Set(this._listeners.flatMap((l) => l.services.map((s) => s.name)));
-    const sources = [...named].map((name) => this.serviceDefaultsOf(name)).filter((c): c is ServiceDefaults => c !== undefined);
-    const global = this.proxyDefaults();
-    return global ? [global, ...sources] : sources;
   }
 
   /** The cluster's proxy-defaults, if this stack declares it. */

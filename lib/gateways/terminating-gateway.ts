@@ -77,8 +77,9 @@ export class TerminatingGateway extends Gateway {
       startEnvoy: props.startEnvoy,
       envoyImage: props.envoyImage,
     });
-    this.resource = configEntryResource(this, this.datacenter, 'terminating-gateway', this.serviceName, () => this._renderBody(),
-      'give this gateway its own serviceName');
+    this.resource = configEntryResource(this, this.datacenter, 'terminating-gateway', this.serviceName, {
+      render: () => this._renderBody(), orElse: 'give this gateway its own serviceName',
+    });
     for (const service of props.services ?? []) this.linkService(service);
   }
 

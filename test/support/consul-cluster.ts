@@ -47,6 +47,12 @@ export interface ConsulClusterOptions {
    * installed clusters both are. The harness still calls it dc3. Default dc3.
    */
   readonly peerClusterDatacenter?: string;
+  /**
+   * Start dc2, WAN-joined to dc1 and replicating from it. Off for suites that
+   * need one server only (a secondary replicating every entry would weigh on
+   * what they measure). Default true.
+   */
+  readonly secondary?: boolean;
 }
 
 const PORT_NAMES = ['http', 'grpc', 'grpc_tls', 'dns', 'serf_lan', 'serf_wan', 'server'] as const;
@@ -104,9 +110,11 @@ export class ConsulCluster {
       // If dc2 elects a leader before dc1 has bootstrapped its ACLs and CA, its
       // first replication and CA-init attempts fail and back off for ~30 s.
       await cluster.waitFor('dc1 to bootstrap ACLs and the Connect CA', timeout, () => cluster.caAndAclReady('dc1'));
-      const dc2 = await cluster.launch('dc2', dc1.ports.serf_wan);
-      await cluster.waitFor(`dc2 HTTP API on ${dc2.httpAddr}`, timeout, async () =>
-        (await cluster.api('dc2', 'GET', '/v1/status/leader')).status === 200);
+      if (options.secondary ?? true) {
+        const dc2 = await cluster.launch('dc2', dc1.ports.serf_wan);
+        await cluster.waitFor(`dc2 HTTP API on ${dc2.httpAddr}`, timeout, async () =>
+          (await cluster.api('dc2', 'GET', '/v1/status/leader')).status === 200);
+      }
       if (options.peerCluster) {
         await cluster.launch('dc3');
         await cluster.waitFor('dc3 to bootstrap ACLs and the Connect CA', timeout, () => cluster.caAndAclReady('dc3'));
@@ -146,10 +154,11 @@ export class ConsulCluster {
     try {
       await this.waitFor('leaders and ACL replication', timeoutMs, async () => {
         const leaders = await Promise.all(this.agents.map(async a => (await this.api(a.name, 'GET', '/v1/status/leader')).json));
-        const replication = (await this.api('dc2', 'GET', '/v1/acl/replication')).json;
+        const hasSecondary = this.agents.some((a) => a.name === 'dc2');
+        const replication = hasSecondary ? (await this.api('dc2', 'GET', '/v1/acl/replication')).json : undefined;
         state = `leaders=${JSON.stringify(leaders)} dc2 /v1/acl/replication=${JSON.stringify(replication)}`;
         return leaders.every(l => typeof l === 'string' && l !== '')
-          && replication?.Running === true && replication.ReplicatedIndex > 0 && replication.ReplicatedTokenIndex > 0
+          && (!hasSecondary || (replication?.Running === true && replication.ReplicatedIndex > 0 && replication.ReplicatedTokenIndex > 0))
           && (await Promise.all(this.agents.map((a) => this.caAndAclReady(a.name)))).every(Boolean);
       });
     } catch (e) {

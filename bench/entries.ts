@@ -1,0 +1,208 @@
+// A realistic mesh at scale, deployed for real: N services (service-defaults in
+// mixed modes and protocols, an intention each, a resolver per ten services,
+// exports; test/support/scale-mesh.ts) on one Consul 1.14.11 server on
+// loopback, by real OpenTofu, two ways in one run, alternating:
+//   library  the library's stack (ExistingDatacenter and the typed entries);
+//   raw      the same consul_config_entry resources as raw provider constructs
+//            at the stack's top, with the same depends_on edges.
+// Each round: apply, a second apply (no changes), plan, destroy; every step
+// must succeed and Consul must hold exactly the declared entries. Prints each
+// step's time and the ratio library/raw, and the plan's growth between sizes.
+// With --unordered, it first applies the raw entries once without the edges,
+// as written before the library ordered them, and counts Consul's refusals.
+// Then synthesizes the library's mesh of --synth services in a fresh process:
+// time and peak RSS. Asserts nothing about time.
+//
+// Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 1] [--synth 10000] [--unordered]
+import { spawnSync } from 'child_process';
+import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
+import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
+import { ConsulVersion } from '../lib';
+import { ConsulCluster } from '../test/support/consul-cluster';
+import { declareScaleMesh } from '../test/support/scale-mesh';
+import { TerraformWorkspace } from '../test/support/terraform';
+import { requireTool, toolVersion } from '../test/support/tools';
+
+type Json = Record<string, any>;
+type Step = 'apply' | 're-apply' | 'plan' | 'destroy';
+const STEPS: Step[] = ['apply', 're-apply', 'plan', 'destroy'];
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** The library's stack for `services` services, synthesized. */
+function libraryStack(services: number, address: string): Json {
+  const stack = new TerraformStack(Testing.app(), 'scale');
+  declareScaleMesh(stack, { services, address, consulVersion: ConsulVersion.of(toolVersion('consul')) });
+  return JSON.parse(Testing.synth(stack, true));
+}
+
+/**
+ * The same entries as raw provider constructs: one provider, one
+ * consul_config_entry per entry with the same kind, name and body, and (unless
+ * `edges` is false) the same depends_on.
+ */
+function rawStack(library: Json, edges: boolean): Json {
+  const stack = new TerraformStack(Testing.app(), 'raw');
+  const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+  const [providerConfig] = library.provider.consul;
+  const provider = new ConsulProvider(stack, 'consul', { address: providerConfig.address, datacenter: providerConfig.datacenter, token: token.stringValue });
+  const entries = Object.entries<Json>(library.resource.consul_config_entry);
+  const byAddress = new Map<string, ConfigEntry>();
+  // The library writes an entry only after the ones it depends on; so can the raw stack.
+  for (const [id, entry] of entries) {
+    const dependsOn = edges ? (entry.depends_on ?? []).map((d: string) => byAddress.get(d)!) : undefined;
+    if (dependsOn?.some((d: ConfigEntry | undefined) => d === undefined)) throw new Error(`${id} depends on an entry declared after it`);
+    const raw = new ConfigEntry(stack, id, { provider, kind: entry.kind, name: entry.name, configJson: entry.config_json, dependsOn });
+    byAddress.set(`consul_config_entry.${id}`, raw);
+  }
+  return JSON.parse(Testing.synth(stack, true));
+}
+
+/** Deletes every config entry of the server: what a failed run leaves. */
+async function clearEntries(cluster: ConsulCluster): Promise<void> {
+  for (const kind of ['exported-services', 'service-intentions', 'service-resolver', 'service-defaults', 'proxy-defaults']) {
+    for (const entry of (await cluster.api('dc1', 'GET', `/v1/config/${kind}`, undefined, cluster.managementToken)).json ?? []) {
+      await cluster.api('dc1', 'DELETE', `/v1/config/${kind}/${entry.Name}`, undefined, cluster.managementToken);
+    }
+  }
+}
+
+async function expectEntries(cluster: ConsulCluster, services: number, variant: string): Promise<void> {
+  const count = async (kind: string) => ((await cluster.api('dc1', 'GET', `/v1/config/${kind}`, undefined, cluster.managementToken)).json ?? []).length;
+  const got = [await count('service-defaults'), await count('service-intentions'), await count('service-resolver')];
+  const want = [services, services, services / 10];
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${variant}: Consul holds ${got} service-defaults/intentions/resolvers, expected ${want}`);
+}
+
+/** Applies the raw entries without edges once: how many writes Consul refuses, and what is left. */
+async function unordered(cluster: ConsulCluster, library: Json, services: number): Promise<void> {
+  const ws = new TerraformWorkspace(rawStack(library, false), { vars: { token: cluster.managementToken }, prefix: 'bench-entries-unordered-' });
+  try {
+    await ws.init();
+    const applied = await ws.run(['apply', '-auto-approve', '-input=false', '-no-color']);
+    const refused = (applied.stdout + applied.stderr).match(/Error: failed to set '[^']+' config entry/g) ?? [];
+    const defaults = ((await cluster.api('dc1', 'GET', '/v1/config/service-defaults', undefined, cluster.managementToken)).json ?? []).length;
+    const sample = (applied.stdout + applied.stderr).match(/failed to set '[^']+' config entry: [^\n]+/)?.[0];
+    console.log(`unordered (raw, no edges), ${services} services: apply exit ${applied.code}, ${refused.length} writes refused, `
+      + `${defaults} of ${services} service-defaults written${sample ? `\n  e.g. ${sample}` : ''}`);
+    if (applied.code === 0) {
+      const destroyed = await ws.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
+      const refusedDestroy = (destroyed.stdout + destroyed.stderr).match(/Error: /g) ?? [];
+      console.log(`  destroy exit ${destroyed.code}, ${refusedDestroy.length} errors`);
+    }
+  } finally {
+    await clearEntries(cluster);
+    ws.remove();
+  }
+}
+
+async function measure(cluster: ConsulCluster, services: number, rounds: number): Promise<Record<string, Record<Step, number[]>>> {
+  const library = libraryStack(services, cluster.dc1.httpAddr);
+  const stacks: Record<string, Json> = { library, raw: rawStack(library, true) };
+  const results: Record<string, Record<Step, number[]>> = {};
+  const workspaces: Record<string, TerraformWorkspace> = {};
+  for (const variant of Object.keys(stacks)) {
+    results[variant] = { 'apply': [], 're-apply': [], 'plan': [], 'destroy': [] };
+    workspaces[variant] = new TerraformWorkspace(stacks[variant], { vars: { token: cluster.managementToken }, prefix: `bench-entries-${variant}-` });
+    await workspaces[variant].init();
+  }
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always meets a fresher server.
+      const order = round % 2 === 0 ? ['library', 'raw'] : ['raw', 'library'];
+      for (const variant of order) {
+        const ws = workspaces[variant];
+        const r = results[variant];
+        r.apply.push(await time(() => ws.apply()));
+        await expectEntries(cluster, services, variant);
+        r['re-apply'].push(await time(async () => {
+          const again = await ws.apply();
+          if (!again.stdout.includes('0 added, 0 changed, 0 destroyed')) throw new Error(`${variant}: the second apply changed something`);
+        }));
+        r.plan.push(await time(() => ws.expectNoChanges()));
+        r.destroy.push(await time(() => ws.destroy()));
+        const left = ((await cluster.api('dc1', 'GET', '/v1/config/service-defaults', undefined, cluster.managementToken)).json ?? []).length;
+        if (left !== 0) throw new Error(`${variant}: destroy left ${left} service-defaults`);
+        console.log(`  ${services} services, round ${round + 1}, ${variant}: ${STEPS.map((s) => `${s} ${secs(r[s][round])}`).join(', ')}`);
+      }
+    }
+  } finally {
+    Object.values(workspaces).forEach((ws) => ws.remove());
+  }
+  return results;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** `--synth-only N`: this process synthesizes N services and prints time and peak RSS (a fresh process, as `cdktf synth`). */
+function synthOnly(services: number): void {
+  const started = process.hrtime.bigint();
+  const app = new App({ outdir: require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'bench-entries-synth-')) });
+  const stack = new TerraformStack(app, 'scale');
+  declareScaleMesh(stack, { services, address: '127.0.0.1:8500', consulVersion: ConsulVersion.of('1.14.11') });
+  app.synth();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  require('fs').rmSync(app.outdir, { recursive: true, force: true });
+  console.log(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--synth-only')) return synthOnly(Number(arg('synth-only', '10000')));
+  const sizes = arg('services', '1000,5000').split(',').map(Number);
+  const rounds = Number(arg('rounds', '1'));
+  const synthSize = Number(arg('synth', '10000'));
+  const consulBin = requireTool('consul');
+  const cluster = await ConsulCluster.start({ consulBin, secondary: false });
+  const all: Record<number, Record<string, Record<Step, number[]>>> = {};
+  try {
+    await cluster.waitForLeaders();
+    if (process.argv.includes('--unordered')) await unordered(cluster, libraryStack(sizes[0], cluster.dc1.httpAddr), sizes[0]);
+    for (const services of sizes) all[services] = await measure(cluster, services, rounds);
+  } finally {
+    await cluster.stop();
+  }
+
+  console.log(`\nConsul ${toolVersion('consul')}, one server on loopback; OpenTofu ${toolVersion('terraform')}; ${rounds} round(s), medians`);
+  console.log('| services | entries | step | library | raw | library/raw |');
+  console.log('|---|---|---|---|---|---|');
+  for (const services of sizes) {
+    const entries = services * 2 + services / 10 + 2;
+    for (const step of STEPS) {
+      const l = median(all[services].library[step]);
+      const r = median(all[services].raw[step]);
+      console.log(`| ${services} | ${entries} | ${step} | ${secs(l)} | ${secs(r)} | ${(l / r).toFixed(2)} |`);
+    }
+  }
+  if (sizes.length > 1) {
+    const [a, b] = [sizes[0], sizes[sizes.length - 1]];
+    for (const variant of ['library', 'raw']) {
+      console.log(`plan growth ${a} -> ${b} services (${variant}): ${(median(all[b][variant].plan) / median(all[a][variant].plan)).toFixed(2)}x`);
+    }
+  }
+  const synth = spawnSync(process.execPath, ['-r', 'ts-node/register', __filename, '--synth-only', String(synthSize)], {
+    encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: require('path').join(__dirname, '..', 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: '1' },
+  });
+  if (synth.status !== 0) throw new Error(`synth of ${synthSize} services failed:\n${synth.stderr}`);
+  const { ms, maxRssMiB } = JSON.parse(synth.stdout.trim().split('\n').pop()!);
+  console.log(`synth of ${synthSize} services (${synthSize * 2 + synthSize / 10 + 2} entries), fresh process: ${secs(ms)}, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
