@@ -15,7 +15,7 @@
 //
 // Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 1] [--synth 10000] [--unordered]
 import { spawnSync } from 'child_process';
-import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { App, DataResource, dependable, TerraformResource, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
 import { ConsulVersion } from '../lib';
@@ -51,7 +51,8 @@ function libraryStack(services: number, address: string): Json {
 /**
  * The same entries as raw provider constructs: one provider, one
  * consul_config_entry per entry with the same kind, name and body, and (unless
- * `edges` is false) the same depends_on.
+ * `edges` is false) the same depends_on, through the same terraform_data
+ * ordering points.
  */
 function rawStack(library: Json, edges: boolean): Json {
   const stack = new TerraformStack(Testing.app(), 'raw');
@@ -59,13 +60,21 @@ function rawStack(library: Json, edges: boolean): Json {
   const [providerConfig] = library.provider.consul;
   const provider = new ConsulProvider(stack, 'consul', { address: providerConfig.address, datacenter: providerConfig.datacenter, token: token.stringValue });
   const entries = Object.entries<Json>(library.resource.consul_config_entry);
-  const byAddress = new Map<string, ConfigEntry>();
-  // The library writes an entry only after the ones it depends on; so can the raw stack.
+  const byAddress = new Map<string, TerraformResource>();
   for (const [id, entry] of entries) {
-    const dependsOn = edges ? (entry.depends_on ?? []).map((d: string) => byAddress.get(d)!) : undefined;
-    if (dependsOn?.some((d: ConfigEntry | undefined) => d === undefined)) throw new Error(`${id} depends on an entry declared after it`);
-    const raw = new ConfigEntry(stack, id, { provider, kind: entry.kind, name: entry.name, configJson: entry.config_json, dependsOn });
-    byAddress.set(`consul_config_entry.${id}`, raw);
+    byAddress.set(`consul_config_entry.${id}`, new ConfigEntry(stack, id, { provider, kind: entry.kind, name: entry.name, configJson: entry.config_json }));
+  }
+  const points = edges ? Object.entries<Json>(library.resource.terraform_data ?? {}) : [];
+  for (const [id] of points) byAddress.set(`terraform_data.${id}`, new DataResource(stack, id));
+  if (edges) {
+    for (const [id, entry] of [...entries.map(([i, e]) => [`consul_config_entry.${i}`, e] as const), ...points.map(([i, e]) => [`terraform_data.${i}`, e] as const)]) {
+      if (!entry.depends_on) continue;
+      byAddress.get(id)!.dependsOn = entry.depends_on.map((d: string) => {
+        const target = byAddress.get(d);
+        if (!target) throw new Error(`${id} depends on ${d}, which the raw stack lacks`);
+        return dependable(target);
+      });
+    }
   }
   return JSON.parse(Testing.synth(stack, true));
 }

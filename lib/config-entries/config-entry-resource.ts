@@ -4,8 +4,8 @@ import { validateAppBeforeWriting } from '../internal/app-validation';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
-import { TerraformStack } from '../internal/tf';
+import { Slot, StackIndex } from '../internal/stack-index';
+import { TerraformResource, TerraformStack } from '../internal/tf';
 
 /** How a typed entry is declared. @internal */
 export interface ConfigEntryOptions {
@@ -14,13 +14,23 @@ export interface ConfigEntryOptions {
   /** Completes the fix given when the entry is declared twice, e.g. "get it with X.of(datacenter)". */
   readonly orElse?: string;
   /**
-   * The entries Consul checks this one against when it writes or deletes it
-   * (see discovery-chain.ts), computed by the finalize pass: this one is
-   * created after them and deleted before them. Those of other stacks are
-   * left to the stacks' order.
+   * What this entry is created after and deleted before, computed by the
+   * finalize pass: the entries Consul checks it against (discovery-chain.ts),
+   * or the point every intention of the cluster waits for
+   * (intentions-order.ts). Those of other stacks are left to the stacks' order.
    */
-  readonly validatedAgainst?: () => ConfigEntry[];
+  readonly writtenAfter?: () => TerraformResource[];
 }
+
+/** A `consul_config_entry` the library declared, as its stack records it. @internal */
+export interface DeclaredConfigEntry {
+  readonly cluster: string;
+  readonly kind: string;
+  readonly resource: ConfigEntry;
+}
+
+/** Every entry declared in a stack, in the order declared. @internal */
+export const DECLARED_ENTRIES = new Slot<DeclaredConfigEntry>('config-entry-resources');
 
 /** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */
 const ENTRIES = 'config-entries';
@@ -35,12 +45,12 @@ const ENTRIES = 'config-entries';
  * entries gain sources, overrides and listeners after construction, and a
  * Lazy per entry would cost a captured stack trace and a token resolution
  * (more than double the synth time for thousands of entries). The same pass
- * orders the entry after what Consul validates it against.
+ * orders the entry after what it must follow (`writtenAfter`).
  * @internal
  */
 export function configEntryResource(scope: Construct, datacenter: IDatacenter, kind: string, name: string,
   options: ConfigEntryOptions): ConfigEntry {
-  const { render, orElse, validatedAgainst } = options;
+  const { render, orElse, writtenAfter } = options;
   claimEntry(scope, datacenter, kind, name, orElse);
   validateAppBeforeWriting(scope);
   const resource = new ConfigEntry(scope, 'Resource', {
@@ -51,12 +61,14 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
     dependsOn: dependsOnAll(datacenter.readiness),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
-  StackIndex.of(scope).finalizeLater({
+  const index = StackIndex.of(scope);
+  index.add(DECLARED_ENTRIES, { cluster: datacenter.cluster, kind, resource });
+  index.finalizeLater({
     _finalize: () => {
       resource.configJson = JSON.stringify(render());
-      if (validatedAgainst) {
+      if (writtenAfter) {
         const stack = TerraformStack.of(resource);
-        addDependencies(resource, validatedAgainst().filter((entry) => TerraformStack.of(entry) === stack));
+        addDependencies(resource, writtenAfter().filter((before) => TerraformStack.of(before) === stack));
       }
     },
   });

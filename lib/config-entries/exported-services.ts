@@ -65,7 +65,7 @@ export class ExportedServices extends Construct {
       render: () => this._renderBody(),
       orElse: 'get it with ExportedServices.of(datacenter)',
       // A peer-exported chain may gain no target Consul did not see when it was exported.
-      validatedAgainst: () => chainEntries(this.datacenter, this.exports.keys(), { resolvers: true }),
+      writtenAfter: () => chainEntries(this.datacenter, this.exports.keys(), { resolvers: true }),
     });
     this.node.addValidation({ validate: () => this.checkExports() });
   }

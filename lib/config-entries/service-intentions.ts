@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { configEntryResource, declaredEntry } from './config-entry-resource';
+import { intentionsOrderPoint } from './intentions-order';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -101,8 +102,10 @@ export class ServiceIntentions extends Construct {
     this.datacenter = props.datacenter;
     this.destination = checkServiceName(this, 'destination', props.destination, 'every service');
     for (const source of props.sources ?? []) this.add(source);
+    // After the cluster's other chain entries, each of whose writes would otherwise compile this one's chain too.
+    const after = intentionsOrderPoint(this, props.datacenter);
     this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, {
-      render: () => this._renderBody(), orElse: 'get it with ServiceIntentions.of(datacenter, destination)',
+      render: () => this._renderBody(), orElse: 'get it with ServiceIntentions.of(datacenter, destination)', writtenAfter: () => [after],
     });
     this.node.addValidation({ validate: () => this.checkComplete() });
   }

@@ -98,7 +98,7 @@ export class ServiceResolver extends Construct {
     this.resource = configEntryResource(this, props.datacenter, 'service-resolver', this.service, {
       render: () => this._renderBody(),
       // Consul compiles the chain when it writes the resolver: every service it reaches must agree on the protocol.
-      validatedAgainst: () => chainEntries(this.datacenter, [this.service], { resolvers: false }),
+      writtenAfter: () => chainEntries(this.datacenter, [this.service], { resolvers: false }),
     });
     StackIndex.of(this).add(MODE_LAYERS.resolvers, this);
   }

@@ -107,7 +107,7 @@ export class IngressGateway extends Gateway {
       render: () => this._renderBody(),
       orElse: 'give this gateway its own serviceName',
       // Consul refuses the entry unless each listener's services (through their resolvers) have its protocol.
-      validatedAgainst: () => chainEntries(this.datacenter, this._listeners.flatMap((l) => l.services.map((s) => s.name)), { resolvers: true }),
+      writtenAfter: () => chainEntries(this.datacenter, this._listeners.flatMap((l) => l.services.map((s) => s.name)), { resolvers: true }),
     });
     this.publishListeners = props.publishListeners ?? true;
     const placement = dockerPlacementOf(this.datacenter);
