@@ -51,8 +51,8 @@ function libraryStack(services: number, address: string): Json {
 /**
  * The same entries as raw provider constructs: one provider, one
  * consul_config_entry per entry with the same kind, name and body, and (unless
- * `edges` is false) the same depends_on, through the same terraform_data
- * ordering points.
+ * `edges` is false) the same depends_on (and terraform_data, should the
+ * library's stack hold any).
  */
 function rawStack(library: Json, edges: boolean): Json {
   const stack = new TerraformStack(Testing.app(), 'raw');

@@ -4,7 +4,7 @@ import { validateAppBeforeWriting } from '../internal/app-validation';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { Slot, StackIndex } from '../internal/stack-index';
+import { StackIndex } from '../internal/stack-index';
 import { TerraformResource, TerraformStack } from '../internal/tf';
 
 /** How a typed entry is declared. @internal */
@@ -15,22 +15,11 @@ export interface ConfigEntryOptions {
   readonly orElse?: string;
   /**
    * What this entry is created after and deleted before, computed by the
-   * finalize pass: the entries Consul checks it against (discovery-chain.ts),
-   * or the point every intention of the cluster waits for
-   * (intentions-order.ts). Those of other stacks are left to the stacks' order.
+   * finalize pass: the entries Consul checks it against (discovery-chain.ts).
+   * Those of other stacks are left to the stacks' order.
    */
   readonly writtenAfter?: () => TerraformResource[];
 }
-
-/** A `consul_config_entry` the library declared, as its stack records it. @internal */
-export interface DeclaredConfigEntry {
-  readonly cluster: string;
-  readonly kind: string;
-  readonly resource: ConfigEntry;
-}
-
-/** Every entry declared in a stack, in the order declared. @internal */
-export const DECLARED_ENTRIES = new Slot<DeclaredConfigEntry>('config-entry-resources');
 
 /** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */
 const ENTRIES = 'config-entries';
@@ -61,9 +50,7 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
     dependsOn: dependsOnAll(datacenter.readiness),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
-  const index = StackIndex.of(scope);
-  index.add(DECLARED_ENTRIES, { cluster: datacenter.cluster, kind, resource });
-  index.finalizeLater({
+  StackIndex.of(scope).finalizeLater({
     _finalize: () => {
       resource.configJson = JSON.stringify(render());
       if (writtenAfter) {

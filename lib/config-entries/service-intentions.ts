@@ -1,6 +1,5 @@
 import { Construct } from 'constructs';
 import { configEntryResource, declaredEntry } from './config-entry-resource';
-import { intentionsOrderPoint } from './intentions-order';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -102,10 +101,8 @@ export class ServiceIntentions extends Construct {
     this.datacenter = props.datacenter;
     this.destination = checkServiceName(this, 'destination', props.destination, 'every service');
     for (const source of props.sources ?? []) this.add(source);
-    // After the cluster's other chain entries, each of whose writes would otherwise compile this one's chain too.
-    const after = intentionsOrderPoint(this, props.datacenter);
     this.resource = configEntryResource(this, props.datacenter, 'service-intentions', this.destination, {
-      render: () => this._renderBody(), orElse: 'get it with ServiceIntentions.of(datacenter, destination)', writtenAfter: () => [after],
+      render: () => this._renderBody(), orElse: 'get it with ServiceIntentions.of(datacenter, destination)',
     });
     this.node.addValidation({ validate: () => this.checkComplete() });
   }

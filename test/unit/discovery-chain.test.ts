@@ -107,13 +107,12 @@ describe('entries checked against whole chains', () => {
     ]);
   });
 
-  test('intentions (L4 only: Consul checks only L7 permissions against protocols) depend on no chain entry directly', () => {
+  test('intentions (L4 only: Consul checks only L7 permissions against protocols) stay unordered', () => {
     const stack = newStack();
     const dc = dc1(stack);
     defaults(stack, dc, 'api');
     new ServiceIntentions(stack, 'api-intentions', { datacenter: dc, destination: 'api', sources: [{ name: 'web', action: IntentionAction.allow() }] });
-    // Only the cluster's ordering point (intentions-order.test.ts).
-    expect(dependsOn(synthJson(stack), 'service-intentions', 'api')).toEqual(['terraform_data.intentions_after_entries_dc1']);
+    expect(dependsOn(synthJson(stack), 'service-intentions', 'api')).toEqual([]);
   });
 
   test('rejects an exported service whose chain is redirected to another datacenter, naming the resolver', () => {
