@@ -122,9 +122,6 @@ async function main(): Promise<void> {
     new FederatedPair(app, 'pair', { image, startEnvoy: false });
     split = new AppDeployment(engine, app, vars);
     writePlainInputs(stack, vars, configDir);
-    // Port relays are set up once per engine; do it before timing anything.
-    await engine.publish(8500);
-    await engine.publish(8501);
 
     const results: Record<Variant, { apply: number[]; destroy: number[] }> = {
       library: { apply: [], destroy: [] }, split: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] }, floor: { apply: [], destroy: [] },

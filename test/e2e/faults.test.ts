@@ -24,10 +24,10 @@ let stack: any;
 let deployment: DockerDeployment;
 let destroyed = false;
 
-/** A request to a datacenter's published HTTP API with the management token; network errors come back as status 0. */
+/** A request to a datacenter's published HTTP API (relayed to the host) with the management token; network errors come back as status 0. */
 async function api(dc: Dc, path: string, method = 'GET', body?: unknown) {
   try {
-    const res = await fetch(`http://127.0.0.1:${PORT[dc]}${path}`, {
+    const res = await fetch(`http://127.0.0.1:${await engine.publish(PORT[dc])}${path}`, {
       method,
       headers: { 'X-Consul-Token': token },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -51,7 +51,7 @@ async function wanMembers(inside: Dc): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  engine = await startDockerEngine();
+  engine = await startDockerEngine({ name: 'e2e-faults' });
   const image = await ensureConsulImage(engine, consulBin);
   // One stack (servers and Consul side in one state): the faults of that layout, recovery included.
   stack = JSON.parse(Testing.synth(new FederatedPair(Testing.app(), 'pair', { image, startEnvoy: false, separateServers: false }), true));
@@ -79,7 +79,6 @@ async function orphans(): Promise<string[]> {
 
 /** Starts an apply and interrupts it with `signal` once dc1's server container exists (mid-apply). */
 async function interruptedApply(signal: NodeJS.Signals): Promise<{ code: number | null; inState: number }> {
-  await deployment.publishPorts();
   const { child, done } = deployment.workspace.start(['apply', '-auto-approve', '-input=false', '-no-color'], { group: true });
   await eventually('dc1 server container created', async () => (await engine.mustDocker(['ps', '-a', '--format', '{{.Names}}'])).split('\n'),
     (names) => names.includes(SERVER.dc1), 60_000);

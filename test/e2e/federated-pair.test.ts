@@ -47,9 +47,12 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** A datacenter's published HTTP API, as the host reaches it (the engine relays it). */
+const apiUrl = async (dc: Dc) => `http://127.0.0.1:${await engine.publish(PORT[dc])}`;
+
 /** GET from a datacenter's published HTTP API; `null` sends no token (anonymous). */
 async function api(dc: Dc, path: string, withToken: string | null = token) {
-  const res = await fetch(`http://127.0.0.1:${PORT[dc]}${path}`, {
+  const res = await fetch(`${await apiUrl(dc)}${path}`, {
     headers: withToken ? { 'X-Consul-Token': withToken } : {},
     signal: AbortSignal.timeout(10_000),
   });
@@ -70,7 +73,7 @@ function secret(pathSuffix: string): string {
 }
 
 beforeAll(async () => {
-  engine = await timed('dockerd start', () => startDockerEngine());
+  engine = await timed('dockerd start', () => startDockerEngine({ name: 'e2e-federated-pair' }));
   image = await timed('image check/build', () => ensureConsulImage(engine, consulBin));
   const app = Testing.app();
   pair = new FederatedPair(app, 'pair', { image, startEnvoy: false });
@@ -127,7 +130,7 @@ describe('the deployed federation', () => {
         const file = path.join(work, `${service.service}.json`);
         fs.writeFileSync(file, service.definitionJson);
         const dc = service.datacenter.name as Dc;
-        const run = spawnSync(consulBin, ['services', 'register', file], { encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: `http://127.0.0.1:${PORT[dc]}`, CONSUL_HTTP_TOKEN: token } });
+        const run = spawnSync(consulBin, ['services', 'register', file], { encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: await apiUrl(dc), CONSUL_HTTP_TOKEN: token } });
         expect({ service: service.service, status: run.status, stderr: run.stderr }).toEqual({ service: service.service, status: 0, stderr: '' });
       }
     } finally {
@@ -221,7 +224,7 @@ describe('the deployed federation', () => {
 
   test('the mesh gateway token may register its gateway and read the catalog, and is refused everything else', async () => {
     const gatewayToken = secret('fed_dc1_gateway_Acl_Secret');
-    const put = async (path: string, body: unknown) => (await fetch(`http://127.0.0.1:${PORT.dc1}${path}`, {
+    const put = async (path: string, body: unknown) => (await fetch(`${await apiUrl('dc1')}${path}`, {
       method: 'PUT', headers: { 'X-Consul-Token': gatewayToken }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
     })).status;
     expect({
@@ -237,7 +240,7 @@ describe('the deployed federation', () => {
   });
 
   test('dc2\'s gateway token is refused in dc1: its policy is scoped to dc2', async () => {
-    const res = await fetch(`http://127.0.0.1:${PORT.dc1}/v1/agent/service/register`, {
+    const res = await fetch(`${await apiUrl('dc1')}/v1/agent/service/register`, {
       method: 'PUT', headers: { 'X-Consul-Token': secret('fed_dc2_gateway_Acl_Secret') },
       body: JSON.stringify({ Name: 'mesh-gateway', Kind: 'mesh-gateway', Port: 8443 }), signal: AbortSignal.timeout(10_000),
     });
@@ -261,7 +264,7 @@ describe('the deployed federation', () => {
     const policy = (await api('dc1', '/v1/acl/policy/name/mesh-gateway-dc2')).json;
     const tokenId = state.get(Object.keys(stack.resource.consul_acl_token).map((id) => `consul_acl_token.${id}`)
       .find((a) => a.startsWith('consul_acl_token.fed_dc2_gateway_Acl_Token'))!)!.id as string;
-    const del = async (path: string) => (await fetch(`http://127.0.0.1:${PORT.dc1}${path}`, {
+    const del = async (path: string) => (await fetch(`${await apiUrl('dc1')}${path}`, {
       method: 'DELETE', headers: { 'X-Consul-Token': token }, signal: AbortSignal.timeout(10_000),
     })).status;
     expect([await del('/v1/config/service-defaults/api'), await del(`/v1/acl/policy/${policy.ID}`), await del(`/v1/acl/token/${tokenId}`)])

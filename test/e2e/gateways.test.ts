@@ -52,7 +52,7 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 /** A call to the HTTP API a stack publishes on 127.0.0.1:<port>. */
 async function call(port: number, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+  const res = await fetch(`http://127.0.0.1:${await engine.publish(port)}${path}`, {
     method,
     headers: { 'X-Consul-Token': token },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -96,7 +96,7 @@ async function expectDestroyLeavesNothing(deployment: DockerDeployment, name: st
 }
 
 beforeAll(async () => {
-  engine = await startDockerEngine();
+  engine = await startDockerEngine({ name: 'e2e-gateways' });
   image = await ensureConsulImage(engine, consulBin);
 }, 20 * 60_000);
 

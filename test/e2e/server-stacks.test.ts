@@ -112,7 +112,7 @@ const wanAlive = (dc: Dc) => eventually(`both servers alive in ${dc}'s WAN pool`
 
 beforeAll(async () => {
   let image: string;
-  ({ engines, addresses, image } = await startLinkedEngines());
+  ({ engines, addresses, image } = await startLinkedEngines('e2e-server-stacks'));
   ca = createCa(path.join(work, 'ca'));
 
   const app = new App({ outdir: path.join(work, 'out') });

@@ -94,7 +94,7 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  ({ engines, addresses, image } = await startLinkedEngines());
+  ({ engines, addresses, image } = await startLinkedEngines('e2e-two-hosts'));
   const { dc1, dc2 } = engines;
   ca = createCa(path.join(work, 'ca'));
   otherCa = createCa(path.join(work, 'other-ca'));

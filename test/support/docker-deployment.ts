@@ -1,7 +1,8 @@
 // A synthesized Docker stack deployed for real: OpenTofu with the docker and
-// consul providers, against the suite's own Docker engine. The consul
-// providers reach the datacenters on the ports the stack publishes on
-// 127.0.0.1, which the engine relays out of its network namespace.
+// consul providers, against the suite's own Docker engine. OpenTofu runs in
+// the engine's network namespace, where the consul providers reach the
+// datacenters on the ports the stack publishes on 127.0.0.1; the tests reach
+// them through the engine's relays (DockerEngine.publish).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,27 +14,19 @@ type Json = Record<string, any>;
 
 export class DockerDeployment {
   public readonly workspace: TerraformWorkspace;
-  private readonly ports: number[];
 
   constructor(private readonly engine: DockerEngine, stack: Json, vars: Record<string, string>) {
-    this.workspace = new TerraformWorkspace(stack, { vars, env: { DOCKER_HOST: engine.host }, prefix: 'cmesh-e2e-' });
-    this.ports = publishedPorts(stack);
+    this.workspace = new TerraformWorkspace(stack, {
+      vars, env: { DOCKER_HOST: engine.host }, prefix: 'cmesh-e2e-', wrap: (argv) => engine.inEngineNetwork(argv),
+    });
   }
 
-  /** Relays the ports the stack publishes to the host, where the consul providers reach them. */
-  public async publishPorts(): Promise<void> {
-    for (const port of this.ports) await this.engine.publish(port);
-  }
-
-  /** `tofu apply`, once the published ports are relayed to the host. */
-  public async apply(): Promise<RunResult> {
-    await this.publishPorts();
+  public apply(): Promise<RunResult> {
     return this.workspace.apply();
   }
 
   /** `tofu apply -target=...`: those resources and what they depend on. */
   public async applyTargets(addresses: string[]): Promise<RunResult> {
-    await this.publishPorts();
     await this.workspace.init();
     return this.workspace.must(['apply', '-auto-approve', '-input=false', '-no-color', ...addresses.map((a) => `-target=${a}`)]);
   }
@@ -184,14 +177,6 @@ export async function leftoversOn(engine: DockerEngine): Promise<string[]> {
     ...(await lines(['volume', 'ls', '--format', 'volume {{.Name}}'])),
     ...(await lines(['network', 'ls', '--format', 'network {{.Name}}'])).filter((n) => !['network bridge', 'network host', 'network none'].includes(n)),
   ];
-}
-
-/** Host ports the stack's containers publish on 127.0.0.1. */
-function publishedPorts(stack: Json): number[] {
-  return Object.values<Json>(stack.resource?.docker_container ?? {})
-    .flatMap((c) => c.ports ?? [])
-    .filter((p: Json) => p.ip === '127.0.0.1' && typeof p.external === 'number')
-    .map((p: Json) => p.external as number);
 }
 
 /** Resource names of one type in the state (`docker_container`), for messages and counts. */

@@ -5,9 +5,12 @@
 // dockerd's (a second dockerd in the host namespace would flush the first
 // one's iptables chains), and nothing a container sends can leave the
 // machine, as that namespace has no route out. Ports the engine publishes on
-// its 127.0.0.1 are relayed to the host's 127.0.0.1 through unix sockets,
-// which cross network namespaces. Images persist in a data root under the
-// tools cache; everything else lives in a temp dir removed by stop().
+// its 127.0.0.1 are relayed to a free port of the host's 127.0.0.1 through
+// unix sockets, which cross network namespaces: suites on engines of their own
+// never compete for a host port, and run side by side. OpenTofu runs inside
+// the namespace (inEngineNetwork), where the stacks' providers find the ports
+// they name. Images persist in a data root under the tools cache; everything
+// else lives in a temp dir removed by stop().
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -28,8 +31,12 @@ export interface DockerEngine {
   docker(args: string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<CliResult>;
   /** As docker(), but throws unless it exits 0; returns trimmed stdout. */
   mustDocker(args: string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
-  /** Makes 127.0.0.1:<port> on the host reach 127.0.0.1:<port> where the engine publishes ports. Idempotent. */
-  publish(port: number): Promise<void>;
+  /**
+   * Makes 127.0.0.1:<port> where the engine publishes ports reachable from
+   * the host, and returns the host port that reaches it (a free one, on
+   * 127.0.0.1; the same one on every call).
+   */
+  publish(port: number): Promise<number>;
   /**
    * The command line that runs `argv` where the engine's networks are
    * reachable (its containers' addresses): inside its network namespace.
@@ -45,26 +52,32 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // Listens on `from`, pipes each connection to `to`; a number is a port on
-// 127.0.0.1, anything else a unix socket path. Prints "ready" once listening.
+// 127.0.0.1 (0: a free one), anything else a unix socket path. Prints the
+// port it listens on (or "ready" on a socket) once listening.
 const RELAY = `
 const net = require('net');
 const addr = (a) => /^[0-9]+$/.test(a) ? { host: '127.0.0.1', port: Number(a) } : { path: a };
 const [from, to] = process.argv.slice(1).map(addr);
-net.createServer((inbound) => {
+const server = net.createServer((inbound) => {
   const outbound = net.connect(to);
   inbound.pipe(outbound).pipe(inbound);
   inbound.on('error', () => outbound.destroy());
   outbound.on('error', () => inbound.destroy());
-}).listen(from, () => console.log('ready'));
+}).listen(from, () => console.log(server.address().port ?? 'ready'));
 `;
 
-/** Installs a Debian package when `probe` is missing (apt-get update only if the first try fails). */
+/**
+ * Installs a Debian package when `probe` is missing (apt-get update only if
+ * the first try fails). Suites run side by side: apt waits for another's
+ * install to release dpkg's lock instead of failing.
+ */
 export function aptInstall(pkg: string, probe: () => boolean): void {
   if (probe()) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, stdio: ['ignore', process.stderr, process.stderr] });
+  const wait = ['-o', 'DPkg::Lock::Timeout=600'];
+  const install = () => spawnSync('apt-get', [...wait, 'install', '-y', '--no-install-recommends', pkg], { env, stdio: ['ignore', process.stderr, process.stderr] });
   if (install().status !== 0) {
-    spawnSync('apt-get', ['update'], { env, stdio: ['ignore', process.stderr, process.stderr] });
+    spawnSync('apt-get', [...wait, 'update'], { env, stdio: ['ignore', process.stderr, process.stderr] });
     install();
   }
   if (!probe()) throw new Error(`apt-get install ${pkg} did not provide what the e2e suite needs`);
@@ -81,12 +94,13 @@ function spawnTied(argv: string[], stdio: ('ignore' | 'pipe' | number)[]): Child
   return spawn('setpriv', ['--pdeathsig', 'TERM', '--', ...argv], { stdio });
 }
 
-function spawnRelay(argv: string[]): Promise<ChildProcess> {
+/** Starts a relay; resolves with it and the first line it prints (the port it listens on). */
+function spawnRelay(argv: string[]): Promise<{ child: ChildProcess; listening: string }> {
   return new Promise((resolve, reject) => {
     const child = spawnTied(argv, ['ignore', 'pipe', 'pipe']);
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
-    child.stdout!.once('data', () => resolve(child));
+    child.stdout!.once('data', (d) => resolve({ child, listening: String(d).trim() }));
     child.once('exit', (code) => reject(new Error(`relay ${argv.slice(-2).join(' -> ')} exited with ${code}: ${stderr.trim()}`)));
   });
 }
@@ -115,7 +129,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { inp
  */
 export function connectDockerEngine(host: string): DockerEngine {
   return {
-    host, ...dockerClient({ DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }), publish: async () => undefined, inEngineNetwork: (argv) => argv, stop: async () => undefined,
+    host, ...dockerClient({ DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }), publish: async (port) => port, inEngineNetwork: (argv) => argv, stop: async () => undefined,
   };
 }
 
@@ -173,7 +187,7 @@ export async function startDockerEngine(options: { name?: string } = {}): Promis
   const relays: ChildProcess[] = [];
 
   const { docker } = client;
-  const relayed = new Map<number, Promise<void>>();
+  const relayed = new Map<number, Promise<number>>();
   let stopped = false;
   const engine: DockerEngine = {
     host,
@@ -183,8 +197,11 @@ export async function startDockerEngine(options: { name?: string } = {}): Promis
       if (!ready) {
         const sock = path.join(runDir, `port-${port}.sock`);
         ready = (async () => {
-          relays.push(await spawnRelay(['nsenter', `--net=/proc/${dockerd.pid}/ns/net`, '--', process.execPath, '-e', RELAY, sock, String(port)]));
-          relays.push(await spawnRelay([process.execPath, '-e', RELAY, String(port), sock]));
+          const inside = await spawnRelay(['nsenter', `--net=/proc/${dockerd.pid}/ns/net`, '--', process.execPath, '-e', RELAY, sock, String(port)]);
+          relays.push(inside.child);
+          const outside = await spawnRelay([process.execPath, '-e', RELAY, '0', sock]);
+          relays.push(outside.child);
+          return Number(outside.listening);
         })();
         relayed.set(port, ready);
       }

@@ -34,10 +34,14 @@ export function linkEngines(a: DockerEngine, b: DockerEngine): WanLink {
   return { addresses: [ends[0].address, ends[1].address] };
 }
 
-/** Two engines of the suite's own (`dockerd`, `dockerd-b`), linked, emptied, with the Consul image built in each. */
-export async function startLinkedEngines(): Promise<{ engines: { dc1: DockerEngine; dc2: DockerEngine }; addresses: [string, string]; image: string }> {
-  const dc1 = await startDockerEngine({ name: 'dockerd' });
-  const dc2 = await startDockerEngine({ name: 'dockerd-b' }).catch(async (e) => {
+/**
+ * Two engines of the suite's own (data roots `<name>-a`, `<name>-b`: a suite
+ * a name, so suites run side by side), linked, emptied, with the Consul image
+ * built in each.
+ */
+export async function startLinkedEngines(name: string): Promise<{ engines: { dc1: DockerEngine; dc2: DockerEngine }; addresses: [string, string]; image: string }> {
+  const dc1 = await startDockerEngine({ name: `${name}-a` });
+  const dc2 = await startDockerEngine({ name: `${name}-b` }).catch(async (e) => {
     await dc1.stop();
     throw e;
   });
