@@ -13,7 +13,8 @@
 // Then synthesizes the library's mesh of --synth services in a fresh process:
 // time and peak RSS. Asserts nothing about time.
 //
-// Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 1] [--synth 10000] [--unordered]
+// Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 3,1] [--synth 10000] [--unordered]
+//   --rounds: per size (the last one repeats for the sizes after it).
 import { spawnSync } from 'child_process';
 import { App, DataResource, dependable, TerraformResource, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
@@ -173,7 +174,8 @@ function synthOnly(services: number): void {
 async function main(): Promise<void> {
   if (process.argv.includes('--synth-only')) return synthOnly(Number(arg('synth-only', '10000')));
   const sizes = arg('services', '1000,5000').split(',').map(Number);
-  const rounds = Number(arg('rounds', '1'));
+  const roundsOf = arg('rounds', '1').split(',').map(Number);
+  const rounds = (i: number) => roundsOf[Math.min(i, roundsOf.length - 1)];
   const synthSize = Number(arg('synth', '10000'));
   const consulBin = requireTool('consul');
   const cluster = await ConsulCluster.start({ consulBin, secondary: false });
@@ -181,20 +183,20 @@ async function main(): Promise<void> {
   try {
     await cluster.waitForLeaders();
     if (process.argv.includes('--unordered')) await unordered(cluster, libraryStack(sizes[0], cluster.dc1.httpAddr), sizes[0]);
-    for (const services of sizes) all[services] = await measure(cluster, services, rounds);
+    for (const [i, services] of sizes.entries()) all[services] = await measure(cluster, services, rounds(i));
   } finally {
     await cluster.stop();
   }
 
-  console.log(`\nConsul ${toolVersion('consul')}, one server on loopback; OpenTofu ${toolVersion('terraform')}; ${rounds} round(s), medians`);
-  console.log('| services | entries | step | library | raw | library/raw |');
-  console.log('|---|---|---|---|---|---|');
-  for (const services of sizes) {
+  console.log(`\nConsul ${toolVersion('consul')}, one server on loopback; OpenTofu ${toolVersion('terraform')}; medians of the rounds`);
+  console.log('| services | entries | rounds | step | library | raw | library/raw |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [i, services] of sizes.entries()) {
     const entries = services * 2 + services / 10 + 2;
     for (const step of STEPS) {
       const l = median(all[services].library[step]);
       const r = median(all[services].raw[step]);
-      console.log(`| ${services} | ${entries} | ${step} | ${secs(l)} | ${secs(r)} | ${(l / r).toFixed(2)} |`);
+      console.log(`| ${services} | ${entries} | ${rounds(i)} | ${step} | ${secs(l)} | ${secs(r)} | ${(l / r).toFixed(2)} |`);
     }
   }
   if (sizes.length > 1) {

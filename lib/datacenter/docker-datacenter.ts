@@ -76,7 +76,8 @@ export interface DatacenterOptions {
 
   /**
    * The Consul version the image runs, which decides what the library renders
-   * (see `ConsulVersion`).
+   * (see `ConsulVersion`). For an image whose tag names a version, the two
+   * must agree.
    * @default - the version the image's tag names; for a tag that names none
    * (e.g. `latest`), the default image's version
    */
@@ -273,8 +274,15 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http, true);
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
+    const tagged = ConsulVersion.fromImage(this.image);
+    // Each looks valid alone; together the library would render for a Consul the servers do not run.
+    if (props.consulVersion !== undefined && tagged !== undefined && props.consulVersion.toString() !== tagged.toString()) {
+      throw invalidInput(this, `consulVersion ${props.consulVersion} contradicts the image, whose tag names Consul ${tagged}`,
+        { image: this.image, consulVersion: props.consulVersion.toString() },
+        `Drop consulVersion (the tag decides), or use an image of Consul ${props.consulVersion}.`);
+    }
     this.consulVersion = checkConsulVersion(this,
-      props.consulVersion ?? ConsulVersion.fromImage(this.image) ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
+      props.consulVersion ?? tagged ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
     this.prefix = prefix;
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);

@@ -42,12 +42,23 @@ describe('a datacenter\'s Consul version', () => {
     expect(new DockerDatacenter(stack, 'b', { name: 'b', httpPort: 8501 }).consulVersion.toString()).toBe('1.19.2');
     expect(new DockerDatacenter(stack, 'c', { name: 'c', httpPort: 8502, image: 'local/consul:dev', consulVersion: ConsulVersion.of('1.16.1') })
       .consulVersion.toString()).toBe('1.16.1');
+    // A declared version the tag agrees with is fine.
+    expect(new DockerDatacenter(stack, 'd', { name: 'd', httpPort: 8503, image: 'local/consul:1.14.11', consulVersion: ConsulVersion.of('1.14.11') })
+      .consulVersion.toString()).toBe('1.14.11');
     expect(existing(stack).consulVersion.toString()).toBe('1.19.2');
   });
 
   test('a federation passes its image\'s version to every datacenter', () => {
     const fed = new ConsulFederation(newStack(), 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], image: 'local/consul:1.14.11' });
     expect(fed.datacenters.map((dc) => dc.consulVersion.toString())).toEqual(['1.14.11', '1.14.11']);
+  });
+
+  test('rejects a declared version that another one in the image tag contradicts, naming the secondary that carries it', () => {
+    expect(() => new ConsulFederation(newStack(), 'fed', {
+      primary: { name: 'dc1' },
+      secondaries: [{ name: 'dc2', image: 'local/consul:1.19.2', consulVersion: ConsulVersion.of('1.14.11') }],
+    })).toThrow('test/fed/dc2: consulVersion 1.14.11 contradicts the image, whose tag names Consul 1.19.2 '
+      + '(got: {"image":"local/consul:1.19.2","consulVersion":"1.14.11"}). Drop consulVersion (the tag decides), or use an image of Consul 1.14.11.');
   });
 
   test('rejects a version older than the library supports, naming the oldest', () => {
