@@ -16,7 +16,10 @@
 // Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 3,1] [--synth 10000] [--unordered]
 //   --rounds: per size (the last one repeats for the sizes after it).
 import { spawnSync } from 'child_process';
-import { App, DataResource, dependable, TerraformResource, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, dependable, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { ConfigEntry } from '@cdktf/provider-consul/lib/config-entry';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
 import { ConsulVersion } from '../lib';
@@ -52,8 +55,7 @@ function libraryStack(services: number, address: string): Json {
 /**
  * The same entries as raw provider constructs: one provider, one
  * consul_config_entry per entry with the same kind, name and body, and (unless
- * `edges` is false) the same depends_on (and terraform_data, should the
- * library's stack hold any).
+ * `edges` is false) the same depends_on.
  */
 function rawStack(library: Json, edges: boolean): Json {
   const stack = new TerraformStack(Testing.app(), 'raw');
@@ -61,16 +63,14 @@ function rawStack(library: Json, edges: boolean): Json {
   const [providerConfig] = library.provider.consul;
   const provider = new ConsulProvider(stack, 'consul', { address: providerConfig.address, datacenter: providerConfig.datacenter, token: token.stringValue });
   const entries = Object.entries<Json>(library.resource.consul_config_entry);
-  const byAddress = new Map<string, TerraformResource>();
+  const byAddress = new Map<string, ConfigEntry>();
   for (const [id, entry] of entries) {
     byAddress.set(`consul_config_entry.${id}`, new ConfigEntry(stack, id, { provider, kind: entry.kind, name: entry.name, configJson: entry.config_json }));
   }
-  const points = edges ? Object.entries<Json>(library.resource.terraform_data ?? {}) : [];
-  for (const [id] of points) byAddress.set(`terraform_data.${id}`, new DataResource(stack, id));
   if (edges) {
-    for (const [id, entry] of [...entries.map(([i, e]) => [`consul_config_entry.${i}`, e] as const), ...points.map(([i, e]) => [`terraform_data.${i}`, e] as const)]) {
+    for (const [id, entry] of entries) {
       if (!entry.depends_on) continue;
-      byAddress.get(id)!.dependsOn = entry.depends_on.map((d: string) => {
+      byAddress.get(`consul_config_entry.${id}`)!.dependsOn = entry.depends_on.map((d: string) => {
         const target = byAddress.get(d);
         if (!target) throw new Error(`${id} depends on ${d}, which the raw stack lacks`);
         return dependable(target);
@@ -80,17 +80,22 @@ function rawStack(library: Json, edges: boolean): Json {
   return JSON.parse(Testing.synth(stack, true));
 }
 
+/** The server's config entries of one kind. */
+async function entriesOf(cluster: ConsulCluster, kind: string): Promise<Json[]> {
+  return (await cluster.api('dc1', 'GET', `/v1/config/${kind}`, undefined, cluster.managementToken)).json ?? [];
+}
+
 /** Deletes every config entry of the server: what a failed run leaves. */
 async function clearEntries(cluster: ConsulCluster): Promise<void> {
   for (const kind of ['exported-services', 'service-intentions', 'service-resolver', 'service-defaults', 'proxy-defaults']) {
-    for (const entry of (await cluster.api('dc1', 'GET', `/v1/config/${kind}`, undefined, cluster.managementToken)).json ?? []) {
+    for (const entry of await entriesOf(cluster, kind)) {
       await cluster.api('dc1', 'DELETE', `/v1/config/${kind}/${entry.Name}`, undefined, cluster.managementToken);
     }
   }
 }
 
 async function expectEntries(cluster: ConsulCluster, services: number, variant: string): Promise<void> {
-  const count = async (kind: string) => ((await cluster.api('dc1', 'GET', `/v1/config/${kind}`, undefined, cluster.managementToken)).json ?? []).length;
+  const count = async (kind: string) => (await entriesOf(cluster, kind)).length;
   const got = [await count('service-defaults'), await count('service-intentions'), await count('service-resolver')];
   const want = [services, services, services / 10];
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${variant}: Consul holds ${got} service-defaults/intentions/resolvers, expected ${want}`);
@@ -103,7 +108,7 @@ async function unordered(cluster: ConsulCluster, library: Json, services: number
     await ws.init();
     const applied = await ws.run(['apply', '-auto-approve', '-input=false', '-no-color']);
     const refused = (applied.stdout + applied.stderr).match(/Error: failed to set '[^']+' config entry/g) ?? [];
-    const defaults = ((await cluster.api('dc1', 'GET', '/v1/config/service-defaults', undefined, cluster.managementToken)).json ?? []).length;
+    const defaults = (await entriesOf(cluster, 'service-defaults')).length;
     const sample = (applied.stdout + applied.stderr).match(/failed to set '[^']+' config entry: [^\n]+/)?.[0];
     console.log(`unordered (raw, no edges), ${services} services: apply exit ${applied.code}, ${refused.length} writes refused, `
       + `${defaults} of ${services} service-defaults written${sample ? `\n  e.g. ${sample}` : ''}`);
@@ -143,7 +148,7 @@ async function measure(cluster: ConsulCluster, services: number, rounds: number)
         }));
         r.plan.push(await time(() => ws.expectNoChanges()));
         r.destroy.push(await time(() => ws.destroy()));
-        const left = ((await cluster.api('dc1', 'GET', '/v1/config/service-defaults', undefined, cluster.managementToken)).json ?? []).length;
+        const left = (await entriesOf(cluster, 'service-defaults')).length;
         if (left !== 0) throw new Error(`${variant}: destroy left ${left} service-defaults`);
         console.log(`  ${services} services, round ${round + 1}, ${variant}: ${STEPS.map((s) => `${s} ${secs(r[s][round])}`).join(', ')}`);
       }
@@ -162,12 +167,12 @@ const median = (xs: number[]) => {
 /** `--synth-only N`: this process synthesizes N services and prints time and peak RSS (a fresh process, as `cdktf synth`). */
 function synthOnly(services: number): void {
   const started = process.hrtime.bigint();
-  const app = new App({ outdir: require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'bench-entries-synth-')) });
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-entries-synth-')) });
   const stack = new TerraformStack(app, 'scale');
   declareScaleMesh(stack, { services, address: '127.0.0.1:8500', consulVersion: ConsulVersion.of('1.14.11') });
   app.synth();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  require('fs').rmSync(app.outdir, { recursive: true, force: true });
+  fs.rmSync(app.outdir, { recursive: true, force: true });
   console.log(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
@@ -206,7 +211,7 @@ async function main(): Promise<void> {
     }
   }
   const synth = spawnSync(process.execPath, ['-r', 'ts-node/register', __filename, '--synth-only', String(synthSize)], {
-    encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: require('path').join(__dirname, '..', 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: '1' },
+    encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: '1' },
   });
   if (synth.status !== 0) throw new Error(`synth of ${synthSize} services failed:\n${synth.stderr}`);
   const { ms, maxRssMiB } = JSON.parse(synth.stdout.trim().split('\n').pop()!);

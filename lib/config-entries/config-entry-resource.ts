@@ -5,7 +5,7 @@ import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackIndex } from '../internal/stack-index';
-import { TerraformResource, TerraformStack } from '../internal/tf';
+import { TerraformStack } from '../internal/tf';
 
 /** How a typed entry is declared. @internal */
 export interface ConfigEntryOptions {
@@ -18,7 +18,7 @@ export interface ConfigEntryOptions {
    * finalize pass: the entries Consul checks it against (discovery-chain.ts).
    * Those of other stacks are left to the stacks' order.
    */
-  readonly writtenAfter?: () => TerraformResource[];
+  readonly writtenAfter?: () => ConfigEntry[];
 }
 
 /** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */

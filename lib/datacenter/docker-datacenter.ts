@@ -276,7 +276,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
     const tagged = ConsulVersion.fromImage(this.image);
     // Each looks valid alone; together the library would render for a Consul the servers do not run.
-    if (props.consulVersion !== undefined && tagged !== undefined && props.consulVersion.toString() !== tagged.toString()) {
+    if (props.consulVersion !== undefined && tagged !== undefined && props.consulVersion.compare(tagged) !== 0) {
       throw invalidInput(this, `consulVersion ${props.consulVersion} contradicts the image, whose tag names Consul ${tagged}`,
         { image: this.image, consulVersion: props.consulVersion.toString() },
         `Drop consulVersion (the tag decides), or use an image of Consul ${props.consulVersion}.`);
