@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { ConsulVersion } from './consul-version';
 import { IDatacenter, providerAlias } from './datacenter';
+import { DatacenterRuntime, OPERATOR_RUNTIME } from './runtime';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
 import { ConsulProvider } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -25,6 +26,15 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caPem?: string }): ConsulProvider {
     if (this.isPrimary) return provider;
     return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${providerAlias(this)}-global`, datacenter: this.primaryDatacenter });
+  }
+
+  /**
+   * What runs this datacenter's processes (lib/datacenter/runtime.ts): the
+   * operator's unless a subclass runs them.
+   * @internal
+   */
+  public get _runtime(): DatacenterRuntime {
+    return OPERATOR_RUNTIME;
   }
 
   /** True when this datacenter is its federation's primary. */

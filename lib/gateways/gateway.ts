@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { GatewayAcl } from './gateway-acl';
 import { gatewaysOf, GATEWAYS, IDatacenter } from '../datacenter/datacenter';
-import { dockerPlacementOf, GatewayInstance, runGatewayReplicas } from '../datacenter/docker/gateway-process';
+import { GatewayProcesses, runtimeOf } from '../datacenter/runtime';
 import { gatewayRules } from '../internal/acl-rules';
 import { validationMessage } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
@@ -63,9 +63,10 @@ const ENVOY_ADMIN_PORT = 19000;
 /**
  * What every gateway shares: its checked name, port and replicas, its
  * least-privilege ACL policy and token (the token's secret read back through
- * a data source, never written into the configuration), and, in a Docker
- * datacenter, a registration and an Envoy container per replica, built
- * under the gateway. Each kind adds its ACL rules and config entry.
+ * a data source, never written into the configuration), and the processes
+ * its datacenter's runtime runs for it (in a Docker datacenter, a
+ * registration and an Envoy container per replica, built under the gateway).
+ * Each kind adds its ACL rules and config entry.
  */
 export abstract class Gateway extends Construct implements IFinalizable {
   /** The datacenter the gateway serves. */
@@ -84,8 +85,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
   public readonly token: AclToken;
   /** The token's SecretID, as a (sensitive) data source reference. */
   public readonly tokenSecretId: string;
-  /** The replicas the library runs (none where the operator runs the gateway). @internal */
-  protected readonly _instances: GatewayInstance[];
+  /** The processes its datacenter's runtime runs (no replicas where the operator runs the gateway). @internal */
+  protected readonly _processes: GatewayProcesses;
 
   constructor(scope: Construct, id: string, props: GatewayBaseProps) {
     super(scope, id);
@@ -104,9 +105,9 @@ export abstract class Gateway extends Construct implements IFinalizable {
     this.token = acl.token;
     this.tokenSecretId = acl.secretId;
 
-    const placement = dockerPlacementOf(dc);
-    const exposeServers = props.exposeServers ?? (props.kind === GatewayKind.MESH && placement?.meshGatewayFederation === true);
-    this._instances = placement ? runGatewayReplicas(this, placement, {
+    const runtime = runtimeOf(dc);
+    const exposeServers = props.exposeServers ?? (props.kind === GatewayKind.MESH && runtime.meshGatewayFederation);
+    this._processes = runtime.runGateway(this, {
       kind: props.kind,
       service: this.serviceName,
       replicas: this.replicas,
@@ -116,7 +117,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
       startEnvoy: props.startEnvoy ?? true,
       envoyImage,
       dependsOn: [acl.secret],
-    }) : [];
+    });
+    const replicas = this._processes.replicas;
 
     const self = this;
     StackIndex.of(dc).add(GATEWAYS, {
@@ -126,8 +128,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
       service: this.serviceName,
       ports: () => this._ports(),
       registrations: this.registrations,
-      wanAddresses: this._instances.flatMap((i) => (i.wanAddress ? [i.wanAddress] : [])),
-      exposesServers: this._instances.length > 0 && exposeServers,
+      wanAddresses: replicas.flatMap((r) => (r.wanAddress ? [r.wanAddress] : [])),
+      exposesServers: replicas.length > 0 && exposeServers,
       get peering() { return self._carriesPeering(); },
     });
     StackIndex.of(this).finalizeLater(this);
@@ -141,7 +143,7 @@ export abstract class Gateway extends Construct implements IFinalizable {
 
   /** Resources that complete once every replica is registered (empty when the operator runs the gateway). */
   public get registrations(): ITerraformDependable[] {
-    return this._instances.map((i) => i.registration);
+    return this._processes.replicas.map((r) => r.registration);
   }
 
   /**

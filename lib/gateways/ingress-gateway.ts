@@ -7,7 +7,6 @@ import { Protocol } from '../config-entries/protocol';
 import { ProxyDefaults } from '../config-entries/proxy-defaults';
 import { ServiceDefaults } from '../config-entries/service-defaults';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { dockerPlacementOf } from '../datacenter/docker/gateway-process';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackIndex } from '../internal/stack-index';
@@ -89,7 +88,6 @@ export class IngressGateway extends Gateway {
   /** The underlying `consul_config_entry` (kind `ingress-gateway`). */
   public readonly resource: ConfigEntry;
   private readonly _listeners: IngressListener[] = [];
-  private readonly publishListeners: boolean;
 
   constructor(scope: Construct, id: string, props: IngressGatewayProps) {
     super(scope, id, {
@@ -109,10 +107,8 @@ export class IngressGateway extends Gateway {
       // Consul refuses the entry unless each listener's services (through their resolvers) have its protocol.
       writtenAfter: () => chainEntries(this.datacenter, this._listeners.flatMap((l) => l.services.map((s) => s.name)), { resolvers: true }),
     });
-    this.publishListeners = props.publishListeners ?? true;
-    const placement = dockerPlacementOf(this.datacenter);
-    if (this.publishListeners && placement && this._instances[0]?.envoy) {
-      placement.runtime.registerPorts(this, () => this._listeners.map((l) => l.port), 'Move the listener to a free port, or set publishListeners: false.');
+    if (props.publishListeners ?? true) {
+      this._processes.publishOnHost(this, () => this._listeners.map((l) => l.port), 'Move the listener to a free port, or set publishListeners: false.');
     }
     StackIndex.of(this).add(MODE_LAYERS.ingressGateways, this);
     this.node.addValidation({ validate: () => [...this.checkListeners(), ...this.checkProtocols(), ...this.checkModes()] });
@@ -126,16 +122,6 @@ export class IngressGateway extends Gateway {
   /** The listeners, in the order added. */
   public get listeners(): IngressListener[] {
     return [...this._listeners];
-  }
-
-  /**
-   * Publishes the listeners on the first replica's Envoy.
-   * @internal
-   */
-  public _finalize(): void {
-    super._finalize();
-    const envoy = this._instances[0]?.envoy;
-    if (this.publishListeners && envoy) envoy.putPorts(this._listeners.map((l) => ({ internal: l.port, external: l.port, ip: '127.0.0.1' })));
   }
 
   /** @internal */

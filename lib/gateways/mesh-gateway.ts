@@ -81,7 +81,7 @@ export class MeshGateway extends Gateway {
 
   /** `host:port` WAN addresses of the replicas run by this library. */
   public get wanAddresses(): string[] {
-    return this._instances.map((i) => i.wanAddress!);
+    return this._processes.replicas.map((r) => r.wanAddress!);
   }
 
   /** @internal */

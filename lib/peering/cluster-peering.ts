@@ -3,7 +3,7 @@ import { ExportedServices } from '../config-entries/exported-services';
 import { MeshConfig } from '../config-entries/mesh-config';
 import { IntentionAction, ServiceIntentions } from '../config-entries/service-intentions';
 import { gatewaysOf, IDatacenter, sameCluster } from '../datacenter/datacenter';
-import { DockerDatacenter } from '../datacenter/docker-datacenter';
+import { runtimeOf } from '../datacenter/runtime';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
@@ -162,11 +162,13 @@ export class ClusterPeering extends Construct implements IFinalizable {
       return mesh.resource;
     }) : [];
 
-    // Direct peering between Docker datacenters: the servers' LAN addresses
-    // the token would carry sit on networks the other cluster cannot reach.
-    const directAddresses = !this.throughMeshGateways && acceptor instanceof DockerDatacenter && dialer instanceof DockerDatacenter
-      && props.acceptorServerAddresses === undefined
-      ? (dialer._directPeeringAddresses(), acceptor._directPeeringAddresses()) : undefined;
+    // Direct peering between two runtimes whose servers' own addresses the
+    // other side cannot reach (Docker: networks of their own): both offer
+    // addresses (the dialer's servers join where the acceptor's are).
+    const [acceptorRuntime, dialerRuntime] = [runtimeOf(acceptor), runtimeOf(dialer)];
+    const directAddresses = !this.throughMeshGateways && props.acceptorServerAddresses === undefined
+      && acceptorRuntime.directPeeringAddresses && dialerRuntime.directPeeringAddresses
+      ? (dialerRuntime.directPeeringAddresses(), acceptorRuntime.directPeeringAddresses()) : undefined;
     this.token = new PeeringToken(this, 'Token', {
       provider: acceptor.provider,
       peerName: this.dialerName,
@@ -244,7 +246,7 @@ export class ClusterPeering extends Construct implements IFinalizable {
     addDependencies(this.peering, gatewaysOf(this.dialer, 'mesh').flatMap((g) => g.registrations));
   }
 
-  /** A gateway without `peering = "read"` cannot carry peering traffic; a Docker datacenter without one cannot get a token. */
+  /** A gateway without `peering = "read"` cannot carry peering traffic; a datacenter whose runtime runs gateways, without one, cannot get a token. */
   private checkGateways(): string[] {
     if (!this.throughMeshGateways) return [];
     const errors: string[] = [];
@@ -254,7 +256,7 @@ export class ClusterPeering extends Construct implements IFinalizable {
         errors.push(validationMessage(`mesh gateway ${g.construct.node.path} of "${dc.name}" carries this peering but its policy lacks peering = "read"`,
           false, `Create it with peering: true (dc.addMeshGateway('${g.construct.node.id}', { peering: true })).`));
       }
-      if (gateways.length === 0 && dc instanceof DockerDatacenter) {
+      if (gateways.length === 0 && runtimeOf(dc).runsGateways) {
         errors.push(validationMessage(`peering through mesh gateways needs a mesh gateway in "${dc.name}", which has none`,
           [], `Add one: ${dc.node.id}.addMeshGateway('gateway', { peering: true }), or set throughMeshGateways: false.`));
       }

@@ -6,15 +6,12 @@
 // perpetual diff), checked through Consul's API, and destroyed, after which
 // Consul must hold none of its entries or peerings.
 import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
-import { ConsulVersion } from '../../lib/datacenter/consul-version';
-import { IntentionAction, ServiceIntentions } from '../../lib/config-entries/service-intentions';
-import { ExistingDatacenter } from '../../lib/datacenter/existing-datacenter';
-import { ClusterPeering } from '../../lib/peering/cluster-peering';
 import { ConsulCluster, Datacenter } from '../support/consul-cluster';
 import { eventually } from '../support/eventually';
 import { addressOf, synthJson as synth } from '../support/synth';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
+import { ClusterPeering, ConsulVersion, ExistingDatacenter, IntentionAction, ServiceIntentions } from '../../lib';
 
 const consulBin = requireTool('consul');
 /** The version the harness's servers run: what every ExistingDatacenter of the stacks declares. */

@@ -6,14 +6,12 @@
 // `tofu` and the hashicorp/consul provider: a plan right after apply must be
 // empty, and a destroy must leave neither peering nor export behind.
 import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
-import { ConsulVersion } from '../../lib/datacenter/consul-version';
-import { ExistingDatacenter } from '../../lib/datacenter/existing-datacenter';
-import { ClusterPeering } from '../../lib/peering/cluster-peering';
 import { ConsulCluster, Datacenter } from '../support/consul-cluster';
 import { eventually } from '../support/eventually';
 import { addressOf, synthJson } from '../support/synth';
 import { TerraformWorkspace } from '../support/terraform';
 import { requireTool, toolVersion } from '../support/tools';
+import { ClusterPeering, ConsulVersion, ExistingDatacenter } from '../../lib';
 
 const consulBin = requireTool('consul');
 /** The version the harness's servers run: what the stack's datacenters declare. */

@@ -1,13 +1,7 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
-import { Protocol } from '../../lib/config-entries/protocol';
-import { ProxyDefaults } from '../../lib/config-entries/proxy-defaults';
-import { ServiceDefaults } from '../../lib/config-entries/service-defaults';
-import { DockerDatacenter } from '../../lib/datacenter/docker-datacenter';
-import { ExistingDatacenter } from '../../lib/datacenter/existing-datacenter';
-import { ConsulFederation } from '../../lib/federation/consul-federation';
-import { IngressGateway } from '../../lib/gateways/ingress-gateway';
 import { attempt } from '../support/attempt';
 import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
+import { ConsulFederation, DockerDatacenter, ExistingDatacenter, IngressGateway, Protocol, ProxyDefaults, ServiceDefaults } from '../../lib';
 
 const INGRESS_RULES = [
   'service "ingress-gateway" {\n  policy = "write"\n}',

@@ -1,9 +1,7 @@
 import { TerraformStack } from 'cdktf';
-import { IntentionAction, ServiceIntentions } from '../../lib/config-entries/service-intentions';
-import { DockerDatacenter } from '../../lib/datacenter/docker-datacenter';
-import { ConsulFederation } from '../../lib/federation/consul-federation';
 import { attempt } from '../support/attempt';
 import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
+import { ConsulFederation, DockerDatacenter, IntentionAction, ServiceIntentions } from '../../lib';
 
 function federated() {
   const stack = newStack();

@@ -1,12 +1,7 @@
 import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
-import { ExportedServices } from '../../lib/config-entries/exported-services';
-import { MeshConfig } from '../../lib/config-entries/mesh-config';
-import { DockerDatacenter } from '../../lib/datacenter/docker-datacenter';
-import { ExistingDatacenter } from '../../lib/datacenter/existing-datacenter';
-import { ConsulFederation } from '../../lib/federation/consul-federation';
-import { ClusterPeering, PeeredService } from '../../lib/peering/cluster-peering';
 import { attempt } from '../support/attempt';
 import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
+import { ClusterPeering, ConsulFederation, DockerDatacenter, ExistingDatacenter, ExportedServices, MeshConfig, PeeredService } from '../../lib';
 
 /** Two independent clusters on Docker, each with a mesh gateway that may carry peering traffic. */
 function clusters(stack: TerraformStack = newStack(), gateways = true) {

@@ -1,10 +1,7 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
-import { DockerDatacenter } from '../../lib/datacenter/docker-datacenter';
-import { ExistingDatacenter } from '../../lib/datacenter/existing-datacenter';
-import { ConsulFederation } from '../../lib/federation/consul-federation';
-import { TerminatingGateway } from '../../lib/gateways/terminating-gateway';
 import { attempt } from '../support/attempt';
 import { addressOf, newStack, resourceAt, resourcesOf, synthJson } from '../support/synth';
+import { ConsulFederation, DockerDatacenter, ExistingDatacenter, TerminatingGateway } from '../../lib';
 
 const rules = (...linked: string[]) => [
   'service "terminating-gateway" {\n  policy = "write"\n}',

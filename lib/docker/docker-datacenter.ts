@@ -1,195 +1,29 @@
 import { Construct } from 'constructs';
-import { checkConsulVersion, ConsulVersion } from './consul-version';
-import { claimProviderAlias, gatewaysOf, providerAlias } from './datacenter';
-import { LogLevel } from './log-level';
-import { DatacenterBase } from './datacenter-base';
-import { DatacenterTls } from './datacenter-tls';
-import { CertificateAuthority, suppliedCertificateAuthority } from './docker/certificates';
-import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './docker/federation-link';
-import { placeOnDocker } from './docker/gateway-process';
-import { AddressPool, DockerRuntime, WAN_NETWORK } from './docker/runtime';
-import { ConsulServer, handOverReplicationToken, setAgentToken } from './docker/server';
-import { checkReadableFromServers, serverScopeIn } from './docker/server-stack';
-import { FederationJoin } from './federation-join';
-import { FederationMethod } from './federation-method';
+import { CertificateAuthority, suppliedCertificateAuthority } from './certificates';
+import { DockerDatacenterProps, FederationJoinOptions } from './docker-datacenter-props';
+import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './federation-link';
+import { DockerDatacenterRuntime } from './gateway-processes';
+import { ConsulServer } from './server';
+import { checkReadableFromServers, serverScopeIn } from './server-stack';
+import { handOverReplicationToken, setAgentToken } from './server-tokens';
+import { AddressPool, StackEngine, WAN_NETWORK } from './stack-engine';
+import { checkConsulVersion, ConsulVersion } from '../datacenter/consul-version';
+import { claimProviderAlias, gatewaysOf, providerAlias } from '../datacenter/datacenter';
+import { DatacenterBase } from '../datacenter/datacenter-base';
+import { FederationJoin } from '../datacenter/federation-join';
+import { FederationMethod } from '../datacenter/federation-method';
+import { LogLevel } from '../datacenter/log-level';
+import { DatacenterRuntime } from '../datacenter/runtime';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
-import { portText } from '../internal/plan-checks';
 import { invalidInput, validationMessage } from '../internal/errors';
-import { ConsulProvider, DockerProvider, Network } from '../internal/providers';
+import { portText } from '../internal/plan-checks';
+import { ConsulProvider, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { IFinalizable, StackIndex } from '../internal/stack-index';
 import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
-
-/** What describes one datacenter, alone or as part of a federation. */
-export interface DatacenterOptions {
-  /** Datacenter name: lowercase letters, digits and dashes. */
-  readonly name: string;
-
-  /**
-   * Number of Consul servers. Raft needs an odd number to keep a majority.
-   * @default 1
-   */
-  readonly servers?: number;
-
-  /**
-   * Host port (on 127.0.0.1, and on `hostAddress` if set) the first
-   * server's HTTP API is published on (HTTPS with `tls`); the datacenter's
-   * `consul` provider talks to it (at `hostAddress` if set).
-   * @default 8500 (in a federation: 8500, 8501, ... in declaration order)
-   */
-  readonly httpPort?: number;
-
-  /**
-   * The datacenter's own Docker network, a /24.
-   * @default - 10.249.1.0/24, 10.249.2.0/24, ... in declaration order
-   */
-  readonly lanSubnet?: string;
-
-  /**
-   * Enable Connect (service mesh) on the servers. Gateways need it.
-   * @default true
-   */
-  readonly connect?: boolean;
-
-  /**
-   * The primary datacenter this one expects. Only a check in a federation,
-   * where the federation's primary decides.
-   * @default - this datacenter (alone) or the federation's primary
-   */
-  readonly primaryDatacenter?: string;
-
-  /**
-   * Replicate ACLs from the primary (secondaries only). Mesh-gateway
-   * federation cannot work without it.
-   * @default true
-   */
-  readonly aclReplication?: boolean;
-
-  /**
-   * Consul image for servers and gateway registration.
-   * @default DockerDatacenter.DEFAULT_IMAGE (or the federation's image)
-   */
-  readonly image?: string;
-
-  /**
-   * The Consul version the image runs, which decides what the library renders
-   * (see `ConsulVersion`). For an image whose tag names a version, the two
-   * must agree.
-   * @default - the version the image's tag names; for a tag that names none
-   * (e.g. `latest`), the default image's version
-   */
-  readonly consulVersion?: ConsulVersion;
-
-  /**
-   * Whether workloads here can reach other datacenters' workloads without
-   * gateways.
-   * @default false (each datacenter's workloads sit on their own Docker network)
-   */
-  readonly directlyRoutable?: boolean;
-
-  /**
-   * Consul agent log level.
-   * @default LogLevel.INFO
-   */
-  readonly logLevel?: LogLevel;
-
-  /**
-   * The IPv4 address other datacenters' hosts reach this datacenter's Docker
-   * host at. WAN traffic then goes over it instead of a Docker network the
-   * datacenters share: each server publishes its RPC and WAN gossip ports
-   * there (server i: 8300+10i and 8302+10i, TCP and UDP) and advertises it,
-   * mesh gateways publish their port there (replica r: port+r), and the
-   * API is published there on `httpPort`. Needs `tls`: this traffic leaves
-   * the host.
-   * @default - none: the datacenter talks to others over a Docker network on its own engine
-   */
-  readonly hostAddress?: string;
-
-  /**
-   * Docker provider (engine) to create the datacenter's containers with.
-   * @default - in a federation, the federation's; else one provider for the stack, talking to the local engine
-   */
-  readonly dockerProvider?: DockerProvider;
-}
-
-/** @internal */
-export const DATACENTER_OPTIONS: Record<keyof DatacenterOptions, true> = {
-  name: true, servers: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
-  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true, hostAddress: true, dockerProvider: true,
-};
-
-/** A datacenter run as Docker containers. */
-export interface DockerDatacenterProps extends DatacenterOptions {
-  /**
-   * The initial management token, as a reference (never a literal).
-   * @default - a sensitive variable `<id>_management_token`
-   */
-  readonly managementToken?: string;
-
-  /**
-   * The gossip encryption key, as a reference (never a literal).
-   * @default - a sensitive variable `<id>_gossip_key`
-   */
-  readonly gossipKey?: string;
-
-  /**
-   * Prefix for Docker container, network and volume names.
-   * @default "consul"
-   */
-  readonly namePrefix?: string;
-
-  /**
-   * A CA for the servers' certificates: RPC TLS with both ends and hostnames
-   * verified, the API over HTTPS (published on `httpPort`), and providers
-   * that verify it.
-   * @default - no TLS
-   */
-  readonly tls?: DatacenterTls;
-
-  /**
-   * Makes this datacenter the primary of a federation whose secondaries are
-   * declared in other stacks or apps, each on its own host (see
-   * `federationJoin()`). Needs `hostAddress` and `tls`.
-   * @default - a datacenter on its own (or, in a ConsulFederation, the federation's method)
-   */
-  readonly federationMethod?: FederationMethod;
-
-  /**
-   * Makes this datacenter a secondary of the primary `join` describes,
-   * declared in another stack or app. Needs `hostAddress` and `tls` (the
-   * primary's CA). Destroying its stack takes it out of the federation: its
-   * servers leave on the way down, and its tokens go from the primary.
-   * @default - a datacenter on its own
-   */
-  readonly join?: FederationJoin;
-
-  /**
-   * A stack of the same app, applied before this datacenter's own, to hold
-   * its servers: containers, data volumes, network, certificates, and the
-   * secret variables they start with. The Consul side (provider, ACLs,
-   * config entries, gateways, the servers' agent tokens) stays in the
-   * datacenter's stack, which depends on that one. A plain apply then heals
-   * a dead server (the servers' stack recreates it, with its data, before
-   * anything is read through it), and a plain destroy takes the Consul side
-   * down while the servers still run. Secrets you pass as references must
-   * come from that stack (the Consul side reads them from it).
-   * @default - the servers are in the datacenter's own stack
-   */
-  readonly serverStack?: TerraformStack;
-}
-
-/** Options of `DockerDatacenter.federationJoin()`. */
-export interface FederationJoinOptions {
-  /**
-   * `address:port` of this datacenter's API as the secondaries' Terraform
-   * reaches it.
-   * @default - `<hostAddress>:<httpPort>`
-   */
-  readonly primaryApiAddress?: string;
-}
 
 /**
  * A Consul datacenter on Docker: a network, N servers with data volumes and
@@ -224,12 +58,14 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   public readonly hostAddress?: string;
 
   /** The engine as the servers' stack declares it. */
-  private readonly runtime: DockerRuntime;
-  /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same runtime unless the servers have a stack of their own. */
-  private readonly siteRuntime: DockerRuntime;
+  private readonly serverEngine: StackEngine;
+  /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same engine unless the servers have a stack of their own. */
+  private readonly engine: StackEngine;
   private readonly serversElsewhere: boolean;
   /** With servers elsewhere: what the Consul side waits on (secondaries: replication running; the primary: its secondaries'). */
-  private readonly siteReadiness: ITerraformDependable[] = [];
+  private readonly consulSideReadiness: ITerraformDependable[] = [];
+  /** How it runs gateways and offers peering addresses (lib/datacenter/runtime.ts). */
+  private readonly runtime: DockerDatacenterRuntime;
   private readonly link: FederationLink;
   private readonly servers: ConsulServer[] = [];
   private readonly gossipKey: string;
@@ -243,7 +79,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   constructor(scope: Construct, id: string, props: DockerDatacenterProps) {
     super(scope, id);
-    const federation = federationLinkOf(props);
+    const federation = federationLinkOf(this);
     checkDatacenterName(this, props.name);
     if (props.hostAddress !== undefined) this.hostAddress = checkHostAddress(this, props.hostAddress);
     const suppliedCa = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls) : undefined;
@@ -290,13 +126,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     // Named after the datacenter, so its secret variables keep their names wherever the servers are.
     const serverScope = props.serverStack !== undefined ? serverScopeIn(this, props.serverStack, this.link.serverParent) : this;
     this.serversElsewhere = serverScope !== this;
-    this.runtime = DockerRuntime.of(serverScope, props.dockerProvider);
-    this.siteRuntime = this.serversElsewhere ? DockerRuntime.of(this, props.dockerProvider) : this.runtime;
-    this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.runtime.nextLanSubnet());
-    this.runtime.registerSubnet(this, this.lanSubnet);
+    this.serverEngine = StackEngine.of(serverScope, props.dockerProvider);
+    this.engine = this.serversElsewhere ? StackEngine.of(this, props.dockerProvider) : this.serverEngine;
+    this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.serverEngine.nextLanSubnet());
+    this.serverEngine.registerSubnet(this, this.lanSubnet);
     // Both stacks publish ports on the engine: the API on one, gateways on the other.
-    for (const runtime of new Set([this.runtime, this.siteRuntime])) {
-      runtime.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
+    for (const engine of new Set([this.serverEngine, this.engine])) {
+      engine.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
     }
     const lanPool = new AddressPool(this.lanSubnet, 10);
 
@@ -313,7 +149,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     const secretChecks = secretFormatPreconditions(this, { managementToken: this.managementToken, gossipKey: this.gossipKey });
 
     const lanName = `${prefix}-${this.name}`;
-    this.network = this.runtime.network(serverScope, 'Lan', lanName, this.lanSubnet);
+    this.network = this.serverEngine.network(serverScope, 'Lan', lanName, this.lanSubnet);
     // From the other stack, Docker objects are named, not referenced: the stack order stands in for the references.
     const networkName = this.serversElsewhere ? lanName : this.network.name;
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
@@ -327,14 +163,14 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
     for (let index = 0; index < this.serverCount; index++) {
       this.servers.push(new ConsulServer(serverScope, `Server${index}`, {
-        runtime: this.runtime,
+        engine: this.serverEngine,
         datacenter: this.name,
         index,
         prefix,
         image: this.image,
         network: this.network,
         lanAddress: lanPool.allocate(),
-        wanAddress: this.link.wanGossip && this.hostAddress === undefined ? this.runtime.wanPool.allocate() : undefined,
+        wanAddress: this.link.wanGossip && this.hostAddress === undefined ? this.serverEngine.wanPool.allocate() : undefined,
         hostAddress: this.hostAddress,
         ca: this.ca,
         httpPort: index === 0 ? this.httpPort : undefined,
@@ -351,23 +187,23 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       for (const server of this.servers) {
         const site = new Construct(this, server.node.id);
         const target = server.tokenTarget(networkName);
-        setAgentToken(site, this.siteRuntime, target);
+        setAgentToken(site, this.engine, target);
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
-          this.siteReadiness.push(handOverReplicationToken(site, this.siteRuntime, target, this.link.replicationToken, this.primaryDatacenter));
+          this.consulSideReadiness.push(handOverReplicationToken(site, this.engine, target, this.link.replicationToken, this.primaryDatacenter));
         }
       }
       TerraformStack.of(this).addDependency(props.serverStack!);
       StackIndex.of(serverScope).finalizeLater(this);
     }
-    placeOnDocker(this, {
-      runtime: this.siteRuntime,
+    this.runtime = new DockerDatacenterRuntime({
+      engine: this.engine,
       datacenterName: this.name,
       prefix,
       networkName,
       lanPool,
-      wanPool: this.runtime.wanPool,
+      wanPool: this.serverEngine.wanPool,
       wanNetworkName: () => {
-        const wan = this.runtime.wan;
+        const wan = this.serverEngine.wan;
         return this.serversElsewhere ? WAN_NETWORK : wan.name;
       },
       image: this.image,
@@ -375,6 +211,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       readiness: this.readiness,
       meshGatewayFederation: this.link.meshGatewayFederation,
       hostAddress: this.hostAddress,
+      // The gRPC TLS port, which Consul prefers for peering: published on the host address, or on the shared network (joined if need be).
+      directPeeringAddresses: () => this.servers.map((s) => s.peeringAddress(this.serverEngine.wanPool)),
     });
     StackIndex.of(this).finalizeLater(this);
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
@@ -386,7 +224,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * is applied, healthy, first.
    */
   public get readiness(): ITerraformDependable[] {
-    return this.serversElsewhere ? [...this.siteReadiness] : this.servers.map((s) => s.container);
+    return this.serversElsewhere ? [...this.consulSideReadiness] : this.servers.map((s) => s.container);
   }
 
   /**
@@ -396,7 +234,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * @internal
    */
   public _waitAlsoFor(items: ITerraformDependable[]): void {
-    this.siteReadiness.push(...items);
+    this.consulSideReadiness.push(...items);
   }
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */
@@ -414,14 +252,9 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     return this.servers.map((s) => s.wanGossipAddress);
   }
 
-  /**
-   * The addresses another cluster's servers dial for direct peering: the
-   * gRPC TLS port, which Consul prefers for peering, on the host address
-   * (published) or on the shared network (joined if need be).
-   * @internal
-   */
-  public _directPeeringAddresses(): string[] {
-    return this.servers.map((s) => s.peeringAddress(this.runtime.wanPool));
+  /** @internal */
+  public get _runtime(): DatacenterRuntime {
+    return this.runtime;
   }
 
   /**

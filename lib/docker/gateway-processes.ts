@@ -1,14 +1,19 @@
+// The Docker side of the runtime seam (lib/datacenter/runtime.ts): a
+// gateway's replicas as containers, and what a Docker datacenter offers for
+// direct peering.
 import { Construct, IConstruct } from 'constructs';
-import { AddressPool, DockerRuntime, pollUntil } from './runtime';
-import { CONSUL_PORTS } from '../../internal/agent-config';
-import { portText } from '../../internal/plan-checks';
-import { Container, Volume } from '../../internal/providers';
-import { invalidInput } from '../../internal/errors';
-import { Annotations, ITerraformDependable, Token } from '../../internal/tf';
+import { AddressPool, pollUntil, StackEngine } from './stack-engine';
+import { DatacenterRuntime, GatewayProcesses, GatewayProcessSpec, GatewayReplica } from '../datacenter/runtime';
+import { CONSUL_PORTS } from '../internal/agent-config';
+import { invalidInput } from '../internal/errors';
+import { portText } from '../internal/plan-checks';
+import { Container, Volume } from '../internal/providers';
+import { StackIndex } from '../internal/stack-index';
+import { Annotations, ITerraformDependable, Token } from '../internal/tf';
 
 /** What a Docker datacenter lends the gateways placed in it. */
 export interface DockerPlacement {
-  readonly runtime: DockerRuntime;
+  readonly engine: StackEngine;
   readonly datacenterName: string;
   /** Prefix of Docker object names. */
   readonly prefix: string;
@@ -29,45 +34,45 @@ export interface DockerPlacement {
   readonly meshGatewayFederation: boolean;
   /** Mesh gateways publish their port on this host address (replica r: port+r) and advertise it as their WAN address. */
   readonly hostAddress?: string;
+  /** The servers' addresses for direct peering (see `DatacenterRuntime.directPeeringAddresses`). */
+  readonly directPeeringAddresses: () => string[];
 }
 
-const placements = new WeakMap<IConstruct, DockerPlacement>();
+/** How a Docker datacenter runs what the generic constructs ask of it. */
+export class DockerDatacenterRuntime implements DatacenterRuntime {
+  public readonly runsGateways = true;
 
-/** Records that `datacenter` runs its gateways' processes on Docker, as `placement` says. */
-export function placeOnDocker(datacenter: IConstruct, placement: DockerPlacement): void {
-  placements.set(datacenter, placement);
+  constructor(private readonly placement: DockerPlacement) {}
+
+  public get meshGatewayFederation(): boolean {
+    return this.placement.meshGatewayFederation;
+  }
+
+  public runGateway(gateway: Construct, spec: GatewayProcessSpec): GatewayProcesses {
+    return new DockerGatewayProcesses(this.placement.engine, runGatewayReplicas(gateway, this.placement, spec));
+  }
+
+  public directPeeringAddresses(): string[] {
+    return this.placement.directPeeringAddresses();
+  }
 }
 
-/** Where `datacenter` runs gateway processes; none for a datacenter whose operator runs them. */
-export function dockerPlacementOf(datacenter: IConstruct): DockerPlacement | undefined {
-  return placements.get(datacenter);
-}
-
-/** What a gateway asks for when it starts its replicas. */
-export interface GatewayProcessSpec {
-  /** `mesh`, `ingress` or `terminating` (the `-gateway` flag). */
-  readonly kind: string;
-  readonly service: string;
-  readonly replicas: number;
-  readonly port: number;
-  /** The gateway token's SecretID (a sensitive reference). */
-  readonly tokenSecret: string;
-  readonly exposeServers: boolean;
-  readonly startEnvoy: boolean;
-  readonly envoyImage: string;
-  readonly dependsOn: ITerraformDependable[];
-}
-
-/** One replica as placed: its addresses and the resources that run it. */
-export interface GatewayInstance {
-  readonly proxyId: string;
-  readonly lanAddress: string;
-  /** Mesh gateways only: the others never join the WAN network. */
-  readonly wanAddress?: string;
-  /** Completes once the gateway is registered and its Envoy bootstrap written. */
-  readonly registration: ITerraformDependable;
+/** A replica as placed: the seam's view, and its Envoy container. */
+interface DockerReplica extends GatewayReplica {
   /** The Envoy container, when Envoy is started. */
   readonly envoy?: Container;
+}
+
+class DockerGatewayProcesses implements GatewayProcesses {
+  constructor(private readonly engine: StackEngine, public readonly replicas: DockerReplica[]) {}
+
+  public publishOnHost(owner: IConstruct, ports: () => number[], fix: string): void {
+    const envoy = this.replicas[0]?.envoy;
+    if (!envoy) return;
+    this.engine.registerPorts(owner, ports, fix);
+    // Read once the tree is complete: ingress gateways gain listeners after construction.
+    StackIndex.of(owner).finalizeLater({ _finalize: () => envoy.putPorts(ports().map((port) => ({ internal: port, external: port, ip: '127.0.0.1' }))) });
+  }
 }
 
 /**
@@ -75,8 +80,8 @@ export interface GatewayInstance {
  * volume, its registration (a one-shot `consul connect envoy -register
  * -bootstrap` with the gateway's own token) and its Envoy container.
  */
-export function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec: GatewayProcessSpec): GatewayInstance[] {
-  const { runtime } = placement;
+function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec: GatewayProcessSpec): DockerReplica[] {
+  const { engine } = placement;
   if (spec.kind === 'mesh' && placement.meshGatewayFederation && !spec.startEnvoy) {
     Annotations.of(gateway).addWarning(`startEnvoy is off in mesh-gateway federation: "${placement.datacenterName}" will register its gateway`
       + ' but servers cannot reach other datacenters until an Envoy runs it.');
@@ -86,9 +91,9 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     throw invalidInput(gateway, 'a mesh gateway with replicas on a host address needs its port as a number, not a Terraform reference', '<reference>',
       'Pass port as a number, or use one replica.');
   }
-  const image = runtime.image(placement.image);
+  const image = engine.image(placement.image);
   const port = portText(spec.port);
-  const instances: GatewayInstance[] = [];
+  const instances: DockerReplica[] = [];
   for (let r = 0; r < spec.replicas; r++) {
     const proxyId = `${spec.service}-${r}`;
     const lan = placement.lanPool.allocate();
@@ -99,7 +104,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     const wan = spec.kind !== 'mesh' ? undefined : placement.hostAddress ?? placement.wanPool.allocate();
     const base = `${placement.prefix}-${placement.datacenterName}-${proxyId}`;
     const scope = new Construct(gateway, `Replica${r}`);
-    const bootstrap = new Volume(scope, 'Bootstrap', { provider: runtime.provider, name: `${base}-bootstrap` });
+    const bootstrap = new Volume(scope, 'Bootstrap', { provider: engine.provider, name: `${base}-bootstrap` });
     const flags = [
       `-gateway=${spec.kind}`, '-register',
       `-service ${spec.service}`, `-proxy-id ${proxyId}`,
@@ -115,7 +120,7 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
     ];
     // Registration and bootstrap need only the consul binary, so they run
     // (and are tested) apart from Envoy, which reads the bootstrap file.
-    const registration = runtime.oneShot(scope, 'Registration', {
+    const registration = engine.oneShot(scope, 'Registration', {
       name: `${base}-register`,
       image: image.imageId,
       entrypoint: ['/bin/sh', '-c'],
@@ -133,9 +138,9 @@ export function runGatewayReplicas(gateway: Construct, placement: DockerPlacemen
       dependsOn: [...placement.readiness, ...spec.dependsOn],
     });
     const envoy = spec.startEnvoy ? new Container(scope, 'Envoy', {
-      provider: runtime.provider,
+      provider: engine.provider,
       name: base,
-      image: runtime.image(spec.envoyImage).imageId,
+      image: engine.image(spec.envoyImage).imageId,
       command: ['envoy', '--config-path', '/bootstrap/envoy.json'],
       networksAdvanced: [
         { name: placement.networkName, ipv4Address: lan },

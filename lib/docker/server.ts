@@ -1,14 +1,15 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, issueServerCertificate } from './certificates';
-import { AddressPool, DockerRuntime, pollUntil } from './runtime';
-import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../../internal/agent-config';
-import { dependsOnAll } from '../../internal/dependencies';
-import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId, Network, Volume } from '../../internal/providers';
-import { ITerraformDependable } from '../../internal/tf';
+import { AgentTokenTarget, setAgentToken } from './server-tokens';
+import { AddressPool, StackEngine } from './stack-engine';
+import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
+import { dependsOnAll } from '../internal/dependencies';
+import { ConsulProvider, Container, Network, Volume } from '../internal/providers';
+import { ITerraformDependable } from '../internal/tf';
 
 /** Props of `ConsulServer`. */
 export interface ConsulServerProps {
-  readonly runtime: DockerRuntime;
+  readonly engine: StackEngine;
   readonly datacenter: string;
   readonly index: number;
   /** Prefix of Docker object names. */
@@ -72,14 +73,14 @@ export class ConsulServer extends Construct {
     const step = props.hostAddress !== undefined ? 10 * props.index : 0;
     this.ports = { server: CONSUL_PORTS.server + step, serf_wan: CONSUL_PORTS.serf_wan + step, grpc_tls: CONSUL_PORTS.grpc_tls + step };
     this._wanAddress = props.wanAddress;
-    const { runtime } = props;
+    const { engine } = props;
     const base = `${props.prefix}-${this.nodeName}`;
     this.containerName = base;
-    const data = new Volume(this, 'Data', { provider: runtime.provider, name: `${base}-data` });
+    const data = new Volume(this, 'Data', { provider: engine.provider, name: `${base}-data` });
     const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
     const dependsOn: ITerraformDependable[] = [];
     if (props.ca) {
-      const tls = issueServerCertificate(this, runtime, {
+      const tls = issueServerCertificate(this, engine, {
         ca: props.ca, datacenter: props.datacenter, node: this.nodeName, base, image: props.image, hostAddress: props.hostAddress,
       });
       volumes.push({ volumeName: tls.volume.name, containerPath: TLS_DIR });
@@ -100,10 +101,10 @@ export class ConsulServer extends Construct {
         + ` | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`);
     }
     this.container = new Container(this, 'Container', {
-      provider: runtime.provider,
+      provider: engine.provider,
       name: base,
       hostname: this.nodeName,
-      image: runtime.image(props.image).imageId,
+      image: engine.image(props.image).imageId,
       entrypoint: ['consul'],
       command: ['agent', `-config-dir=${CONFIG_DIR}`],
       volumes,
@@ -133,7 +134,7 @@ export class ConsulServer extends Construct {
       } : {}),
       ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
-    if (!props.agentTokenElsewhere) setAgentToken(this, runtime, { ...this.tokenTarget(props.network.name), after: this.container });
+    if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.container });
   }
 
   /** What the one-shots that hand this server its tokens need of it, reaching it on network `networkName`. */
@@ -210,96 +211,7 @@ export class ConsulServer extends Construct {
   private networks() {
     return [
       { name: this.props.network.name, ipv4Address: this.lanAddress, aliases: [this.nodeName] },
-      ...(this._wanAddress ? [{ name: this.props.runtime.wan.name, ipv4Address: this._wanAddress }] : []),
+      ...(this._wanAddress ? [{ name: this.props.engine.wan.name, ipv4Address: this._wanAddress }] : []),
     ];
   }
-}
-
-/** What `setAgentToken` needs of a server. */
-export interface AgentTokenTarget {
-  readonly nodeName: string;
-  /** The server container's name, which the one-shot's is made from. */
-  readonly containerName: string;
-  readonly datacenter: string;
-  readonly lanAddress: string;
-  /** The network the one-shot reaches the server on. */
-  readonly networkName: string;
-  readonly image: string;
-  readonly managementToken: string;
-  /** Where the token is created (the primary's ACLs). */
-  readonly globalProvider: ConsulProvider;
-  /** The server's container, when it is in the same stack. */
-  readonly after?: ITerraformDependable;
-}
-
-/**
- * The agent token can only exist once the datacenter does: create a
- * node-identity token, then hand it to the running agent, which persists it.
- */
-export function setAgentToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget): void {
-  const token = new AclToken(scope, 'AgentToken', {
-    provider: server.globalProvider,
-    description: `Agent token of ${server.nodeName}`,
-    nodeIdentities: [{ nodeName: server.nodeName, datacenter: server.datacenter }],
-    ...(server.after ? { dependsOn: [server.after] } : {}),
-  });
-  const secret = new DataConsulAclTokenSecretId(scope, 'AgentTokenSecret', {
-    provider: server.globalProvider,
-    accessorId: token.accessorId,
-  });
-  runtime.oneShot(scope, 'SetAgentToken', {
-    name: `${server.containerName}-set-agent-token`,
-    image: runtime.image(server.image).imageId,
-    entrypoint: ['/bin/sh', '-c'],
-    command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
-    env: [
-      `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
-      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
-      `AGENT_TOKEN=${secret.secretId}`,
-    ],
-    networksAdvanced: [{ name: server.networkName }],
-  });
-}
-
-/**
- * Gives a running secondary server its ACL replication token and waits until
- * replication has run, for a server that started without it (its stack is
- * applied before the token exists). The agent persists the token, so a
- * recreated container keeps it.
- *
- * Config entry replication needs more: begun without a token, it is parked in
- * a blocking query made as anonymous, which an entry write answers (with
- * nothing it may see); only its next query carries the token, and that one
- * waits for the write after. Entries written together right after the
- * handover could all fall in between and stay unreplicated until the next
- * change. So a probe entry of this server's own is written in the primary,
- * again every 0.5 s, until this server has it (its replicator lists with the
- * token), then deleted: whatever is written after replicates.
- */
-export function handOverReplicationToken(scope: Construct, runtime: DockerRuntime, server: AgentTokenTarget, replicationToken: string, primaryDatacenter: string): Container {
-  const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
-  const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
-  const probe = `cmesh-replication-probe-${server.nodeName}`;
-  // Each write changes the entry (a counter of its own), so each is a change the replicator wakes for.
-  const write = `i=$((i+1)); printf '{"Kind":"service-defaults","Name":"${probe}","Meta":{"write":"%s"}}' "$i" | consul config write -datacenter ${primaryDatacenter} - >/dev/null`;
-  const seen = `consul config read -kind service-defaults -name ${probe} -stale >/dev/null 2>&1`;
-  return runtime.oneShot(scope, 'ReplicationToken', {
-    name: `${server.containerName}-replication-token`,
-    image: runtime.image(server.image).imageId,
-    entrypoint: ['/bin/sh', '-c'],
-    command: [[
-      'set -e',
-      'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
-      pollUntil(replicated, 'ACL replication did not run', 120),
-      'i=0',
-      pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
-      `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
-    ].join('; ')],
-    env: [
-      `CONSUL_HTTP_ADDR=${api}`,
-      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
-      `REPLICATION_TOKEN=${replicationToken}`,
-    ],
-    networksAdvanced: [{ name: server.networkName }],
-  });
 }

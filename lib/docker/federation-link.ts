@@ -1,11 +1,11 @@
 import { IConstruct } from 'constructs';
 import { CertificateAuthority } from './certificates';
-import { invalidInput } from '../../internal/errors';
-import { requireReference } from '../../internal/secrets';
-import { ITerraformDependable } from '../../internal/tf';
-import { checkDatacenterName, checkHostPort, checkKeys } from '../../internal/validation';
-import { FEDERATION_JOIN_KEYS, FederationJoin } from '../federation-join';
-import { FederationMethod } from '../federation-method';
+import { FEDERATION_JOIN_KEYS, FederationJoin } from '../datacenter/federation-join';
+import { FederationMethod } from '../datacenter/federation-method';
+import { invalidInput } from '../internal/errors';
+import { requireReference } from '../internal/secrets';
+import { ITerraformDependable } from '../internal/tf';
+import { checkDatacenterName, checkHostPort, checkKeys } from '../internal/validation';
 
 /** What a secondary reads of its federation's primary, once the tree is complete. @internal */
 export interface FederationPrimary {
@@ -19,8 +19,9 @@ export interface FederationPrimary {
 }
 
 /**
- * How a federation wires one of its datacenters: set by ConsulFederation
- * through the props object, invisible in the public API.
+ * How a federation wires one of its datacenters: handed out by the
+ * ConsulFederation it is declared in (`FederationScope`), invisible in the
+ * public API.
  */
 export interface FederationLink {
   /** Servers gossip over the shared WAN network (classic federation). */
@@ -39,12 +40,16 @@ export interface FederationLink {
   readonly serverParent?: IConstruct;
 }
 
-/** The props key a federation passes its link under. */
-export const FEDERATION_LINK = '_federation';
+/** A construct whose child datacenters it federates (ConsulFederation). @internal */
+export interface FederationScope {
+  /** The link for the child datacenter of id `id`, handed out once. */
+  _takeFederationLink(id: string): FederationLink | undefined;
+}
 
-/** The link in `props`, if a federation set one. */
-export function federationLinkOf(props: object): FederationLink | undefined {
-  return (props as { [FEDERATION_LINK]?: FederationLink })[FEDERATION_LINK];
+/** The link the federation `datacenter` is declared in has for it, if any. */
+export function federationLinkOf(datacenter: IConstruct): FederationLink | undefined {
+  const scope = datacenter.node.scope as Partial<FederationScope> | undefined;
+  return typeof scope?._takeFederationLink === 'function' ? scope._takeFederationLink(datacenter.node.id) : undefined;
 }
 
 /** The link of a datacenter whose federation spans stacks: its own federationMethod (a primary) or a join (a secondary). */

@@ -1,7 +1,7 @@
-import { TerraformStack } from '../../internal/tf';
+import { TerraformStack } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
-import { validationMessage } from '../../internal/errors';
-import { Container, ContainerConfig, DockerProvider, Image, Network } from '../../internal/providers';
+import { validationMessage } from '../internal/errors';
+import { Container, ContainerConfig, DockerProvider, Image, Network } from '../internal/providers';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
 /** The Docker network datacenters on one engine share (WAN gossip, mesh gateways' WAN side). */
@@ -33,7 +33,7 @@ export interface PublishedPorts {
 }
 
 /** Per app: the runtimes that use the default Docker engine, in creation order. */
-const DEFAULT_ENGINE = new WeakMap<IConstruct, DockerRuntime[]>();
+const DEFAULT_ENGINE = new WeakMap<IConstruct, StackEngine[]>();
 
 /**
  * One per stack and Docker engine (provider): the provider, the image
@@ -42,13 +42,13 @@ const DEFAULT_ENGINE = new WeakMap<IConstruct, DockerRuntime[]>();
  * between datacenters are caught.
  * @internal
  */
-export class DockerRuntime extends Construct {
-  public static of(scope: IConstruct, provider?: DockerProvider): DockerRuntime {
+export class StackEngine extends Construct {
+  public static of(scope: IConstruct, provider?: DockerProvider): StackEngine {
     const stack = TerraformStack.of(scope);
-    const runtimes = stack.node.children.filter((c): c is DockerRuntime => c instanceof DockerRuntime);
+    const runtimes = stack.node.children.filter((c): c is StackEngine => c instanceof StackEngine);
     const existing = runtimes.find((r) => r.givenProvider === provider);
     // The stack's first engine keeps the plain id, so its resources' addresses do not change when a second engine arrives.
-    return existing ?? new DockerRuntime(stack, runtimes.length === 0 ? RUNTIME_ID : `${RUNTIME_ID}${runtimes.length + 1}`, provider);
+    return existing ?? new StackEngine(stack, runtimes.length === 0 ? RUNTIME_ID : `${RUNTIME_ID}${runtimes.length + 1}`, provider);
   }
 
   public readonly provider: DockerProvider;

@@ -2,9 +2,9 @@
 // go, and what the stack must be and may read. The datacenter's own stack
 // depends on that one, so nothing the servers start with may come from it.
 import { Construct, IConstruct } from 'constructs';
-import { invalidInput } from '../../internal/errors';
-import { stacksReferencedBy } from '../../internal/secrets';
-import { TerraformStack } from '../../internal/tf';
+import { invalidInput } from '../internal/errors';
+import { stacksReferencedBy } from '../internal/secrets';
+import { TerraformStack } from '../internal/tf';
 
 /** Where a datacenter's servers go in its serverStack: a scope named after it (so its secret variables keep their names). */
 export function serverScopeIn(datacenter: Construct, serverStack: TerraformStack, parent: IConstruct | undefined): Construct {

@@ -1,13 +1,13 @@
 import { Construct, IConstruct } from 'constructs';
-import { DockerRuntime } from './runtime';
-import { invalidInput } from '../../internal/errors';
-import { requireReference } from '../../internal/secrets';
-import { Token } from '../../internal/tf';
-import { checkKeys } from '../../internal/validation';
-import { DatacenterTls } from '../datacenter-tls';
-import { TLS_DIR } from '../../internal/agent-config';
-import { Container, Volume } from '../../internal/providers';
-import { ITerraformDependable } from '../../internal/tf';
+import { StackEngine } from './stack-engine';
+import { DatacenterTls } from '../datacenter/datacenter-tls';
+import { TLS_DIR } from '../internal/agent-config';
+import { invalidInput } from '../internal/errors';
+import { Container, Volume } from '../internal/providers';
+import { requireReference } from '../internal/secrets';
+import { Token } from '../internal/tf';
+import { ITerraformDependable } from '../internal/tf';
+import { checkKeys } from '../internal/validation';
 
 /**
  * The servers' CA: created in a volume (its key never leaves the engine), or
@@ -21,11 +21,11 @@ export type CertificateAuthority =
  * Creates the servers' CA inside a Docker volume with `consul tls ca create`,
  * so its key never passes through Terraform state.
  */
-export function createCertificateAuthority(scope: Construct, runtime: DockerRuntime, prefix: string, image: string): CertificateAuthority {
-  const caVolume = new Volume(scope, 'CaVolume', { provider: runtime.provider, name: `${prefix}-ca` });
-  const caReady = runtime.oneShot(scope, 'CreateCa', {
+export function createCertificateAuthority(scope: Construct, engine: StackEngine, prefix: string, image: string): CertificateAuthority {
+  const caVolume = new Volume(scope, 'CaVolume', { provider: engine.provider, name: `${prefix}-ca` });
+  const caReady = engine.oneShot(scope, 'CreateCa', {
     name: `${prefix}-create-ca`,
-    image: runtime.image(image).imageId,
+    image: engine.image(image).imageId,
     entrypoint: ['/bin/sh', '-c'],
     command: ['cd /ca && (test -f consul-agent-ca.pem || consul tls ca create)'],
     volumes: [{ volumeName: caVolume.name, containerPath: '/ca' }],
@@ -48,7 +48,7 @@ export function suppliedCertificateAuthority(scope: IConstruct, tls: DatacenterT
  * from the CA's volume, or from the supplied CA, whose key is uploaded to the
  * signing container and deleted by it once used.
  */
-export function issueServerCertificate(scope: Construct, runtime: DockerRuntime, options: {
+export function issueServerCertificate(scope: Construct, engine: StackEngine, options: {
   readonly ca: CertificateAuthority;
   readonly datacenter: string;
   readonly node: string;
@@ -58,7 +58,7 @@ export function issueServerCertificate(scope: Construct, runtime: DockerRuntime,
   readonly hostAddress?: string;
 }): { volume: Volume; issued: Container } {
   const { ca } = options;
-  const volume = new Volume(scope, 'Tls', { provider: runtime.provider, name: `${options.base}-tls` });
+  const volume = new Volume(scope, 'Tls', { provider: engine.provider, name: `${options.base}-tls` });
   const out = `${options.datacenter}-server-consul-0`;
   const [caCert, caKey] = ca.kind === 'volume' ? ['/ca/consul-agent-ca.pem', '/ca/consul-agent-ca-key.pem'] : ['/upload/ca.pem', '/upload/ca-key.pem'];
   const sign = [
@@ -71,9 +71,9 @@ export function issueServerCertificate(scope: Construct, runtime: DockerRuntime,
   ].join(' && ');
   // Idempotent: an existing certificate is kept across re-applies.
   const issue = `test -f ${TLS_DIR}/server.pem || (${sign})`;
-  const issued = runtime.oneShot(scope, 'IssueCertificate', {
+  const issued = engine.oneShot(scope, 'IssueCertificate', {
     name: `${options.base}-issue-cert`,
-    image: runtime.image(options.image).imageId,
+    image: engine.image(options.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
     ...(ca.kind === 'volume' ? {
       command: [issue],

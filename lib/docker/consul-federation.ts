@@ -1,19 +1,20 @@
 import { Construct } from 'constructs';
-import { FederationMethod } from '../datacenter/federation-method';
+import { createCertificateAuthority, suppliedCertificateAuthority } from './certificates';
+import { DockerDatacenter } from './docker-datacenter';
+import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenterProps } from './docker-datacenter-props';
+import { FederationLink, FederationScope } from './federation-link';
+import { checkReadableFromServers, checkServerStack } from './server-stack';
+import { StackEngine } from './stack-engine';
 import type { ConsulVersion } from '../datacenter/consul-version';
-import { DATACENTER_OPTIONS, DatacenterOptions, DockerDatacenter, DockerDatacenterProps } from '../datacenter/docker-datacenter';
-import { checkReadableFromServers, checkServerStack } from '../datacenter/docker/server-stack';
 import { DatacenterTls } from '../datacenter/datacenter-tls';
-import { createCertificateAuthority, suppliedCertificateAuthority } from '../datacenter/docker/certificates';
-import { FEDERATION_LINK, FederationLink } from '../datacenter/docker/federation-link';
-import { DockerRuntime } from '../datacenter/docker/runtime';
+import { FederationMethod } from '../datacenter/federation-method';
 import { replicationRules } from '../internal/acl-rules';
 import { invalidInput } from '../internal/errors';
 import { DockerProvider } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
-import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 import { TerraformStack } from '../internal/tf';
+import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
 /** Props of `ConsulFederation`. */
 export interface ConsulFederationProps {
@@ -101,7 +102,7 @@ export interface ConsulFederationProps {
  * primary, exposing servers] → secondary servers (leader, replication running)
  * → secondary gateways.
  */
-export class ConsulFederation extends Construct {
+export class ConsulFederation extends Construct implements FederationScope {
   /** The federation method. */
   public readonly method: FederationMethod;
   /** The primary datacenter. */
@@ -110,6 +111,8 @@ export class ConsulFederation extends Construct {
   public readonly secondaries: DockerDatacenter[];
   /** The replication token's ACL rules. */
   public readonly replicationRules: string;
+  /** Each datacenter's link, taken by the datacenter as it is built. */
+  private readonly links = new Map<string, FederationLink>();
 
   constructor(scope: Construct, id: string, props: ConsulFederationProps) {
     super(scope, id);
@@ -156,10 +159,11 @@ export class ConsulFederation extends Construct {
 
     const ca = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls)
       : meshGatewayFederation
-        ? createCertificateAuthority(this, DockerRuntime.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
+        ? createCertificateAuthority(this, StackEngine.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
         : undefined;
     const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca, serverParent };
-    this.primary = new DockerDatacenter(this, props.primary.name, { ...shared(props.primary, 0), [FEDERATION_LINK]: primaryLink } as DockerDatacenterProps);
+    this.links.set(props.primary.name, primaryLink);
+    this.primary = new DockerDatacenter(this, props.primary.name, shared(props.primary, 0));
 
     this.replicationRules = replicationRules();
     // With the servers in a stack applied first, the primary's are up before this stack starts.
@@ -175,9 +179,17 @@ export class ConsulFederation extends Construct {
         handOverReplicationToken: serverParent !== undefined,
         serverParent,
       };
-      return new DockerDatacenter(this, options.name, { ...shared(options, i + 1), [FEDERATION_LINK]: link } as DockerDatacenterProps);
+      this.links.set(options.name, link);
+      return new DockerDatacenter(this, options.name, shared(options, i + 1));
     });
     if (serverParent) this.primary._waitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
+  }
+
+  /** @internal */
+  public _takeFederationLink(id: string): FederationLink | undefined {
+    const link = this.links.get(id);
+    this.links.delete(id);
+    return link;
   }
 
   /** Every datacenter, primary first. */

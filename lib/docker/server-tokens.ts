@@ -1,0 +1,98 @@
+// The one-shots that hand a running server its tokens: its agent token,
+// and (servers in a stack applied before the token exists) its ACL
+// replication token. Apart from the server, because a datacenter whose
+// servers are in a stack of their own runs them from its own stack.
+import { Construct } from 'constructs';
+import { pollUntil, StackEngine } from './stack-engine';
+import { CONSUL_PORTS } from '../internal/agent-config';
+import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId } from '../internal/providers';
+import { ITerraformDependable } from '../internal/tf';
+
+/** What `setAgentToken` needs of a server. */
+export interface AgentTokenTarget {
+  readonly nodeName: string;
+  /** The server container's name, which the one-shot's is made from. */
+  readonly containerName: string;
+  readonly datacenter: string;
+  readonly lanAddress: string;
+  /** The network the one-shot reaches the server on. */
+  readonly networkName: string;
+  readonly image: string;
+  readonly managementToken: string;
+  /** Where the token is created (the primary's ACLs). */
+  readonly globalProvider: ConsulProvider;
+  /** The server's container, when it is in the same stack. */
+  readonly after?: ITerraformDependable;
+}
+
+/**
+ * The agent token can only exist once the datacenter does: create a
+ * node-identity token, then hand it to the running agent, which persists it.
+ */
+export function setAgentToken(scope: Construct, engine: StackEngine, server: AgentTokenTarget): void {
+  const token = new AclToken(scope, 'AgentToken', {
+    provider: server.globalProvider,
+    description: `Agent token of ${server.nodeName}`,
+    nodeIdentities: [{ nodeName: server.nodeName, datacenter: server.datacenter }],
+    ...(server.after ? { dependsOn: [server.after] } : {}),
+  });
+  const secret = new DataConsulAclTokenSecretId(scope, 'AgentTokenSecret', {
+    provider: server.globalProvider,
+    accessorId: token.accessorId,
+  });
+  engine.oneShot(scope, 'SetAgentToken', {
+    name: `${server.containerName}-set-agent-token`,
+    image: engine.image(server.image).imageId,
+    entrypoint: ['/bin/sh', '-c'],
+    command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
+    env: [
+      `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
+      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
+      `AGENT_TOKEN=${secret.secretId}`,
+    ],
+    networksAdvanced: [{ name: server.networkName }],
+  });
+}
+
+/**
+ * Gives a running secondary server its ACL replication token and waits until
+ * replication has run, for a server that started without it (its stack is
+ * applied before the token exists). The agent persists the token, so a
+ * recreated container keeps it.
+ *
+ * Config entry replication needs more: begun without a token, it is parked in
+ * a blocking query made as anonymous, which an entry write answers (with
+ * nothing it may see); only its next query carries the token, and that one
+ * waits for the write after. Entries written together right after the
+ * handover could all fall in between and stay unreplicated until the next
+ * change. So a probe entry of this server's own is written in the primary,
+ * again every 0.5 s, until this server has it (its replicator lists with the
+ * token), then deleted: whatever is written after replicates.
+ */
+export function handOverReplicationToken(scope: Construct, engine: StackEngine, server: AgentTokenTarget, replicationToken: string, primaryDatacenter: string): Container {
+  const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
+  const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
+  const probe = `cmesh-replication-probe-${server.nodeName}`;
+  // Each write changes the entry (a counter of its own), so each is a change the replicator wakes for.
+  const write = `i=$((i+1)); printf '{"Kind":"service-defaults","Name":"${probe}","Meta":{"write":"%s"}}' "$i" | consul config write -datacenter ${primaryDatacenter} - >/dev/null`;
+  const seen = `consul config read -kind service-defaults -name ${probe} -stale >/dev/null 2>&1`;
+  return engine.oneShot(scope, 'ReplicationToken', {
+    name: `${server.containerName}-replication-token`,
+    image: engine.image(server.image).imageId,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [[
+      'set -e',
+      'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
+      pollUntil(replicated, 'ACL replication did not run', 120),
+      'i=0',
+      pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
+      `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
+    ].join('; ')],
+    env: [
+      `CONSUL_HTTP_ADDR=${api}`,
+      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
+      `REPLICATION_TOKEN=${replicationToken}`,
+    ],
+    networksAdvanced: [{ name: server.networkName }],
+  });
+}
