@@ -1,10 +1,10 @@
 import { Construct, IConstruct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { validateAppBeforeWriting } from '../internal/app-validation';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
+import { FinalizePass } from '../internal/finalize-pass';
+import { StackRecords } from '../internal/stack-records';
 import { TerraformStack } from '../internal/tf';
 
 /** How a typed entry is declared. @internal */
@@ -21,7 +21,7 @@ export interface ConfigEntryOptions {
   readonly writtenAfter?: () => ConfigEntry[];
 }
 
-/** The StackIndex namespace of declared entries: `<cluster> <kind> <name>` -> the construct that declared it. */
+/** The namespace of declared entries in StackRecords: `<cluster> <kind> <name>` -> the construct that declared it. */
 const ENTRIES = 'config-entries';
 
 /**
@@ -41,7 +41,6 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
   options: ConfigEntryOptions): ConfigEntry {
   const { render, orElse, writtenAfter } = options;
   claimEntry(scope, datacenter, kind, name, orElse);
-  validateAppBeforeWriting(scope);
   const resource = new ConfigEntry(scope, 'Resource', {
     provider: datacenter.globalProvider,
     kind,
@@ -50,7 +49,7 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
     dependsOn: dependsOnAll(datacenter.readiness),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
-  StackIndex.of(scope).finalizeLater({
+  FinalizePass.of(scope).add({
     _finalize: () => {
       resource.configJson = JSON.stringify(render());
       if (writtenAfter) {
@@ -64,7 +63,7 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
 
 /** The construct of `datacenter`'s stack that declared the entry, if any. @internal */
 export function declaredEntry(datacenter: IDatacenter, kind: string, name: string): IConstruct | undefined {
-  return StackIndex.of(datacenter).lookup(ENTRIES, entryKey(datacenter, kind, name));
+  return StackRecords.of(datacenter).lookup(ENTRIES, entryKey(datacenter, kind, name));
 }
 
 /**
@@ -73,8 +72,8 @@ export function declaredEntry(datacenter: IDatacenter, kind: string, name: strin
  * overwrite each other on every apply and never converge.
  */
 function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, name: string, orElse?: string): void {
-  const index = StackIndex.of(datacenter);
-  const first = index.claim(ENTRIES, entryKey(datacenter, kind, name), scope);
+  const records = StackRecords.of(datacenter);
+  const first = records.claim(ENTRIES, entryKey(datacenter, kind, name), scope);
   if (first !== undefined) {
     throw invalidInput(scope,
       `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" is already declared at ${first.node.path}`,
@@ -83,7 +82,7 @@ function claimEntry(scope: Construct, datacenter: IDatacenter, kind: string, nam
   }
   // Consul also refuses an ingress-gateway and a terminating-gateway entry of one name.
   const rival = kind === 'ingress-gateway' ? 'terminating-gateway' : kind === 'terminating-gateway' ? 'ingress-gateway' : undefined;
-  const other = rival && index.lookup(ENTRIES, entryKey(datacenter, rival, name));
+  const other = rival && records.lookup(ENTRIES, entryKey(datacenter, rival, name));
   if (other) {
     throw invalidInput(scope,
       `the ${kind} entry "${name}" of cluster "${datacenter.cluster}" has the name of the ${rival} entry declared at ${other.node.path}, which Consul refuses`,

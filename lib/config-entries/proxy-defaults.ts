@@ -5,7 +5,7 @@ import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
+import { StackRecords } from '../internal/stack-records';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
@@ -56,7 +56,7 @@ export class ProxyDefaults extends Construct {
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);
     this.resource = configEntryResource(this, props.datacenter, 'proxy-defaults', this.name, { render: () => this._renderBody() });
-    StackIndex.of(this).add(MODE_LAYERS.proxyDefaults, this);
+    StackRecords.of(this).add(MODE_LAYERS.proxyDefaults, this);
   }
 
   /**

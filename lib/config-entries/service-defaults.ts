@@ -7,7 +7,7 @@ import { checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { checkProtocol, Protocol } from './protocol';
 import { checkKeys } from '../internal/validation';
-import { StackIndex } from '../internal/stack-index';
+import { StackRecords } from '../internal/stack-records';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
@@ -88,7 +88,7 @@ export class ServiceDefaults extends Construct {
     this.upstreamDefaultsMeshGatewayMode = checkMode(this, 'upstreamDefaultsMeshGatewayMode', props.upstreamDefaultsMeshGatewayMode) ?? MeshGatewayMode.inherit();
     if (props.upstreamOverrides) this.overrides.push(...checkOverrides(this, props.upstreamOverrides));
     this.resource = configEntryResource(this, props.datacenter, 'service-defaults', this.service, { render: () => this._renderBody() });
-    StackIndex.of(this).add(MODE_LAYERS.serviceDefaults, this);
+    StackRecords.of(this).add(MODE_LAYERS.serviceDefaults, this);
   }
 
   /** Adds settings for one named upstream; returns them as stored. */

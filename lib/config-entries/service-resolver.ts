@@ -5,7 +5,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
+import { StackRecords } from '../internal/stack-records';
 import { checkDatacenterName, checkKeys } from '../internal/validation';
 import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
 
@@ -100,7 +100,7 @@ export class ServiceResolver extends Construct {
       // Consul compiles the chain when it writes the resolver: every service it reaches must agree on the protocol.
       writtenAfter: () => chainEntries(this.datacenter, [this.service], { resolvers: false }),
     });
-    StackIndex.of(this).add(MODE_LAYERS.resolvers, this);
+    StackRecords.of(this).add(MODE_LAYERS.resolvers, this);
   }
 
   /**

@@ -1,9 +1,9 @@
 import { IConstruct } from 'constructs';
 import { ConsulVersion } from './consul-version';
-import { validateAppBeforeWriting } from '../internal/app-validation';
 import { invalidInput } from '../internal/errors';
 import { ConsulProvider } from '../internal/providers';
-import { Slot, StackIndex } from '../internal/stack-index';
+import { FinalizePass } from '../internal/finalize-pass';
+import { RecordList, StackRecords } from '../internal/stack-records';
 import { ITerraformDependable } from '../internal/tf';
 
 /** A Consul datacenter that constructs can configure, whoever runs it. */
@@ -74,8 +74,9 @@ export function providerAlias(dc: IDatacenter): string {
  * @internal
  */
 export function claimProviderAlias(dc: IDatacenter, fix: string): void {
-  validateAppBeforeWriting(dc);
-  const first = StackIndex.of(dc).claim('provider-alias', providerAlias(dc), dc);
+  // Its stack runs the validations of the app's other stacks before it is written.
+  FinalizePass.of(dc);
+  const first = StackRecords.of(dc).claim('provider-alias', providerAlias(dc), dc);
   if (first !== undefined) {
     throw invalidInput(dc, `datacenter "${dc.name}" of cluster "${dc.cluster}" is already declared at ${first.node.path}`, dc.name, fix);
   }
@@ -110,9 +111,9 @@ export interface GatewayRecord {
 }
 
 /** The stack's gateways, in the order created. @internal */
-export const GATEWAYS = new Slot<GatewayRecord>('gateways');
+export const GATEWAYS = new RecordList<GatewayRecord>('gateways');
 
 /** The gateways of `datacenter` in its stack, of one kind if given. @internal */
 export function gatewaysOf(datacenter: IDatacenter, kind?: GatewayRecord['kind']): GatewayRecord[] {
-  return StackIndex.of(datacenter).all(GATEWAYS).filter((g) => g.datacenter === datacenter && (kind === undefined || g.kind === kind));
+  return StackRecords.of(datacenter).all(GATEWAYS).filter((g) => g.datacenter === datacenter && (kind === undefined || g.kind === kind));
 }

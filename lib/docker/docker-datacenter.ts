@@ -21,7 +21,7 @@ import { portText } from '../internal/plan-checks';
 import { ConsulProvider, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
-import { IFinalizable, StackIndex } from '../internal/stack-index';
+import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
 import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
 
@@ -193,7 +193,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         }
       }
       TerraformStack.of(this).addDependency(props.serverStack!);
-      StackIndex.of(serverScope).finalizeLater(this);
+      FinalizePass.of(serverScope).add(this);
     }
     this.runtime = new DockerDatacenterRuntime({
       engine: this.engine,
@@ -214,7 +214,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       // The gRPC TLS port, which Consul prefers for peering: published on the host address, or on the shared network (joined if need be).
       directPeeringAddresses: () => this.servers.map((s) => s.peeringAddress(this.serverEngine.wanPool)),
     });
-    StackIndex.of(this).finalizeLater(this);
+    FinalizePass.of(this).add(this);
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
   }
 

@@ -8,7 +8,7 @@ import { CONSUL_PORTS } from '../internal/agent-config';
 import { invalidInput } from '../internal/errors';
 import { portText } from '../internal/plan-checks';
 import { Container, Volume } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
+import { FinalizePass } from '../internal/finalize-pass';
 import { Annotations, ITerraformDependable, Token } from '../internal/tf';
 
 /** What a Docker datacenter lends the gateways placed in it. */
@@ -71,7 +71,7 @@ class DockerGatewayProcesses implements GatewayProcesses {
     if (!envoy) return;
     this.engine.registerPorts(owner, ports, fix);
     // Read once the tree is complete: ingress gateways gain listeners after construction.
-    StackIndex.of(owner).finalizeLater({ _finalize: () => envoy.putPorts(ports().map((port) => ({ internal: port, external: port, ip: '127.0.0.1' }))) });
+    FinalizePass.of(owner).add({ _finalize: () => envoy.putPorts(ports().map((port) => ({ internal: port, external: port, ip: '127.0.0.1' }))) });
   }
 }
 

@@ -7,7 +7,8 @@ import { validationMessage } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
 import { checkAtPlan } from '../internal/plan-checks';
 import { AclPolicy, AclToken } from '../internal/providers';
-import { IFinalizable, StackIndex } from '../internal/stack-index';
+import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
+import { StackRecords } from '../internal/stack-records';
 import { ITerraformDependable, Op, Token } from '../internal/tf';
 import { checkConnect, checkImage, checkPort, checkReplicas } from '../internal/validation';
 
@@ -121,7 +122,7 @@ export abstract class Gateway extends Construct implements IFinalizable {
     const replicas = this._processes.replicas;
 
     const self = this;
-    StackIndex.of(dc).add(GATEWAYS, {
+    StackRecords.of(dc).add(GATEWAYS, {
       construct: this,
       kind: props.kind,
       datacenter: dc,
@@ -132,7 +133,7 @@ export abstract class Gateway extends Construct implements IFinalizable {
       exposesServers: replicas.length > 0 && exposeServers,
       get peering() { return self._carriesPeering(); },
     });
-    StackIndex.of(this).finalizeLater(this);
+    FinalizePass.of(this).add(this);
     this.node.addValidation({ validate: () => this.checkClashes() });
   }
 

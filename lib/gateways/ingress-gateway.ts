@@ -9,7 +9,7 @@ import { ServiceDefaults } from '../config-entries/service-defaults';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
-import { StackIndex } from '../internal/stack-index';
+import { StackRecords } from '../internal/stack-records';
 import { Annotations } from '../internal/tf';
 import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
 
@@ -110,7 +110,7 @@ export class IngressGateway extends Gateway {
     if (props.publishListeners ?? true) {
       this._processes.publishOnHost(this, () => this._listeners.map((l) => l.port), 'Move the listener to a free port, or set publishListeners: false.');
     }
-    StackIndex.of(this).add(MODE_LAYERS.ingressGateways, this);
+    StackRecords.of(this).add(MODE_LAYERS.ingressGateways, this);
     this.node.addValidation({ validate: () => [...this.checkListeners(), ...this.checkProtocols(), ...this.checkModes()] });
   }
 
@@ -163,7 +163,7 @@ export class IngressGateway extends Gateway {
 
   /** A listener's service resolved (by a redirect or failover) to another datacenter in mode none. */
   private checkModes(): string[] {
-    return noneAcrossDatacenters(this, resolvedModes(StackIndex.of(this)).get(this) ?? [], this.datacenter,
+    return noneAcrossDatacenters(this, resolvedModes(this).get(this) ?? [], this.datacenter,
       'Set local or remote in the target service\'s service-defaults or in proxy-defaults (an ingress gateway\'s upstreams carry no mode of their own).');
   }
 

@@ -2,7 +2,8 @@ import { IConstruct } from 'constructs';
 import { MeshGatewayMode } from './mesh-gateway-mode';
 import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { Slot, StackIndex } from '../internal/stack-index';
+import { FinalizePass } from '../internal/finalize-pass';
+import { RecordList, StackRecords } from '../internal/stack-records';
 import { Annotations, TerraformStack } from '../internal/tf';
 
 /** The places a mesh gateway mode can be set, strongest first. */
@@ -202,11 +203,11 @@ export interface ModeIngress extends IConstruct {
 
 /** Where each layer records itself, in its own stack. @internal */
 export const MODE_LAYERS = {
-  services: new Slot<ModeService>('mode-services'),
-  ingressGateways: new Slot<ModeIngress>('mode-ingress-gateways'),
-  serviceDefaults: new Slot<ModeServiceDefaults>('mode-service-defaults'),
-  proxyDefaults: new Slot<ModeProxyDefaults>('mode-proxy-defaults'),
-  resolvers: new Slot<ModeResolver>('mode-resolvers'),
+  services: new RecordList<ModeService>('mode-services'),
+  ingressGateways: new RecordList<ModeIngress>('mode-ingress-gateways'),
+  serviceDefaults: new RecordList<ModeServiceDefaults>('mode-service-defaults'),
+  proxyDefaults: new RecordList<ModeProxyDefaults>('mode-proxy-defaults'),
+  resolvers: new RecordList<ModeResolver>('mode-resolvers'),
 };
 
 /** A downstream the resolver explains: a service with a sidecar, or an ingress gateway. @internal */
@@ -225,10 +226,10 @@ export function explainByService(scope: IConstruct): Map<ModeDownstream, MeshGat
   const prefix = scope === inStack || !inStack ? undefined : `${scope.node.path}/`;
   const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
   for (const stack of stacks) {
-    const index = StackIndex.find(stack);
-    if (!index) continue;
+    const records = StackRecords.find(stack);
+    if (!records) continue;
     // Resolved afresh: the tree may have changed since the last pass (the memo serves validations).
-    for (const [service, explained] of resolveStack(index)) {
+    for (const [service, explained] of resolveStack(records)) {
       if (prefix === undefined || service === scope || service.node.path.startsWith(prefix)) rows.set(service, explained);
     }
   }
@@ -236,19 +237,19 @@ export function explainByService(scope: IConstruct): Map<ModeDownstream, MeshGat
 }
 
 /**
- * The modes of every service and ingress gateway of the stack of `index`,
+ * The modes of every service and ingress gateway of `scope`'s stack,
  * resolved once per finalize pass: what the validations of thousands of
  * services share. @internal
  */
-export function resolvedModes(index: StackIndex): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
-  return index.memo('mesh-gateway-modes', () => resolveStack(index));
+export function resolvedModes(scope: IConstruct): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
+  return FinalizePass.of(scope).memo('mesh-gateway-modes', () => resolveStack(StackRecords.of(scope)));
 }
 
-function resolveStack(index: StackIndex): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
-  const entries = indexEntries(index);
+function resolveStack(records: StackRecords): Map<ModeDownstream, MeshGatewayModeExplanation[]> {
+  const entries = indexEntries(records);
   const rows = new Map<ModeDownstream, MeshGatewayModeExplanation[]>();
-  for (const service of index.all(MODE_LAYERS.services)) rows.set(service, service.upstreams.flatMap((u) => resolve(service, u, entries)));
-  for (const gateway of index.all(MODE_LAYERS.ingressGateways)) {
+  for (const service of records.all(MODE_LAYERS.services)) rows.set(service, service.upstreams.flatMap((u) => resolve(service, u, entries)));
+  for (const gateway of records.all(MODE_LAYERS.ingressGateways)) {
     const names = [...new Set(gateway.listeners.flatMap((l) => l.services.map((s) => s.name)).filter((n) => n !== '*'))];
     rows.set(gateway, names.flatMap((name) => resolveIngress(gateway, name, entries)));
   }
@@ -269,17 +270,17 @@ interface Entries {
 const serviceKey = (dc: IDatacenter, service: string) => `${dc.cluster}\u0000${service}`;
 
 /** Entries of every stack of the app: a cluster's entries may be declared in a stack of their own. */
-function indexEntries(index: StackIndex): Entries {
+function indexEntries(records: StackRecords): Entries {
   const entries: Entries = { proxyDefaults: new Map(), serviceDefaults: new Map(), resolvers: new Map() };
-  for (const stackIndex of index.appIndexes()) {
-    for (const c of stackIndex.all(MODE_LAYERS.proxyDefaults)) {
+  for (const stackRecords of records.inApp()) {
+    for (const c of stackRecords.all(MODE_LAYERS.proxyDefaults)) {
       if (!entries.proxyDefaults.has(c.datacenter.cluster)) entries.proxyDefaults.set(c.datacenter.cluster, c);
     }
-    for (const c of stackIndex.all(MODE_LAYERS.serviceDefaults)) {
+    for (const c of stackRecords.all(MODE_LAYERS.serviceDefaults)) {
       const key = serviceKey(c.datacenter, c.service);
       if (!entries.serviceDefaults.has(key)) entries.serviceDefaults.set(key, c);
     }
-    for (const c of stackIndex.all(MODE_LAYERS.resolvers)) {
+    for (const c of stackRecords.all(MODE_LAYERS.resolvers)) {
       const key = serviceKey(c.datacenter, c.service);
       if (!entries.resolvers.has(key)) entries.resolvers.set(key, c);
     }

@@ -7,7 +7,8 @@ import { runtimeOf } from '../datacenter/runtime';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
-import { IFinalizable, Slot, StackIndex } from '../internal/stack-index';
+import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
+import { RecordList, StackRecords } from '../internal/stack-records';
 import { checkHostPort, checkKeys } from '../internal/validation';
 import { Peering, PeeringToken } from '../internal/providers';
 
@@ -49,7 +50,7 @@ export interface PeeredService {
 }
 
 /** The peerings each datacenter takes part in, recorded in the datacenter's stack. */
-const PEERINGS = new Slot<ClusterPeering>('peerings');
+const PEERINGS = new RecordList<ClusterPeering>('peerings');
 
 const PEERED_SERVICE: Record<keyof PeeredServiceOptions, true> = { service: true, exportedFrom: true, allowedCallers: true };
 
@@ -183,8 +184,8 @@ export class ClusterPeering extends Construct implements IFinalizable {
     });
     for (const service of props.exportedServices ?? []) this.exportService(service);
 
-    for (const index of new Set([StackIndex.of(acceptor), StackIndex.of(dialer)])) index.add(PEERINGS, this);
-    StackIndex.of(this).finalizeLater(this);
+    for (const records of new Set([StackRecords.of(acceptor), StackRecords.of(dialer)])) records.add(PEERINGS, this);
+    FinalizePass.of(this).add(this);
     this.node.addValidation({ validate: () => [...this.checkGateways(), ...this.checkNames()] });
   }
 
@@ -283,5 +284,5 @@ export class ClusterPeering extends Construct implements IFinalizable {
 
 /** The peerings `datacenter` takes part in, in the order created. */
 function peeringsOf(datacenter: IDatacenter): ClusterPeering[] {
-  return StackIndex.of(datacenter).all(PEERINGS).filter((p) => p.acceptor === datacenter || p.dialer === datacenter);
+  return StackRecords.of(datacenter).all(PEERINGS).filter((p) => p.acceptor === datacenter || p.dialer === datacenter);
 }

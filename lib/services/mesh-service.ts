@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
-import { StackIndex } from '../internal/stack-index';
+import { StackRecords } from '../internal/stack-records';
 import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
@@ -85,7 +85,7 @@ export class MeshService extends Construct {
     this.port = checkPort(this, 'port', props.port);
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     for (const upstream of props.upstreams ?? []) this.addUpstream(upstream);
-    StackIndex.of(this).add(MODE_LAYERS.services, this);
+    StackRecords.of(this).add(MODE_LAYERS.services, this);
     this.node.addValidation({ validate: () => this.checkModes() });
   }
 
@@ -128,7 +128,7 @@ export class MeshService extends Construct {
    * across datacenters it works only where workloads can route to each other.
    */
   private checkModes(): string[] {
-    return noneAcrossDatacenters(this, resolvedModes(StackIndex.of(this)).get(this) ?? [], this.datacenter,
+    return noneAcrossDatacenters(this, resolvedModes(this).get(this) ?? [], this.datacenter,
       'Set local or remote there or at a stronger layer (e.g. this upstream\'s meshGatewayMode).');
   }
 
