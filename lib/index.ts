@@ -1,4 +1,5 @@
 export * from './modes/mesh-gateway-mode';
+export * from './modes/mesh-gateway-mode-explanation';
 export * from './modes/mesh-gateway-modes';
 export * from './modes/mesh-gateway-mode-report';
 export * from './modes/live-mode-check';

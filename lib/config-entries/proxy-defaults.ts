@@ -7,7 +7,7 @@ import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackRecords } from '../internal/stack-records';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
-import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS } from '../modes/mode-layers';
 
 /** Props of `ProxyDefaults`. */
 export interface ProxyDefaultsProps {

@@ -9,7 +9,7 @@ import { checkProtocol, Protocol } from './protocol';
 import { checkKeys } from '../internal/validation';
 import { StackRecords } from '../internal/stack-records';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
-import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS } from '../modes/mode-layers';
 
 /** An `UpstreamConfig.Overrides[]` item: settings for one named upstream. */
 export interface UpstreamOverride {

@@ -7,7 +7,7 @@ import { checkPeerName, checkServiceName } from '../internal/names';
 import { ConfigEntry } from '../internal/providers';
 import { StackRecords } from '../internal/stack-records';
 import { checkDatacenterName, checkKeys } from '../internal/validation';
-import { MODE_LAYERS } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS } from '../modes/mode-layers';
 
 /** Where a resolver sends a service's traffic instead (redirect) or next (failover). */
 export interface ResolverTarget {

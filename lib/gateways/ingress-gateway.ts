@@ -11,7 +11,9 @@ import { invalidInput, validationMessage } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackRecords } from '../internal/stack-records';
 import { Annotations } from '../internal/tf';
-import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS } from '../modes/mode-layers';
+import { resolvedModes } from '../modes/mode-resolution';
+import { noneAcrossDatacenters } from '../modes/none-across-datacenters';
 
 /** Props of `IngressGateway`. */
 export interface IngressGatewayProps {

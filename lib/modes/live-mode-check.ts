@@ -1,7 +1,9 @@
 import * as http from 'http';
 import * as https from 'https';
 import { IConstruct } from 'constructs';
-import { alignedTable, downstreamText, explainByService, MeshGatewayModeExplanation, targetText } from './mesh-gateway-modes';
+import { MeshGatewayModeExplanation } from './mesh-gateway-mode-explanation';
+import { explainByService } from './mode-resolution';
+import { alignedTable, downstreamText, targetText } from './mode-text';
 
 /** How to reach one datacenter of a running cluster. */
 export interface LiveDatacenter {

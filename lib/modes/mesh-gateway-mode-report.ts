@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
-import { explainByService, MeshGatewayModes, ModeService } from './mesh-gateway-modes';
+import { MeshGatewayModes } from './mesh-gateway-modes';
+import { ModeService } from './mode-layers';
+import { explainByService } from './mode-resolution';
 import { providerAlias } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { IStackSynthesizer, ISynthesisSession, Manifest, TerraformStack } from '../internal/tf';

@@ -5,7 +5,9 @@ import { checkServiceName } from '../internal/names';
 import { StackRecords } from '../internal/stack-records';
 import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
-import { MODE_LAYERS, noneAcrossDatacenters, resolvedModes } from '../modes/mesh-gateway-modes';
+import { MODE_LAYERS } from '../modes/mode-layers';
+import { resolvedModes } from '../modes/mode-resolution';
+import { noneAcrossDatacenters } from '../modes/none-across-datacenters';
 
 /** An upstream of a `MeshService`: a service its sidecar reaches on a local port. */
 export interface UpstreamOptions {
