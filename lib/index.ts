@@ -29,4 +29,5 @@ export * from './gateways/ingress-listener';
 export * from './gateways/ingress-gateway';
 export * from './gateways/linked-service';
 export * from './gateways/terminating-gateway';
+export * from './peering/cluster-peering-base';
 export * from './peering/cluster-peering';

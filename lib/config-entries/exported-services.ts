@@ -4,6 +4,7 @@ import { chainEntries, chainResolvers } from './discovery-chain';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
+import { owned } from '../internal/owned';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
 import { checkKeys } from '../internal/validation';
@@ -52,7 +53,8 @@ export class ExportedServices extends Construct {
   public readonly datacenter: IDatacenter;
   /** The underlying `consul_config_entry` (kind `exported-services`, name `default`). */
   public readonly resource: ConfigEntry;
-  private readonly exports = new Map<string, string[]>();
+  /** Each service's export as it now stands (frozen; replaced when peers are added). */
+  private readonly exports = new Map<string, ExportedService>();
 
   constructor(scope: Construct, id: string, props: ExportedServicesProps) {
     super(scope, id);
@@ -70,15 +72,17 @@ export class ExportedServices extends Construct {
     this.node.addValidation({ validate: () => this.checkExports() });
   }
 
-  /** Exports `service` to `peers` (added to any it is already exported to); returns the export as it now stands. */
+  /**
+   * Exports `service` to `peers` (added to any it is already exported to);
+   * returns the export as it now stands (frozen: the one `services` lists).
+   */
   public exportService(service: string, peers: string[]): ExportedService {
-    this.add(service, peers);
-    return { service, peers: [...this.exports.get(service)!] };
+    return this.add(service, peers);
   }
 
   /** The exports, in the order first added. */
   public get services(): ExportedService[] {
-    return [...this.exports].map(([service, peers]) => ({ service, peers: [...peers] }));
+    return [...this.exports.values()];
   }
 
   /**
@@ -89,20 +93,22 @@ export class ExportedServices extends Construct {
   public _renderBody(): Record<string, unknown> {
     if (this.exports.size === 0) return {};
     return {
-      Services: [...this.exports].map(([service, peers]) => ({ Name: service, Consumers: peers.map((peer) => ({ Peer: peer })) })),
+      Services: [...this.exports.values()].map((e) => ({ Name: e.service, Consumers: e.peers.map((peer) => ({ Peer: peer })) })),
     };
   }
 
-  private add(service: string, peers: string[]): void {
+  private add(service: string, peers: string[]): ExportedService {
     checkServiceName(this, 'exported service', service);
     peers.forEach((peer) => checkPeerName(this, `peer of exported service "${service}"`, peer));
-    const consumers = this.exports.get(service) ?? [];
-    this.exports.set(service, [...consumers, ...peers.filter((p, i) => !consumers.includes(p) && peers.indexOf(p) === i)]);
+    const consumers = this.exports.get(service)?.peers ?? [];
+    const stored = owned({ service, peers: [...consumers, ...peers.filter((p, i) => !consumers.includes(p) && peers.indexOf(p) === i)] });
+    this.exports.set(service, stored);
+    return stored;
   }
 
   private checkExports(): string[] {
     const errors: string[] = [];
-    for (const [service, peers] of this.exports) {
+    for (const { service, peers } of this.exports.values()) {
       if (peers.length === 0) {
         errors.push(validationMessage(`service "${service}" is exported to no peer`, [], 'Name at least one peer, or do not export it.'));
       }

@@ -3,9 +3,9 @@ import { configEntryResource } from './config-entry-resource';
 import { checkProtocol, Protocol } from './protocol';
 import { FEATURES, supports } from '../datacenter/consul-version';
 import type { IDatacenter } from '../datacenter/datacenter';
-import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
 import { StackRecords } from '../internal/stack-records';
+import { checkKeys } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
 import { MODE_LAYERS } from '../modes/mode-layers';
 
@@ -13,12 +13,6 @@ import { MODE_LAYERS } from '../modes/mode-layers';
 export interface ProxyDefaultsProps {
   /** Datacenter to write the entry through (written in a secondary, it is forwarded to the primary). */
   readonly datacenter: IDatacenter;
-
-  /**
-   * Entry name. Consul accepts only `global`.
-   * @default "global"
-   */
-  readonly name?: string;
 
   /**
    * Mesh gateway mode for every proxy, the weakest layer of precedence.
@@ -33,7 +27,9 @@ export interface ProxyDefaultsProps {
   readonly protocol?: Protocol;
 }
 
-/** The `proxy-defaults` config entry: mesh-wide proxy settings. */
+const PROXY_DEFAULTS_PROPS: Record<keyof ProxyDefaultsProps, true> = { datacenter: true, meshGatewayMode: true, protocol: true };
+
+/** The `proxy-defaults` config entry (always named `global`): mesh-wide proxy settings. */
 export class ProxyDefaults extends Construct {
   /** The entry's name (always `global`). */
   public readonly name: string;
@@ -48,10 +44,9 @@ export class ProxyDefaults extends Construct {
 
   constructor(scope: Construct, id: string, props: ProxyDefaultsProps) {
     super(scope, id);
-    this.name = props.name ?? 'global';
-    if (this.name !== 'global') {
-      throw invalidInput(this, 'a proxy-defaults entry must be named "global"', this.name, 'Remove `name` (it defaults to "global").');
-    }
+    // From JavaScript, a `name` (the prop this once had) would be ignored silently: Consul's only name is `global`.
+    checkKeys(this, 'props', props, PROXY_DEFAULTS_PROPS, 'ProxyDefaultsProps');
+    this.name = 'global';
     this.datacenter = props.datacenter;
     this.meshGatewayMode = checkMode(this, 'meshGatewayMode', props.meshGatewayMode) ?? MeshGatewayMode.inherit();
     this.protocol = props.protocol === undefined ? undefined : checkProtocol(this, props.protocol);

@@ -3,6 +3,7 @@ import { configEntryResource, declaredEntry } from './config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { checkPeerName, checkServiceName } from '../internal/names';
+import { owned } from '../internal/owned';
 import { ConfigEntry } from '../internal/providers';
 import { TerraformStack } from '../internal/tf';
 import { checkKeys, utf8Length } from '../internal/validation';
@@ -107,15 +108,14 @@ export class ServiceIntentions extends Construct {
     this.node.addValidation({ validate: () => this.checkComplete() });
   }
 
-  /** Adds a source; returns it as stored. */
+  /** Adds a source; returns it as stored (frozen: the one `sources` lists). */
   public addSource(source: IntentionSourceOptions): IntentionSourceOptions {
-    const stored = this.add(source);
-    return { ...stored };
+    return this.add(source);
   }
 
   /** The sources, in the order added. */
   public get sources(): IntentionSourceOptions[] {
-    return this._sources.map((s) => ({ ...s }));
+    return [...this._sources];
   }
 
   /**
@@ -167,7 +167,7 @@ export class ServiceIntentions extends Construct {
       throw invalidInput(this, `source "${source.name}"${source.peer ? ` of peer "${source.peer}"` : ''} is already in the intentions of "${this.destination}"`,
         source.action.value, `Keep one source per caller; it is already ${same.action.value}.`);
     }
-    const stored = { ...source };
+    const stored = owned(source);
     this._sources.push(stored);
     return stored;
   }

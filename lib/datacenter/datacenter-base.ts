@@ -2,7 +2,9 @@ import { Construct } from 'constructs';
 import { ConsulVersion } from './consul-version';
 import { IDatacenter, providerAlias } from './datacenter';
 import { DatacenterRuntime, OPERATOR_RUNTIME } from './runtime';
+import { IngressGateway, IngressGatewayOptions } from '../gateways/ingress-gateway';
 import { MeshGateway, MeshGatewayOptions } from '../gateways/mesh-gateway';
+import { TerminatingGateway, TerminatingGatewayOptions } from '../gateways/terminating-gateway';
 import { ConsulProvider } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
 
@@ -42,8 +44,18 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
     return this.name === this.primaryDatacenter;
   }
 
-  /** Adds a mesh gateway, with its ACL policy and token, to this datacenter. */
+  /** Adds a mesh gateway, with its ACL policy and token, to this datacenter; returns it. */
   public addMeshGateway(id: string, options: MeshGatewayOptions = {}): MeshGateway {
     return new MeshGateway(this, id, { ...options, datacenter: this });
+  }
+
+  /** Adds an ingress gateway, with its config entry, ACL policy and token, to this datacenter; returns it. */
+  public addIngressGateway(id: string, options: IngressGatewayOptions = {}): IngressGateway {
+    return new IngressGateway(this, id, { ...options, datacenter: this });
+  }
+
+  /** Adds a terminating gateway, with its config entry, ACL policy and token, to this datacenter; returns it. */
+  public addTerminatingGateway(id: string, options: TerminatingGatewayOptions = {}): TerminatingGateway {
+    return new TerminatingGateway(this, id, { ...options, datacenter: this });
   }
 }

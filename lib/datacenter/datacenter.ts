@@ -113,6 +113,11 @@ export interface GatewayRecord {
 /** The stack's gateways, in the order created. @internal */
 export const GATEWAYS = new RecordList<GatewayRecord>('gateways');
 
+/** Records a gateway (declared or imported) in its datacenter's stack. @internal */
+export function recordGateway(record: GatewayRecord): void {
+  StackRecords.of(record.datacenter).add(GATEWAYS, record);
+}
+
 /** The gateways of `datacenter` in its stack, of one kind if given. @internal */
 export function gatewaysOf(datacenter: IDatacenter, kind?: GatewayRecord['kind']): GatewayRecord[] {
   return StackRecords.of(datacenter).all(GATEWAYS).filter((g) => g.datacenter === datacenter && (kind === undefined || g.kind === kind));

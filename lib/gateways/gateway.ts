@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { GatewayAcl } from './gateway-acl';
-import { gatewaysOf, GATEWAYS, IDatacenter } from '../datacenter/datacenter';
+import { gatewaysOf, IDatacenter, recordGateway } from '../datacenter/datacenter';
 import { GatewayProcesses, runtimeOf } from '../datacenter/runtime';
 import { gatewayRules } from '../internal/acl-rules';
 import { validationMessage } from '../internal/errors';
@@ -8,7 +8,6 @@ import { checkServiceName } from '../internal/names';
 import { checkAtPlan } from '../internal/plan-checks';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
-import { StackRecords } from '../internal/stack-records';
 import { ITerraformDependable, Op, Token } from '../internal/tf';
 import { checkConnect, checkImage, checkPort, checkReplicas } from '../internal/validation';
 
@@ -22,25 +21,32 @@ export enum GatewayKind {
   TERMINATING = 'terminating',
 }
 
-/** What every gateway kind hands to `Gateway`, defaults already applied. */
-export interface GatewayBaseProps {
-  /** The datacenter the gateway serves. */
-  readonly datacenter: IDatacenter;
-
-  /** Which gateway it is. */
-  readonly kind: GatewayKind;
-
-  /** Consul service name of the gateway. */
-  readonly serviceName: string;
-
-  /** Port the gateway registers with. */
-  readonly port: number;
-
-  /** Gateway instances (Envoy processes) to run. */
-  readonly replicas: number;
+/** What every gateway kind takes: its name, port, replicas and process. */
+export interface GatewayOptions {
+  /**
+   * Consul service name of the gateway (and of its config entry, for ingress
+   * and terminating gateways).
+   * @default - the kind's: "mesh-gateway", "ingress-gateway" or "terminating-gateway"
+   */
+  readonly serviceName?: string;
 
   /**
-   * Start Envoy after registration.
+   * Port the gateway registers with: where a mesh gateway listens (LAN and
+   * WAN), a terminating gateway's mesh listener, an ingress gateway's
+   * readiness listener and health check (no listener may use it).
+   * @default - the kind's: 8443 (mesh), 8888 (ingress), 9443 (terminating: Consul's docs use 8443, which mesh gateways take here)
+   */
+  readonly port?: number;
+
+  /**
+   * Gateway instances (Envoy processes) to run.
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * Start Envoy after registration. Registration and the Envoy bootstrap need
+   * only Consul; turn this off where no Envoy image is available.
    * @default true
    */
   readonly startEnvoy?: boolean;
@@ -50,6 +56,15 @@ export interface GatewayBaseProps {
    * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
    */
   readonly envoyImage?: string;
+}
+
+/** What every gateway kind hands to `Gateway`. */
+export interface GatewayBaseProps extends GatewayOptions {
+  /** The datacenter the gateway serves. */
+  readonly datacenter: IDatacenter;
+
+  /** Which gateway it is. */
+  readonly kind: GatewayKind;
 
   /**
    * Register with `-expose-servers` (mesh gateways).
@@ -57,6 +72,13 @@ export interface GatewayBaseProps {
    */
   readonly exposeServers?: boolean;
 }
+
+/** Each kind's own defaults (see `GatewayOptions`). */
+const KIND_DEFAULTS: Record<GatewayKind, { serviceName: string; port: number }> = {
+  [GatewayKind.MESH]: { serviceName: 'mesh-gateway', port: 8443 },
+  [GatewayKind.INGRESS]: { serviceName: 'ingress-gateway', port: 8888 },
+  [GatewayKind.TERMINATING]: { serviceName: 'terminating-gateway', port: 9443 },
+};
 
 /** Where `consul connect envoy` puts Envoy's admin listener, in the gateway's own process. */
 const ENVOY_ADMIN_PORT = 19000;
@@ -95,10 +117,11 @@ export abstract class Gateway extends Construct implements IFinalizable {
     this.datacenter = dc;
     this.kind = props.kind;
     checkConnect(this, `${props.kind === GatewayKind.INGRESS ? 'an' : 'a'} ${props.kind} gateway`, dc);
-    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName);
-    this.port = checkPort(this, 'port', props.port, true);
+    const defaults = KIND_DEFAULTS[props.kind];
+    this.serviceName = checkServiceName(this, 'serviceName', props.serviceName ?? defaults.serviceName);
+    this.port = checkPort(this, 'port', props.port ?? defaults.port, true);
     if (Token.isUnresolved(this.port)) checkAtPlan(this, Op.neq(this.port, ENVOY_ADMIN_PORT), `${this.node.path}: port must not be ${ENVOY_ADMIN_PORT}, Envoy's admin port in the same process.`);
-    this.replicas = checkReplicas(this, props.replicas);
+    this.replicas = checkReplicas(this, props.replicas ?? 1);
     const envoyImage = props.envoyImage !== undefined ? checkImage(this, 'envoyImage', props.envoyImage) : dc.consulVersion.defaultEnvoyImage;
 
     const acl = new GatewayAcl(this, 'Acl', { datacenter: dc, kind: props.kind, serviceName: this.serviceName });
@@ -122,7 +145,7 @@ export abstract class Gateway extends Construct implements IFinalizable {
     const replicas = this._processes.replicas;
 
     const self = this;
-    StackRecords.of(dc).add(GATEWAYS, {
+    recordGateway({
       construct: this,
       kind: props.kind,
       datacenter: dc,

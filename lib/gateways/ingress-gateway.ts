@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Gateway, GatewayKind } from './gateway';
+import { Gateway, GatewayKind, GatewayOptions } from './gateway';
 import { IngressListener, IngressListenerOptions } from './ingress-listener';
 import { configEntryResource, declaredEntry } from '../config-entries/config-entry-resource';
 import { chainEntries } from '../config-entries/discovery-chain';
@@ -15,30 +15,8 @@ import { MODE_LAYERS } from '../modes/mode-layers';
 import { resolvedModes } from '../modes/mode-resolution';
 import { noneAcrossDatacenters } from '../modes/none-across-datacenters';
 
-/** Props of `IngressGateway`. */
-export interface IngressGatewayProps {
-  /** The datacenter the gateway runs in. */
-  readonly datacenter: IDatacenter;
-
-  /**
-   * Consul service name of the gateway, and the name of its `ingress-gateway` config entry.
-   * @default "ingress-gateway"
-   */
-  readonly serviceName?: string;
-
-  /**
-   * Port the gateway registers with: Envoy's readiness listener and Consul's
-   * health check. No listener may use it.
-   * @default 8888
-   */
-  readonly port?: number;
-
-  /**
-   * Gateway instances (Envoy processes) to run.
-   * @default 1
-   */
-  readonly replicas?: number;
-
+/** Options of `DatacenterBase.addIngressGateway`. */
+export interface IngressGatewayOptions extends GatewayOptions {
   /**
    * Serve TLS on every listener, with certificates from the Connect CA
    * (`TLS.Enabled`); a listener's own `tls` wins.
@@ -53,12 +31,6 @@ export interface IngressGatewayProps {
   readonly listeners?: IngressListenerOptions[];
 
   /**
-   * Start Envoy after registration; turn this off where no Envoy image is available.
-   * @default true
-   */
-  readonly startEnvoy?: boolean;
-
-  /**
    * In a Docker datacenter, publish every listener port of the first replica's
    * Envoy on the host's 127.0.0.1 (same port number), so traffic from outside
    * Docker can enter the mesh. Further replicas are reachable on the
@@ -66,12 +38,12 @@ export interface IngressGatewayProps {
    * @default true
    */
   readonly publishListeners?: boolean;
+}
 
-  /**
-   * Envoy image for the gateway process.
-   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
-   */
-  readonly envoyImage?: string;
+/** Props of `IngressGateway`. */
+export interface IngressGatewayProps extends IngressGatewayOptions {
+  /** The datacenter the gateway runs in. */
+  readonly datacenter: IDatacenter;
 }
 
 /**
@@ -92,15 +64,7 @@ export class IngressGateway extends Gateway {
   private readonly _listeners: IngressListener[] = [];
 
   constructor(scope: Construct, id: string, props: IngressGatewayProps) {
-    super(scope, id, {
-      datacenter: props.datacenter,
-      kind: GatewayKind.INGRESS,
-      serviceName: props.serviceName ?? 'ingress-gateway',
-      port: props.port ?? 8888,
-      replicas: props.replicas ?? 1,
-      startEnvoy: props.startEnvoy,
-      envoyImage: props.envoyImage,
-    });
+    super(scope, id, { ...props, kind: GatewayKind.INGRESS });
     this.tls = props.tls ?? false;
     for (const listener of props.listeners ?? []) this.place(listener);
     this.resource = configEntryResource(this, this.datacenter, 'ingress-gateway', this.serviceName, {

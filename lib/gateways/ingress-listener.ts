@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
+import { owned } from '../internal/owned';
 import { checkProtocol, isHttpFamily, Protocol } from '../config-entries/protocol';
 import { checkKeys, checkPort, utf8Length } from '../internal/validation';
 
@@ -66,7 +67,7 @@ export class IngressListener {
     const listener = new IngressListener(owner, options);
     for (const service of options.services ?? []) {
       listener.check(service);
-      listener._services.push(copy(service));
+      listener._services.push(owned(service));
     }
     return listener;
   }
@@ -88,17 +89,17 @@ export class IngressListener {
     this.tls = options.tls;
   }
 
-  /** Adds a service behind this listener; returns it as stored. */
+  /** Adds a service behind this listener; returns it as stored (frozen: the one `services` lists). */
   public addService(service: IngressServiceOptions): IngressServiceOptions {
     this.check(service);
-    const stored = copy(service);
+    const stored = owned(service);
     this._services.push(stored);
-    return copy(stored);
+    return stored;
   }
 
   /** The services behind the listener, in the order added. */
   public get services(): IngressServiceOptions[] {
-    return this._services.map(copy);
+    return [...this._services];
   }
 
   /** Whether the listener routes HTTP requests (http, http2, grpc), so hosts apply. */
@@ -180,8 +181,4 @@ function dnsNameProblem(host: string): string | undefined {
   if (labels.some((label) => utf8Length(label) > 63)) return 'has a label longer than 63 bytes';
   if (utf8Length(name) > 255) return 'is longer than 255 bytes';
   return undefined;
-}
-
-function copy(service: IngressServiceOptions): IngressServiceOptions {
-  return { name: service.name, ...(service.hosts ? { hosts: [...service.hosts] } : {}) };
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Gateway, GatewayKind } from './gateway';
+import { Gateway, GatewayKind, GatewayOptions } from './gateway';
 import { LinkedService, LinkedServiceOptions } from './linked-service';
 import { configEntryResource } from '../config-entries/config-entry-resource';
 import type { IDatacenter } from '../datacenter/datacenter';
@@ -12,46 +12,19 @@ const LINKED_SERVICE: Record<keyof LinkedServiceOptions, true> = {
   service: true, caFile: true, certFile: true, keyFile: true, sni: true, address: true, port: true, node: true,
 };
 
-/** Props of `TerminatingGateway`. */
-export interface TerminatingGatewayProps {
-  /** The datacenter the gateway runs in. */
-  readonly datacenter: IDatacenter;
-
-  /**
-   * Consul service name of the gateway, and the name of its `terminating-gateway` config entry.
-   * @default "terminating-gateway"
-   */
-  readonly serviceName?: string;
-
-  /**
-   * Port the gateway listens on for mesh traffic.
-   * @default 9443 (Consul's docs use 8443, which mesh gateways take here)
-   */
-  readonly port?: number;
-
-  /**
-   * Gateway instances (Envoy processes) to run.
-   * @default 1
-   */
-  readonly replicas?: number;
-
+/** Options of `DatacenterBase.addTerminatingGateway`. */
+export interface TerminatingGatewayOptions extends GatewayOptions {
   /**
    * Services the gateway represents.
    * @default - none yet: link them with linkService()
    */
   readonly services?: LinkedServiceOptions[];
+}
 
-  /**
-   * Start Envoy after registration; turn this off where no Envoy image is available.
-   * @default true
-   */
-  readonly startEnvoy?: boolean;
-
-  /**
-   * Envoy image for the gateway process.
-   * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
-   */
-  readonly envoyImage?: string;
+/** Props of `TerminatingGateway`. */
+export interface TerminatingGatewayProps extends TerminatingGatewayOptions {
+  /** The datacenter the gateway runs in. */
+  readonly datacenter: IDatacenter;
 }
 
 /**
@@ -68,15 +41,7 @@ export class TerminatingGateway extends Gateway {
   private readonly linked: LinkedService[] = [];
 
   constructor(scope: Construct, id: string, props: TerminatingGatewayProps) {
-    super(scope, id, {
-      datacenter: props.datacenter,
-      kind: GatewayKind.TERMINATING,
-      serviceName: props.serviceName ?? 'terminating-gateway',
-      port: props.port ?? 9443,
-      replicas: props.replicas ?? 1,
-      startEnvoy: props.startEnvoy,
-      envoyImage: props.envoyImage,
-    });
+    super(scope, id, { ...props, kind: GatewayKind.TERMINATING });
     this.resource = configEntryResource(this, this.datacenter, 'terminating-gateway', this.serviceName, {
       render: () => this._renderBody(), orElse: 'give this gateway its own serviceName',
     });

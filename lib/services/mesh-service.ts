@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
-import type { IDatacenter } from '../datacenter/datacenter';
+import { IntentionAction, IntentionSourceOptions, ServiceIntentions } from '../config-entries/service-intentions';
+import { IDatacenter, sameCluster } from '../datacenter/datacenter';
 import { invalidInput } from '../internal/errors';
 import { checkServiceName } from '../internal/names';
+import { owned } from '../internal/owned';
 import { StackRecords } from '../internal/stack-records';
 import { checkKeys, checkPort } from '../internal/validation';
 import { checkMode, MeshGatewayMode } from '../modes/mesh-gateway-mode';
@@ -62,6 +64,24 @@ export interface MeshServiceProps {
   readonly upstreams?: UpstreamOptions[];
 }
 
+/** Options of `MeshService.grantCall`. */
+export interface CallGrantOptions {
+  /**
+   * Description of the intention source.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** What `MeshService.grantCall` created: one allow source in the destination's intentions. */
+export interface CallGrant {
+  /** The destination's intentions in its cluster (created by the first grant). */
+  readonly intentions: ServiceIntentions;
+
+  /** The allow source for the caller, as stored. */
+  readonly source: IntentionSourceOptions;
+}
+
 /**
  * A service instance with a Connect sidecar and its upstreams. It renders the
  * service definition a Consul agent loads (`MeshService.definitionJson`;
@@ -91,7 +111,7 @@ export class MeshService extends Construct {
     this.node.addValidation({ validate: () => this.checkModes() });
   }
 
-  /** Adds an upstream; returns it as stored. */
+  /** Adds an upstream; returns it as stored (frozen: the one `upstreams` lists). */
   public addUpstream(upstream: UpstreamOptions): UpstreamOptions {
     checkKeys(this, `upstreams[${this._upstreams.length}]`, upstream, UPSTREAM_OPTIONS, 'UpstreamOptions');
     checkPort(this, 'localBindPort', upstream.localBindPort);
@@ -105,8 +125,25 @@ export class MeshService extends Construct {
       throw invalidInput(this, `upstreams "${clash.service}" and "${upstream.service}" bind the same local port`, upstream.localBindPort,
         'Give each upstream its own localBindPort.');
     }
-    this._upstreams.push(upstream);
-    return upstream;
+    const stored = owned(upstream);
+    this._upstreams.push(stored);
+    return stored;
+  }
+
+  /**
+   * Lets `caller` call this service: an allow source for it in this
+   * service's intentions in its cluster (`ServiceIntentions.of`, created on
+   * the first grant). Returns what it created. A caller in another cluster
+   * reaches it over a peering: `ClusterPeering.exportService({ allowedCallers })`.
+   */
+  public grantCall(caller: MeshService, options: CallGrantOptions = {}): CallGrant {
+    if (!sameCluster(caller.datacenter, this.datacenter)) {
+      throw invalidInput(this, `caller "${caller.service}" (${caller.node.path}) is in cluster "${caller.datacenter.cluster}", not "${this.datacenter.cluster}"`,
+        caller.datacenter.cluster, 'Export this service to the caller\'s cluster over a ClusterPeering, with allowedCallers.');
+    }
+    const intentions = ServiceIntentions.of(this.datacenter, this.service);
+    const source = intentions.addSource({ name: caller.service, action: IntentionAction.allow(), description: options.description });
+    return { intentions, source };
   }
 
   /** The upstreams, in the order added. */
