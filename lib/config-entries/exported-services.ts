@@ -53,7 +53,7 @@ export class ExportedServices extends Construct {
   public readonly datacenter: IDatacenter;
   /** The underlying `consul_config_entry` (kind `exported-services`, name `default`). */
   public readonly resource: ConfigEntry;
-  /** Each service's export as it now stands (frozen; replaced when peers are added). */
+  /** Each service's export as it now stands (read-only; replaced when peers are added). */
   private readonly exports = new Map<string, ExportedService>();
 
   constructor(scope: Construct, id: string, props: ExportedServicesProps) {
@@ -74,7 +74,7 @@ export class ExportedServices extends Construct {
 
   /**
    * Exports `service` to `peers` (added to any it is already exported to);
-   * returns the export as it now stands (frozen: the one `services` lists).
+   * returns the export as it now stands (read-only: the one `services` lists).
    */
   public exportService(service: string, peers: string[]): ExportedService {
     return this.add(service, peers);

@@ -108,7 +108,7 @@ export class ServiceIntentions extends Construct {
     this.node.addValidation({ validate: () => this.checkComplete() });
   }
 
-  /** Adds a source; returns it as stored (frozen: the one `sources` lists). */
+  /** Adds a source; returns it as stored (read-only: the one `sources` lists). */
   public addSource(source: IntentionSourceOptions): IntentionSourceOptions {
     return this.add(source);
   }

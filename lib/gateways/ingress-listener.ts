@@ -89,7 +89,7 @@ export class IngressListener {
     this.tls = options.tls;
   }
 
-  /** Adds a service behind this listener; returns it as stored (frozen: the one `services` lists). */
+  /** Adds a service behind this listener; returns it as stored (read-only: the one `services` lists). */
   public addService(service: IngressServiceOptions): IngressServiceOptions {
     this.check(service);
     const stored = owned(service);

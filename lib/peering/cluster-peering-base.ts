@@ -127,7 +127,7 @@ export abstract class ClusterPeeringBase extends Construct implements IClusterPe
    * Exports a service to the other side: the exporting cluster's
    * exported-services entry names the consumer as a peer (after the peering
    * exists), and each allowed caller gets an allow intention (after the export).
-   * Returns the export as stored (frozen: the one `exportedServices` lists).
+   * Returns the export as stored (read-only: the one `exportedServices` lists).
    */
   public exportService(options: PeeredServiceOptions): PeeredService {
     checkKeys(this, `exportedServices[${this.exported.length}]`, options, PEERED_SERVICE, 'PeeredServiceOptions');

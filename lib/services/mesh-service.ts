@@ -111,7 +111,7 @@ export class MeshService extends Construct {
     this.node.addValidation({ validate: () => this.checkModes() });
   }
 
-  /** Adds an upstream; returns it as stored (frozen: the one `upstreams` lists). */
+  /** Adds an upstream; returns it as stored (read-only: the one `upstreams` lists). */
   public addUpstream(upstream: UpstreamOptions): UpstreamOptions {
     checkKeys(this, `upstreams[${this._upstreams.length}]`, upstream, UPSTREAM_OPTIONS, 'UpstreamOptions');
     checkPort(this, 'localBindPort', upstream.localBindPort);

@@ -49,6 +49,8 @@ export class TerraformWorkspace {
       ...process.env,
       ...toolchain.env,
       TF_IN_AUTOMATION: '1',
+      // A plugin cache shared by workspaces that init side by side is rewritten under the others (see tools/build.sh).
+      TF_PLUGIN_CACHE_DIR: '',
       ...Object.fromEntries(Object.entries(options.vars ?? {}).map(([k, v]) => [`TF_VAR_${k}`, v])),
       ...options.env,
     };

@@ -112,7 +112,6 @@ export function loadToolchain(): Toolchain {
     missing,
     env: {
       TF_CLI_CONFIG_FILE: path.join(cache, 'terraformrc'),
-      TF_PLUGIN_CACHE_DIR: path.join(cache, 'plugin-cache'),
       CHECKPOINT_DISABLE: '1',
       ...(terraform ? { TERRAFORM_BINARY_NAME: terraform } : {}),
       PATH: `${path.join(cache, 'path')}${path.delimiter}${process.env.PATH ?? ''}`,
