@@ -31,3 +31,4 @@ export * from './gateways/linked-service';
 export * from './gateways/terminating-gateway';
 export * from './peering/cluster-peering-base';
 export * from './peering/cluster-peering';
+export * from './state/state-encryption';

@@ -74,10 +74,12 @@ export class TerraformWorkspace {
    * it leads a process group of its own (with its provider plugins), which
    * `process.kill(-child.pid, signal)` reaches as a whole.
    */
-  public start(args: string[], options: { group?: boolean } = {}): { child: ChildProcess; done: Promise<RunResult> } {
+  public start(args: string[], options: { group?: boolean; env?: Record<string, string | undefined> } = {}): { child: ChildProcess; done: Promise<RunResult> } {
     const started = Date.now();
     const [cmd, ...argv] = this.wrap([requireTool('terraform'), ...args]);
-    const child = spawn(cmd, argv, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
+    // `env` goes over the workspace's; a key given as undefined is unset.
+    const env = Object.fromEntries(Object.entries({ ...this.env, ...options.env }).filter(([, v]) => v !== undefined));
+    const child = spawn(cmd, argv, { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => { stdout += d; });
@@ -89,9 +91,9 @@ export class TerraformWorkspace {
     return { child, done };
   }
 
-  /** Runs `tofu <args>` to the end. */
-  public run(args: string[]): Promise<RunResult> {
-    return this.start(args).done;
+  /** Runs `tofu <args>` to the end, with `env` over the workspace's (see start). */
+  public run(args: string[], env?: Record<string, string | undefined>): Promise<RunResult> {
+    return this.start(args, { env }).done;
   }
 
   /** As run(), but throws with the CLI's output unless it exits 0. */
