@@ -18,7 +18,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, isAlive, onPath } from '../test/support/docker-engine';
-import { cacheDir } from '../test/support/tools';
+import { cacheDir, statePassphrase } from '../test/support/tools';
 
 const repo = path.resolve(__dirname, '..');
 const STACK = 'federated-pair';
@@ -33,6 +33,8 @@ const ownEngine = {
   execRoot: '/tmp/cmesh-main-job',
 };
 const varsFile = path.join(home, 'vars.json');
+/** The stacks' state, encrypted (StateEncryption): outside the repo, beside the secrets. */
+const stateDir = path.join(home, 'state');
 const engineFile = path.join(home, 'engine.json');
 const API = { dc1: 8500, dc2: 8501 } as const;
 
@@ -115,7 +117,48 @@ async function waitFederated(token: string): Promise<void> {
   }
 }
 
+/** What cdktf and OpenTofu run with: the tools, the engine, the secrets as variables, the state's place and passphrase. */
+function deployEnv(tools: Record<string, string>, knobs: Record<string, string>, host: string, vars: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
+    CONSUL_MESH_STATE_DIR: stateDir,
+    TF_VAR_state_passphrase: statePassphrase(),
+    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
+  };
+}
+
+/** State an earlier version of this script left in the repo, in plaintext: its deployment is not this one's to adopt. */
+function refuseStateInRepo(): void {
+  const found = STACKS.map((s) => path.join(repo, `terraform.${s}.tfstate`)).filter((f) => fs.existsSync(f));
+  const holds = (f: string) => { try { return (JSON.parse(fs.readFileSync(f, 'utf8')).resources ?? []).length > 0; } catch { return true; } };
+  const old = found.filter(holds);
+  // Empty ones (a deployment taken down) go: nothing is lost.
+  for (const f of found.filter((x) => !holds(x))) for (const g of [f, `${f}.backup`]) fs.rmSync(g, { force: true });
+  if (old.length > 0) {
+    throw new Error(`found state of an earlier npm run up in the repo, in plaintext: ${old.map((f) => path.relative(repo, f)).join(', ')}. `
+      + 'State now lives encrypted outside the repo. Take that deployment down first (npm run down of the version that made it), '
+      + 'or, if nothing of it runs any more, delete those files and their .backup.');
+  }
+}
+
+/**
+ * The backend each stack's working directory (cdktf.out) was last
+ * initialised with: one that pointed elsewhere (the repo root, before state
+ * moved) makes `init` stop and ask to migrate. Nothing is left there to
+ * migrate (refuseStateInRepo), so it is forgotten and `init` starts afresh.
+ */
+function forgetOtherBackends(): void {
+  for (const stack of STACKS) {
+    const file = path.join(repo, 'cdktf.out', 'stacks', stack, '.terraform', 'terraform.tfstate');
+    if (!fs.existsSync(file)) continue;
+    const backend = JSON.parse(fs.readFileSync(file, 'utf8')).backend;
+    if (backend?.type !== 'local' || backend?.config?.path !== path.join(stateDir, `${stack}.tfstate`)) fs.rmSync(file);
+  }
+}
+
 async function up(): Promise<void> {
+  refuseStateInRepo();
+  forgetOtherBackends();
   fs.mkdirSync(home, { recursive: true });
   const tools = toolsEnv();
   let host = process.env.DOCKER_HOST ?? '';
@@ -134,10 +177,8 @@ async function up(): Promise<void> {
   }
   fs.writeFileSync(engineFile, JSON.stringify({ host, knobs }));
   const vars = variables(tools.CONSUL_BIN);
-  const env = {
-    ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
-    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
-  };
+  const env = deployEnv(tools, knobs, host, vars);
+  say(`state: ${stateDir}, encrypted (passphrase: TF_VAR_state_passphrase, else ${path.join(cacheDir(), 'state-passphrase')}, mode 0600)`);
 
   const started = Date.now();
   // --skip-provider-lock: cdktf would otherwise run `providers lock`, which asks the registry for checksums.
@@ -186,10 +227,8 @@ async function down(): Promise<void> {
   const vars = JSON.parse(fs.readFileSync(varsFile, 'utf8')) as Record<string, string>;
   const own = host === `unix://${ownEngine.socket}`;
   if (own) await startOwnEngine();
-  const env = {
-    ...process.env, ...tools, ...knobs, DOCKER_HOST: host, CHECKPOINT_DISABLE: '1',
-    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
-  };
+  const env = deployEnv(tools, knobs, host, vars);
+  forgetOtherBackends();
   // The Consul side is destroyed through the servers: a server that died since is recreated first (from its
   // volume; the servers' stack reads nothing through Consul), so a teardown never waits on a manual step.
   cdktf(['deploy', STACKS[0], '--auto-approve', '--skip-provider-lock'], env);
@@ -209,6 +248,8 @@ async function down(): Promise<void> {
   }
   fs.rmSync(varsFile, { force: true });
   fs.rmSync(engineFile, { force: true });
+  // Only empty (encrypted) states are left in it.
+  fs.rmSync(stateDir, { recursive: true, force: true });
   say('federated pair destroyed: no container, volume or network left');
 }
 

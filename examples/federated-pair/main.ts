@@ -1,9 +1,10 @@
 // The main job: two federated Consul datacenters on Docker, a mesh gateway in
 // each, proxies sending cross-datacenter traffic through their local gateway,
 // and one service that goes straight to the remote gateway.
-import { App, TerraformStack } from 'cdktf';
+import * as path from 'path';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, Protocol, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ConsulFederation, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, Protocol, ProxyDefaults, ServiceDefaults, StateEncryption } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface FederatedPairOptions {
@@ -23,14 +24,18 @@ export class FederatedPair extends TerraformStack {
 
   constructor(scope: Construct, id: string, options: FederatedPairOptions = {}) {
     super(scope, id);
+    // The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+    new StateEncryption(this, 'state-encryption');
     const method = options.method ?? FederationMethod.wanGossip();
+    const servers = (options.separateServers ?? !method.throughMeshGateways) ? new TerraformStack(scope, `${id}-servers`) : undefined;
+    if (servers) new StateEncryption(servers, 'state-encryption');
     this.federation = new ConsulFederation(this, 'fed', {
       primary: { name: 'dc1' },
       secondaries: [{ name: 'dc2' }],
       method,
       image: options.image,
       // Containers, volumes, networks: applied before the Consul side, which is refreshed through them.
-      serverStack: (options.separateServers ?? !method.throughMeshGateways) ? new TerraformStack(scope, `${id}-servers`) : undefined,
+      serverStack: servers,
     });
     for (const dc of this.federation.datacenters) {
       dc.addMeshGateway('gateway', { startEnvoy: options.startEnvoy });
@@ -71,5 +76,12 @@ if (require.main === module) {
     image: process.env.CONSUL_MESH_IMAGE,
     startEnvoy: process.env.CONSUL_MESH_START_ENVOY !== 'false',
   });
+  // Where `npm run up` keeps the stacks' (encrypted) state: outside the repo. Else cdktf's default, ./terraform.<stack>.tfstate.
+  const stateDir = process.env.CONSUL_MESH_STATE_DIR;
+  if (stateDir) {
+    for (const stack of app.node.children.filter((c): c is TerraformStack => c instanceof TerraformStack)) {
+      new LocalBackend(stack, { path: path.join(stateDir, `${stack.node.id}.tfstate`) });
+    }
+  }
   app.synth();
 }

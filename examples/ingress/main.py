@@ -3,12 +3,14 @@ import os
 
 from cdktf import App, TerraformStack
 from constructs import Construct
-from cdktf_consul_mesh import DockerDatacenter, IngressGateway, IngressServiceOptions, Protocol, ServiceDefaults
+from cdktf_consul_mesh import DockerDatacenter, IngressGateway, IngressServiceOptions, Protocol, ServiceDefaults, StateEncryption
 
 
 class IngressExample(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None):
         super().__init__(scope, id)
+        # The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+        StateEncryption(self, "state-encryption")
         self.datacenter = DockerDatacenter(self, "dc1", name="dc1", image=image)
         for service in ["web", "api"]:
             ServiceDefaults(self, f"{service}-defaults", datacenter=self.datacenter, service=service, protocol=Protocol.HTTP)

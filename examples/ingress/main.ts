@@ -2,7 +2,7 @@
 // services on one port, and a TCP database on another.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { DockerDatacenter, IngressGateway, Protocol, ServiceDefaults } from '../../lib';
+import { DockerDatacenter, IngressGateway, Protocol, ServiceDefaults, StateEncryption } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface IngressExampleOptions {
@@ -16,6 +16,8 @@ export class IngressExample extends TerraformStack {
 
   constructor(scope: Construct, id: string, options: IngressExampleOptions = {}) {
     super(scope, id);
+    // The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+    new StateEncryption(this, 'state-encryption');
     this.datacenter = new DockerDatacenter(this, 'dc1', { name: 'dc1', image: options.image });
     // An http listener takes only services whose protocol is http.
     for (const service of ['web', 'api']) {

@@ -3,12 +3,14 @@ import os
 
 from cdktf import App, TerraformStack
 from constructs import Construct
-from cdktf_consul_mesh import ClusterPeering, DockerDatacenter, PeeredServiceOptions
+from cdktf_consul_mesh import ClusterPeering, DockerDatacenter, PeeredServiceOptions, StateEncryption
 
 
 class PeeringExample(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None, through_mesh_gateways: bool = None):
         super().__init__(scope, id)
+        # The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+        StateEncryption(self, "state-encryption")
         self.east = DockerDatacenter(self, "east", name="east", image=image)
         self.west = DockerDatacenter(self, "west", name="west", http_port=8510, image=image)
         for dc in [self.east, self.west]:

@@ -2,7 +2,7 @@
 // gateways: east exports its api to west, where web may call it.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { ClusterPeering, DockerDatacenter } from '../../lib';
+import { ClusterPeering, DockerDatacenter, StateEncryption } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface PeeringExampleOptions {
@@ -21,6 +21,8 @@ export class PeeringExample extends TerraformStack {
 
   constructor(scope: Construct, id: string, options: PeeringExampleOptions = {}) {
     super(scope, id);
+    // The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+    new StateEncryption(this, 'state-encryption');
     const [east, west] = options.names ?? ['east', 'west'];
     this.east = new DockerDatacenter(this, 'east', { name: east, image: options.image });
     this.west = new DockerDatacenter(this, 'west', { name: west, httpPort: 8510, image: options.image });

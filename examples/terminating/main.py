@@ -3,12 +3,14 @@ import os
 
 from cdktf import App, TerraformStack
 from constructs import Construct
-from cdktf_consul_mesh import DockerDatacenter, IntentionAction, IntentionSourceOptions, ServiceIntentions, TerminatingGateway
+from cdktf_consul_mesh import DockerDatacenter, IntentionAction, IntentionSourceOptions, ServiceIntentions, StateEncryption, TerminatingGateway
 
 
 class TerminatingExample(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, image: str = None, start_envoy: bool = None):
         super().__init__(scope, id)
+        # The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+        StateEncryption(self, "state-encryption")
         self.datacenter = DockerDatacenter(self, "dc1", name="dc1", image=image)
         self.gateway = TerminatingGateway(self, "egress", datacenter=self.datacenter, start_envoy=start_envoy)
         # 192.0.2.0/24 is a documentation range: put the real address here.

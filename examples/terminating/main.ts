@@ -3,7 +3,7 @@
 // intention that lets the mesh's web service call it.
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { DockerDatacenter, IntentionAction, ServiceIntentions, TerminatingGateway } from '../../lib';
+import { DockerDatacenter, IntentionAction, ServiceIntentions, StateEncryption, TerminatingGateway } from '../../lib';
 
 /** Knobs the tests turn (local images, no Envoy); users get the defaults. */
 export interface TerminatingExampleOptions {
@@ -17,6 +17,8 @@ export class TerminatingExample extends TerraformStack {
 
   constructor(scope: Construct, id: string, options: TerminatingExampleOptions = {}) {
     super(scope, id);
+    // The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+    new StateEncryption(this, 'state-encryption');
     this.datacenter = new DockerDatacenter(this, 'dc1', { name: 'dc1', image: options.image });
     this.gateway = new TerminatingGateway(this, 'egress', { datacenter: this.datacenter, startEnvoy: options.startEnvoy });
     // 192.0.2.0/24 is a documentation range: put the real address here.

@@ -5,7 +5,8 @@ from cdktf import App, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 from constructs import Construct
 from cdktf_consul_mesh import (
-    DatacenterTls, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults, UpstreamOptions,
+    DatacenterTls, DockerDatacenter, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService,
+    ProxyDefaults, StateEncryption, UpstreamOptions,
 )
 
 
@@ -15,6 +16,8 @@ class DatacenterStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, name: str, host: dict, image: str = None, start_envoy: bool = None,
                  federation_method: FederationMethod = None, join=None):
         super().__init__(scope, id)
+        # The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+        StateEncryption(self, "state-encryption")
         # The federation's CA (`consul tls ca create`): every stack gets the same one.
         ca_certificate = TerraformVariable(self, "ca_certificate", type="string", description="The federation CA certificate (PEM)")
         ca_private_key = TerraformVariable(self, "ca_private_key", type="string", sensitive=True, description="The federation CA key (PEM)")

@@ -7,7 +7,7 @@
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import { DockerDatacenter, FederationJoin, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults } from '../../lib';
+import { DockerDatacenter, FederationJoin, FederationMethod, MeshGatewayMode, MeshGatewayModeReport, MeshService, ProxyDefaults, StateEncryption } from '../../lib';
 
 /** One Docker host of the federation. */
 export interface HostOptions {
@@ -40,6 +40,8 @@ export class DatacenterStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatacenterStackProps) {
     super(scope, id);
+    // The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
+    new StateEncryption(this, 'state-encryption');
     // The federation's CA (`consul tls ca create`): every stack gets the same one.
     const caCertificate = new TerraformVariable(this, 'ca_certificate', { type: 'string', description: 'The federation CA certificate (PEM)' });
     const caPrivateKey = new TerraformVariable(this, 'ca_private_key', { type: 'string', sensitive: true, description: 'The federation CA key (PEM)' });

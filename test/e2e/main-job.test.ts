@@ -49,6 +49,22 @@ test('npm run up deploys the federated pair and says where each datacenter answe
   for (const port of [8500, 8501]) expect((await fetch(`http://127.0.0.1:${port}/ui/`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
 }, 15 * 60_000);
 
+/** Every file under `dir` (not following links; `skip` says which subtrees to leave out), with its bytes as text. */
+function filesUnder(dir: string, skip: (rel: string) => boolean = () => false): [string, string][] {
+  if (!fs.existsSync(dir)) return [];
+  const out: [string, string][] = [];
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = path.join(rel, entry.name);
+      if (skip(child)) continue;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) out.push([child, fs.readFileSync(path.join(dir, child), 'latin1')]);
+    }
+  };
+  walk('');
+  return out;
+}
+
 test('npm run explain -- --live finds every upstream of the running pair as predicted', async () => {
   const live = await npmRun('explain', '--live');
   expect({ code: live.code, out: live.out }).toEqual({ code: 0, out: expect.stringContaining('2 match, 0 differ, 0 unchecked') });
@@ -76,6 +92,34 @@ test('after docker kill of dc1\'s server, npm run up again recreates it with its
   expect(await engine.mustDocker(['inspect', '--format', '{{.Id}}', 'consul-dc1-server-0'])).not.toBe(killed);
   expect(await tokens()).toEqual(before);
 }, 10 * 60_000);
+
+test('after two ups (a backup of each state written), no state, backup, plan or log holds a secret: the management token, the gossip key, any ACL token\'s SecretID', async () => {
+  const home = path.join(cacheDir(), 'main-job');
+  const vars = JSON.parse(fs.readFileSync(path.join(home, 'vars.json'), 'utf8'));
+  const headers = { 'X-Consul-Token': vars.fed_management_token };
+  const list = await (await fetch('http://127.0.0.1:8500/v1/acl/tokens', { headers, signal: AbortSignal.timeout(5_000) })).json() as { AccessorID: string }[];
+  const secretIds: string[] = [];
+  for (const { AccessorID } of list) {
+    const token = await (await fetch(`http://127.0.0.1:8500/v1/acl/token/${AccessorID}`, { headers, signal: AbortSignal.timeout(5_000) })).json() as { SecretID: string };
+    secretIds.push(token.SecretID);
+  }
+  // Two agents', two gateways', the replication token, the management token and anonymous.
+  expect(secretIds.length).toBeGreaterThanOrEqual(7);
+  const secrets = [vars.fed_management_token, vars.fed_gossip_key, ...secretIds.filter((id) => id !== 'anonymous')];
+
+  const state = filesUnder(path.join(home, 'state'));
+  expect(state.map(([f]) => f).sort()).toEqual(['federated-pair-servers.tfstate', 'federated-pair-servers.tfstate.backup', 'federated-pair.tfstate', 'federated-pair.tfstate.backup']);
+  // In the repo: no state at all, and nothing secret in what cdktf wrote (plans, its .terraform, outputs), provider binaries aside.
+  expect(fs.readdirSync(repo).filter((f) => f.includes('.tfstate'))).toEqual([]);
+  const written = filesUnder(path.join(repo, 'cdktf.out'), (rel) => rel.endsWith(path.join('.terraform', 'providers')));
+  const logs = filesUnder(home, (rel) => ['dockerd', 'state', 'vars.json', 'engine.json'].includes(rel));
+  expect(logs.map(([f]) => f)).toContain('dockerd.log');
+  const leaks = [...state, ...written, ...logs].flatMap(([file, text]) => secrets.filter((x) => text.includes(x)).map(() => file));
+  expect(leaks).toEqual([]);
+  // The state is there and holds them, for whoever has the passphrase: the check above can fail.
+  const servers = fs.readFileSync(path.join(home, 'state', 'federated-pair.tfstate'), 'utf8');
+  expect(JSON.parse(servers).encrypted_data).toEqual(expect.any(String));
+}, 5 * 60_000);
 
 test('npm run down destroys it and leaves nothing, even with a server killed just before', async () => {
   const { host } = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'engine.json'), 'utf8'));

@@ -70,8 +70,12 @@ export class AppDeployment {
   public readonly json: Json;
   private readonly work: string;
 
-  /** Synthesizes `app` (adding a local backend to each stack) and readies a workspace per stack; `vars` go to every stack. */
-  constructor(private readonly engine: DockerEngine, app: App, vars: Record<string, string>) {
+  /**
+   * Synthesizes `app` (adding a backend to each stack: a local file in a work
+   * dir, unless `backend` adds another) and readies a workspace per stack;
+   * `vars` go to every stack.
+   */
+  constructor(private readonly engine: DockerEngine, app: App, vars: Record<string, string>, options: { backend?: (stack: TerraformStack) => void } = {}) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-app-'));
     const ordered: TerraformStack[] = [];
     const visit = (stack: TerraformStack) => {
@@ -80,7 +84,10 @@ export class AppDeployment {
       ordered.push(stack);
     };
     app.node.children.filter((c): c is TerraformStack => c instanceof TerraformStack).forEach(visit);
-    for (const stack of ordered) new LocalBackend(stack, { path: path.join(this.work, `${stack.node.id}.tfstate`) });
+    for (const stack of ordered) {
+      if (options.backend) options.backend(stack);
+      else new LocalBackend(stack, { path: path.join(this.work, `${stack.node.id}.tfstate`) });
+    }
     app.synth();
     this.stacks = ordered.map((stack) => {
       const json = JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));

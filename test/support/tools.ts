@@ -1,6 +1,7 @@
 // Locates the real binaries built by tools/build.sh (terraform, consul, and the
 // provider filesystem mirror) so integration tests can drive them.
 import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -47,6 +48,28 @@ export function cacheDir(): string {
   const env = process.env;
   return env.CDKTF_CONSUL_MESH_CACHE
     || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'cdktf-consul-mesh');
+}
+
+/**
+ * The passphrase of the state encryption (StateEncryption) of every stack
+ * the project deploys: `TF_VAR_state_passphrase` when set, else one
+ * generated on first use and kept, mode 0600, in the cache (outside the
+ * repo). Never printed.
+ */
+export function statePassphrase(): string {
+  const given = process.env.TF_VAR_state_passphrase;
+  if (given) return given;
+  const file = path.join(cacheDir(), 'state-passphrase');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // `wx`: two processes starting at once keep the first one's.
+    try {
+      fs.writeFileSync(file, crypto.randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 function readStatus(file: string): Status | undefined {
@@ -113,6 +136,8 @@ export function loadToolchain(): Toolchain {
     env: {
       TF_CLI_CONFIG_FILE: path.join(cache, 'terraformrc'),
       CHECKPOINT_DISABLE: '1',
+      // Every example encrypts its state (StateEncryption); other stacks ignore the variable.
+      TF_VAR_state_passphrase: statePassphrase(),
       ...(terraform ? { TERRAFORM_BINARY_NAME: terraform } : {}),
       PATH: `${path.join(cache, 'path')}${path.delimiter}${process.env.PATH ?? ''}`,
     },

@@ -31,9 +31,10 @@ describe.each([['WAN gossip', FederationMethod.wanGossip()], ['mesh gateways', F
     expect(leaks).toEqual([]);
   });
 
-  test('the management token and gossip key are sensitive variables, and whatever crosses stacks is a sensitive output', () => {
+  test('the management token, gossip key and state passphrase are sensitive variables, and whatever crosses stacks is a sensitive output', () => {
     const variables = Object.assign({}, ...json.map((doc: any) => doc.variable ?? {}));
-    expect(Object.keys(variables).sort()).toEqual(['fed_gossip_key', 'fed_management_token']);
+    expect(Object.keys(variables).sort()).toEqual(['fed_gossip_key', 'fed_management_token', 'state_passphrase']);
+    expect(variables.state_passphrase).toMatchObject({ sensitive: true, type: 'string' });
     expect(variables.fed_management_token).toMatchObject({ sensitive: true, type: 'string' });
     expect(variables.fed_gossip_key).toMatchObject({ sensitive: true, type: 'string' });
     const outputs = json.flatMap((doc: any) => Object.values<any>(doc.output ?? {}));
