@@ -19,6 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, isAlive, onPath } from '../test/support/docker-engine';
 import { cacheDir, statePassphrase } from '../test/support/tools';
+import { adopt, forgetImports, localTools } from './adopt';
 
 const repo = path.resolve(__dirname, '..');
 const STACK = 'federated-pair';
@@ -127,6 +128,23 @@ function deployEnv(tools: Record<string, string>, knobs: Record<string, string>,
   };
 }
 
+const stackDir = (stack: string) => path.join(repo, 'cdktf.out', 'stacks', stack);
+
+/**
+ * What an apply killed before it wrote its state left on the engine (and in
+ * Consul) is adopted by import, not hand work (scripts/adopt.ts); objects
+ * in the way that the stacks did not create stop the run, by name.
+ */
+async function adoptLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
+  for (const stack of STACKS) {
+    const dir = stackDir(stack);
+    const init = spawnSync(env.TERRAFORM_BINARY_NAME ?? 'tofu', ['init', '-input=false', '-no-color'], { cwd: dir, env, encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`tofu init in ${dir} failed:\n${init.stdout}${init.stderr}`);
+    const { adopted } = await adopt(dir, localTools(dir, env));
+    if (adopted.length > 0) say(`${stack}: adopting ${adopted.length} objects a killed apply left (imported by this apply): ${adopted.join(', ')}`);
+  }
+}
+
 /** State an earlier version of this script left in the repo, in plaintext: its deployment is not this one's to adopt. */
 function refuseStateInRepo(): void {
   const found = STACKS.map((s) => path.join(repo, `terraform.${s}.tfstate`)).filter((f) => fs.existsSync(f));
@@ -181,8 +199,11 @@ async function up(): Promise<void> {
   say(`state: ${stateDir}, encrypted (passphrase: TF_VAR_state_passphrase, else ${path.join(cacheDir(), 'state-passphrase')}, mode 0600)`);
 
   const started = Date.now();
+  cdktf(['synth'], env);
+  await adoptLeftovers(env);
   // --skip-provider-lock: cdktf would otherwise run `providers lock`, which asks the registry for checksums.
-  cdktf(['deploy', ...STACKS, '--auto-approve', '--skip-provider-lock'], env);
+  cdktf(['deploy', ...STACKS, '--auto-approve', '--skip-provider-lock', '--skip-synth'], env);
+  for (const stack of STACKS) forgetImports(stackDir(stack));
   await waitFederated(vars.fed_management_token);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   registerServices(tools.CONSUL_BIN, vars.fed_management_token);

@@ -1,9 +1,19 @@
 import { TerraformStack } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
 import { validationMessage } from '../internal/errors';
+import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
 import { Container, ContainerConfig, DockerProvider, Image, Network } from '../internal/providers';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
+
+/**
+ * Labels on every container and network the library creates: its stack and
+ * its Terraform address. After a killed apply (whose state never recorded
+ * them) they say which objects are the stack's own to adopt by import, and
+ * which are someone else's (scripts/adopt.ts). Volumes need none: creating
+ * one that exists takes it over.
+ */
+export const OWNER_LABELS = { stack: 'cdktf-consul-mesh.stack', address: 'cdktf-consul-mesh.address' } as const;
 /** The Docker network datacenters on one engine share (WAN gossip, mesh gateways' WAN side). */
 export const WAN_NETWORK = 'consul-mesh-wan';
 
@@ -42,7 +52,7 @@ const DEFAULT_ENGINE = new WeakMap<IConstruct, StackEngine[]>();
  * between datacenters are caught.
  * @internal
  */
-export class StackEngine extends Construct {
+export class StackEngine extends Construct implements IFinalizable {
   public static of(scope: IConstruct, provider?: DockerProvider): StackEngine {
     const stack = TerraformStack.of(scope);
     const runtimes = stack.node.children.filter((c): c is StackEngine => c instanceof StackEngine);
@@ -66,6 +76,25 @@ export class StackEngine extends Construct {
     if (!givenProvider) {
       const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
       DEFAULT_ENGINE.set(this.node.root, [...onDefaultEngine, this]);
+    }
+    FinalizePass.of(this).add(this);
+  }
+
+  /**
+   * Labels each container and network of this engine in the stack with its
+   * owner (OWNER_LABELS), once their addresses are final, keeping labels of
+   * their own.
+   * @internal
+   */
+  public _finalize(): void {
+    const stack = TerraformStack.of(this);
+    const owned = Object.values(OWNER_LABELS) as string[];
+    for (const c of stack.node.findAll()) {
+      if (!(c instanceof Container || c instanceof Network) || c.provider !== this.provider) continue;
+      const own = (c.labelsInput as { label: string; value: string }[] | undefined ?? []).filter((l) => !owned.includes(l.label));
+      c.putLabels([...own,
+        { label: OWNER_LABELS.stack, value: stack.node.id },
+        { label: OWNER_LABELS.address, value: `${c.terraformResourceType}.${c.friendlyUniqueId}` }]);
     }
   }
 

@@ -10,6 +10,7 @@ import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/d
 import { eventually as poll } from '../support/eventually';
 import { Dc, pairVariables, PORT, SERVER } from '../support/pair-deployment';
 import { requireTool } from '../support/tools';
+import { adopt, AdoptionTools, forgetImports } from '../../scripts/adopt';
 
 const consulBin = requireTool('consul');
 const { token, vars } = pairVariables(consulBin);
@@ -61,6 +62,7 @@ beforeAll(async () => {
 }, 20 * 60_000);
 
 afterAll(async () => {
+  if (killReports.length > 0) process.stderr.write(`SIGKILL and adoption: ${killReports.join('; ')}\n`);
   try {
     if (deployment && !destroyed) await deployment.destroy().catch(() => deployment.clearEngine());
   } finally {
@@ -75,6 +77,37 @@ async function orphans(): Promise<string[]> {
   const known = new Set([...state.entries()].filter(([a]) => a.startsWith('docker_container.')).map(([, v]) => v.name));
   const onEngine = (await engine.mustDocker(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter(Boolean);
   return onEngine.filter((name) => !known.has(name));
+}
+
+interface Created { networks: number; containers: number; policies: number }
+const killReports: string[] = [];
+const declared = () => ['docker_network', 'docker_container', 'consul_acl_policy'].reduce((n, t) => n + Object.keys(stack.resource[t]).length, 0);
+const total = (c: Created) => c.networks + c.containers + c.policies;
+
+/** What an apply has created so far: the engine's networks and containers, dc1's ACL policies (besides the management one). */
+async function created(): Promise<Created> {
+  const count = async (args: string[]) => (await engine.docker(args)).stdout.split('\n').filter(Boolean).length;
+  const policies = await api('dc1', '/v1/acl/policies');
+  return {
+    networks: await count(['network', 'ls', '-q', '--filter', 'name=^consul-']),
+    containers: await count(['ps', '-aq']),
+    policies: Array.isArray(policies.json) ? policies.json.filter((p: any) => p.Name !== 'global-management').length : 0,
+  };
+}
+
+/** The adoption step with this suite's engine and Consul (reached through the engine's relays). */
+function adoptionTools(): AdoptionTools {
+  return {
+    stateList: () => deployment.workspace.stateList(),
+    inspect: async (kind, name) => {
+      const r = await engine.docker([kind, 'inspect', name]);
+      return r.status === 0 ? JSON.parse(r.stdout)[0] : undefined;
+    },
+    policy: async (provider, name) => {
+      const r = await api(provider.startsWith('consul.dc2') ? 'dc2' : 'dc1', `/v1/acl/policy/name/${name}`);
+      return r.status === 200 ? r.json : undefined;
+    },
+  };
 }
 
 /** Starts an apply and interrupts it with `signal` once dc1's server container exists (mid-apply). */
@@ -106,34 +139,51 @@ describe('an interrupted apply', () => {
 
   // OpenTofu's local backend writes the state file at most every 20 s
   // (TF_STATE_PERSIST_INTERVAL cannot go lower) and on a clean stop; the pair
-  // applies in about 12 s, so SIGKILL loses every resource of the run. The
-  // Docker objects it created keep their names, and the docker provider
-  // cannot adopt them: the next apply fails on them. Recorded here as the
-  // behaviour, with the recovery README (Recovery) gives.
-  test('(SIGKILL midway) loses the state: the next apply names the objects in the way; removing containers and networks (not volumes) lets it converge', async () => {
+  // applies in about 12 s, so SIGKILL loses what the run created: its
+  // containers and networks stay on the engine (and its ACL policies in
+  // Consul), and a plain apply would fail on their names. The adoption step
+  // (scripts/adopt.ts, which npm run up runs before every apply) imports
+  // those the stack labelled as its own; the next plain apply converges.
+  // Kill points in resources created: the networks, containers and ACL policies the stack declares.
+  test.each([
+    ['early', 'the first one', (c: Created) => total(c) >= 1],
+    ['mid', 'half of them', (c: Created) => total(c) >= Math.ceil(declared() / 2)],
+    ['late', 'nine in ten', (c: Created) => total(c) >= Math.ceil(declared() * 0.9)],
+  ])('(SIGKILL %s: after %s) the next apply adopts what the killed one created and converges; destroy leaves nothing', async (point, _when, reached) => {
     await deployment.clearEngine();
-    const interrupted = await interruptedApply('SIGKILL');
-    process.stderr.write(`SIGKILL midway: signal, ${interrupted.inState} resources in state\n`);
-    expect(interrupted.code).toBeNull();
+    const started = Date.now();
+    const { child, done } = deployment.workspace.start(['apply', '-auto-approve', '-input=false', '-no-color'], { group: true });
+    const at = await eventually(`kill point ${point}`, created, reached, 120_000);
+    process.kill(-child.pid!, 'SIGKILL');
+    expect((await done).signal).toBe('SIGKILL');
+    const inState = (await deployment.workspace.stateList()).length;
 
-    const blocked = await deployment.workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']);
-    expect(blocked.code).toBe(1);
-    expect(blocked.stderr).toMatch(/network with name consul-dc1 already exists/);
-
-    const volumesBefore = (await engine.mustDocker(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
-    const containers = (await engine.mustDocker(['ps', '-aq', '--filter', 'name=^consul-'])).split('\n').filter(Boolean);
-    if (containers.length > 0) await engine.mustDocker(['rm', '-f', ...containers]);
-    const networks = (await engine.mustDocker(['network', 'ls', '--format', '{{.Name}}', '--filter', 'name=^consul-'])).split('\n').filter(Boolean);
-    if (networks.length > 0) await engine.mustDocker(['network', 'rm', ...networks]);
-
+    const adoption = await adopt(deployment.workspace.dir, adoptionTools());
+    const recovering = Date.now();
     await deployment.apply();
+    forgetImports(deployment.workspace.dir);
     await deployment.expectNoChanges();
     expect(await orphans()).toEqual([]);
-    // The volumes the killed run created were taken over as they were.
-    expect((await engine.mustDocker(['volume', 'ls', '-q'])).split('\n')).toEqual(expect.arrayContaining(volumesBefore));
+    expect(await leaderOf('dc2')).toBe(LEADER.dc2);
+    expect((await replication())?.ReplicatedTokenIndex).toBeGreaterThan(0);
+    killReports.push(`${point} (${declared()} declared): killed after ${((recovering - started) / 1000).toFixed(1)}s with ${at.networks} networks, ${at.containers} containers, `
+      + `${at.policies} ACL policies created and ${inState} resources in state; adopted ${adoption.adopted.length}; converged in ${((Date.now() - recovering) / 1000).toFixed(1)}s`);
     await deployment.destroy();
     expect(await deployment.leftovers()).toEqual([]);
   }, 10 * 60_000);
+
+  test('an object in the way that the stack did not create is refused by name, and left alone', async () => {
+    await deployment.clearEngine();
+    const lan = Object.values<any>(stack.resource.docker_network).find((n) => n.name === 'consul-dc1');
+    expect(lan).toBeDefined();
+    await engine.mustDocker(['network', 'create', 'consul-dc1']);
+    try {
+      await expect(adopt(deployment.workspace.dir, adoptionTools())).rejects.toThrow(/stack pair: objects in the way that are not its own, left alone:\n {2}network "consul-dc1" \(wanted by docker_network\.fed_dc1_Lan_[0-9A-F]+\) is not one this library created/);
+      expect((await engine.mustDocker(['network', 'ls', '--format', '{{.Name}}'])).split('\n')).toContain('consul-dc1');
+    } finally {
+      await engine.mustDocker(['network', 'rm', 'consul-dc1']);
+    }
+  });
 });
 
 describe('a secondary started while the primary is down', () => {

@@ -131,3 +131,31 @@ test('npm run down destroys it and leaves nothing, even with a server killed jus
   expect(down.out).toMatch(/Destroy complete! Resources: \d+ destroyed/);
   await expect(fetch('http://127.0.0.1:8500/v1/status/leader', { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
 }, 5 * 60_000);
+
+test('an npm run up killed (SIGKILL, the whole process group) mid-apply is followed by one that adopts what it left and converges', async () => {
+  // The pair is down (above): the killed run starts from nothing, as a first deploy would.
+  upRan = true;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
+  const child = spawn('npm', ['run', '--silent', 'up'], { cwd: repo, env, stdio: 'ignore', detached: true });
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  const engineFile = path.join(cacheDir(), 'main-job', 'engine.json');
+  const deadline = Date.now() + 5 * 60_000;
+  // Killed once dc1's server container exists: networks and containers made, none of it in state yet (written every 20 s at most).
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('the first up never created dc1\'s server');
+    if (fs.existsSync(engineFile)) {
+      const names = await connectDockerEngine(JSON.parse(fs.readFileSync(engineFile, 'utf8')).host).docker(['ps', '-a', '--format', '{{.Names}}']);
+      if (names.stdout.split('\n').includes('consul-dc1-server-0')) break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+
+  const again = await npmRun('up');
+  expect({ code: again.code, tail: again.out.slice(-3000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair up in') });
+  expect(again.out).toMatch(/federated-pair-servers: adopting \d+ objects a killed apply left \(imported by this apply\)/);
+  const down = await npmRun('down');
+  upRan = false;
+  expect({ code: down.code, tail: down.out.slice(-2000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair destroyed: no container, volume or network left') });
+}, 15 * 60_000);
