@@ -8,24 +8,101 @@ import { TerminatingGateway, TerminatingGatewayOptions } from '../gateways/termi
 import { ConsulProvider } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
 
-/** What every datacenter flavour shares. */
+/** What a datacenter settles about itself in its constructor, before anything reads it. @internal */
+export interface DatacenterIdentity {
+  readonly name: string;
+  readonly primaryDatacenter: string;
+  readonly cluster: string;
+  readonly connectEnabled: boolean;
+  readonly consulVersion: ConsulVersion;
+  readonly directlyRoutable: boolean;
+}
+
+/** How its providers reach its HTTP API. @internal */
+export interface DatacenterApi {
+  readonly address: string;
+  readonly scheme: string;
+  readonly token: string;
+  readonly caPem?: string;
+  readonly caFile?: string;
+}
+
+/**
+ * What every datacenter flavour shares: its identity and providers, which a
+ * subclass settles once in its constructor (`_settle`, `_connect`), and the
+ * gateways added to it.
+ */
 export abstract class DatacenterBase extends Construct implements IDatacenter {
-  public abstract readonly name: string;
-  public abstract readonly primaryDatacenter: string;
-  public abstract readonly cluster: string;
-  public abstract readonly provider: ConsulProvider;
-  public abstract readonly globalProvider: ConsulProvider;
-  public abstract readonly connectEnabled: boolean;
-  public abstract readonly consulVersion: ConsulVersion;
-  public abstract readonly directlyRoutable: boolean;
   public abstract readonly readiness: ITerraformDependable[];
+  private _identity?: DatacenterIdentity;
+  private _providers?: { readonly provider: ConsulProvider; readonly globalProvider: ConsulProvider };
+
+  /** The datacenter name Consul knows (`datacenter` in the agent config). */
+  public get name(): string {
+    return this.identity.name;
+  }
+
+  /** The federation's primary datacenter (this one's own name when it is the primary). */
+  public get primaryDatacenter(): string {
+    return this.identity.primaryDatacenter;
+  }
+
+  /** The cluster (a federation, or one datacenter alone) it belongs to, unique in the stack (see `IDatacenter.cluster`). */
+  public get cluster(): string {
+    return this.identity.cluster;
+  }
+
+  /** Whether Connect (service mesh) is enabled on its servers. */
+  public get connectEnabled(): boolean {
+    return this.identity.connectEnabled;
+  }
+
+  /** The Consul version its servers run. */
+  public get consulVersion(): ConsulVersion {
+    return this.identity.consulVersion;
+  }
+
+  /** Whether its workloads reach other datacenters' workloads without mesh gateways. */
+  public get directlyRoutable(): boolean {
+    return this.identity.directlyRoutable;
+  }
+
+  /** The `consul` provider that manages it, aliased after it. */
+  public get provider(): ConsulProvider {
+    return this.providers.provider;
+  }
+
+  /** The provider for global state (ACLs, config entries): `provider` in a primary, else one that addresses the primary. */
+  public get globalProvider(): ConsulProvider {
+    return this.providers.globalProvider;
+  }
+
+  /** Records what the subclass settled about itself. @internal */
+  protected _settle(identity: DatacenterIdentity): void {
+    this._identity = identity;
+  }
+
+  /** Creates its provider and global provider, once its identity is settled (their aliases name it). @internal */
+  protected _connect(api: DatacenterApi, globalApi: DatacenterApi = api): void {
+    const provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
+    this._providers = { provider, globalProvider: this._createGlobalProvider(provider, globalApi) };
+  }
+
+  private get identity(): DatacenterIdentity {
+    if (this._identity === undefined) throw new Error(`${this.node.path}: read before its constructor settled what it is`);
+    return this._identity;
+  }
+
+  private get providers(): { provider: ConsulProvider; globalProvider: ConsulProvider } {
+    if (this._providers === undefined) throw new Error(`${this.node.path}: its providers are read before its constructor created them`);
+    return this._providers;
+  }
 
   /**
    * `provider` in a primary; in a secondary, a second alias (`<alias>-global`)
    * on the same address whose requests carry `?dc=<primary>`.
-   * @internal
    */
-  protected _createGlobalProvider(provider: ConsulProvider, config: { address: string; scheme: string; token: string; caPem?: string }): ConsulProvider {
+  private _createGlobalProvider(provider: ConsulProvider, config: DatacenterApi): ConsulProvider {
     if (this.isPrimary) return provider;
     return new ConsulProvider(this, 'GlobalProvider', { ...config, alias: `${providerAlias(this)}-global`, datacenter: this.primaryDatacenter });
   }

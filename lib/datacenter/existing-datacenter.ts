@@ -2,10 +2,9 @@ import { ITerraformDependable } from '../internal/tf';
 import { Construct } from 'constructs';
 import { ApiScheme } from './api-scheme';
 import { checkConsulVersion, ConsulVersion } from './consul-version';
-import { claimProviderAlias, providerAlias } from './datacenter';
+import { claimProviderAlias } from './datacenter';
 import { DatacenterBase } from './datacenter-base';
 import { invalidInput } from '../internal/errors';
-import { ConsulProvider } from '../internal/providers';
 import { requireReference, tokenVariable } from '../internal/secrets';
 import { checkDatacenterName, checkHostPort } from '../internal/validation';
 
@@ -76,14 +75,7 @@ export interface ExistingDatacenterProps {
  * their policy and token, and their process is the operator's.
  */
 export class ExistingDatacenter extends DatacenterBase {
-  public readonly name: string;
-  public readonly primaryDatacenter: string;
-  public readonly cluster: string;
-  public readonly provider: ConsulProvider;
-  public readonly globalProvider: ConsulProvider;
-  public readonly connectEnabled: boolean;
-  public readonly consulVersion: ConsulVersion;
-  public readonly directlyRoutable: boolean;
+  /** None: it runs already. */
   public readonly readiness: ITerraformDependable[] = [];
 
   constructor(scope: Construct, id: string, props: ExistingDatacenterProps) {
@@ -94,20 +86,20 @@ export class ExistingDatacenter extends DatacenterBase {
     if (scheme !== ApiScheme.HTTP && scheme !== ApiScheme.HTTPS) {
       throw invalidInput(this, 'scheme must be an ApiScheme', scheme, 'Use ApiScheme.HTTP or ApiScheme.HTTPS.');
     }
-    this.name = props.name;
-    this.primaryDatacenter = props.primaryDatacenter ?? props.name;
-    checkDatacenterName(this, this.primaryDatacenter);
-    this.cluster = props.cluster ?? this.primaryDatacenter;
-    checkDatacenterName(this, this.cluster, 'cluster');
-    this.connectEnabled = props.connect ?? true;
-    this.consulVersion = checkConsulVersion(this, props.consulVersion ?? ConsulVersion.V1_19_2);
-    this.directlyRoutable = props.directlyRoutable ?? true;
+    const primaryDatacenter = checkDatacenterName(this, props.primaryDatacenter ?? props.name);
+    this._settle({
+      name: props.name,
+      primaryDatacenter,
+      cluster: checkDatacenterName(this, props.cluster ?? primaryDatacenter, 'cluster'),
+      connectEnabled: props.connect ?? true,
+      consulVersion: checkConsulVersion(this, props.consulVersion ?? ConsulVersion.V1_19_2),
+      directlyRoutable: props.directlyRoutable ?? true,
+    });
     const token = props.token !== undefined
       ? requireReference(this, 'token', props.token)
       : tokenVariable(this, 'token', `Consul token for datacenter ${props.name} (acl:write, operator:write, mesh:write)`).stringValue;
     const api = { address: props.address, scheme, token, caFile: props.caFile };
     claimProviderAlias(this, 'Declare each datacenter once; for two clusters that both name a datacenter alike, give one of them its own `cluster` (e.g. cluster: "west").');
-    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: props.name });
-    this.globalProvider = this._createGlobalProvider(this.provider, api);
+    this._connect(api);
   }
 }

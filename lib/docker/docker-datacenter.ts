@@ -8,7 +8,7 @@ import { checkReadableFromServers, serverScopeIn } from './server-stack';
 import { handOverReplicationToken, setAgentToken } from './server-tokens';
 import { AddressPool, StackEngine, WAN_NETWORK } from './stack-engine';
 import { checkConsulVersion, ConsulVersion } from '../datacenter/consul-version';
-import { claimProviderAlias, gatewaysOf, providerAlias } from '../datacenter/datacenter';
+import { claimProviderAlias, gatewaysOf } from '../datacenter/datacenter';
 import { DatacenterBase } from '../datacenter/datacenter-base';
 import { FederationJoin } from '../datacenter/federation-join';
 import { FederationMethod } from '../datacenter/federation-method';
@@ -18,7 +18,7 @@ import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { portText } from '../internal/plan-checks';
-import { ConsulProvider, Network } from '../internal/providers';
+import { Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
@@ -35,15 +35,6 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** The Consul image users pull by default; override it where no registry is reachable. */
   public static readonly DEFAULT_IMAGE = 'hashicorp/consul:1.19.2';
 
-  public readonly name: string;
-  public readonly primaryDatacenter: string;
-  /** Its primary's name: Docker datacenters of one stack have distinct names already (networks, containers). */
-  public readonly cluster: string;
-  public readonly provider: ConsulProvider;
-  public readonly globalProvider: ConsulProvider;
-  public readonly connectEnabled: boolean;
-  public readonly consulVersion: ConsulVersion;
-  public readonly directlyRoutable: boolean;
   /** Number of Consul servers. */
   public readonly serverCount: number;
   /** Host port of the HTTP API on 127.0.0.1. */
@@ -98,15 +89,11 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       throw invalidInput(this, `a datacenter on its own is its own primary: naming "${props.primaryDatacenter}" would start it without an initial management token, and every ACL write would fail`,
         props.primaryDatacenter, 'Remove primaryDatacenter, or declare both datacenters in one ConsulFederation.');
     }
-    this.name = props.name;
-    this.primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
-    if (this.primaryDatacenter === this.name && props.join !== undefined) {
-      throw invalidInput(this, `a datacenter cannot join a federation whose primary has its own name "${this.name}"`, props.join.primaryDatacenter,
+    const primaryDatacenter = this.link.primary?.name ?? props.primaryDatacenter ?? props.name;
+    if (primaryDatacenter === props.name && props.join !== undefined) {
+      throw invalidInput(this, `a datacenter cannot join a federation whose primary has its own name "${props.name}"`, props.join.primaryDatacenter,
         'Give the secondary another name.');
     }
-    this.cluster = this.primaryDatacenter;
-    this.connectEnabled = props.connect ?? true;
-    this.directlyRoutable = props.directlyRoutable ?? false;
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http, true);
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
@@ -117,8 +104,15 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         { image: this.image, consulVersion: props.consulVersion.toString() },
         `Drop consulVersion (the tag decides), or use an image of Consul ${props.consulVersion}.`);
     }
-    this.consulVersion = checkConsulVersion(this,
-      props.consulVersion ?? tagged ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!);
+    this._settle({
+      name: props.name,
+      primaryDatacenter,
+      // Its primary's name: Docker datacenters of one stack have distinct names already (networks, containers).
+      cluster: primaryDatacenter,
+      connectEnabled: props.connect ?? true,
+      consulVersion: checkConsulVersion(this, props.consulVersion ?? tagged ?? ConsulVersion.fromImage(DockerDatacenter.DEFAULT_IMAGE)!),
+      directlyRoutable: props.directlyRoutable ?? false,
+    });
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
     this.prefix = prefix;
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
@@ -157,9 +151,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
     const api = { address: `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
-    this.provider = new ConsulProvider(this, 'Provider', { ...api, alias: providerAlias(this), datacenter: this.name });
     // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.
-    this.globalProvider = this._createGlobalProvider(this.provider, props.join ? { ...api, address: props.join.primaryApiAddress } : api);
+    this._connect(api, props.join ? { ...api, address: props.join.primaryApiAddress } : api);
 
     for (let index = 0; index < this.serverCount; index++) {
       this.servers.push(new ConsulServer(serverScope, `Server${index}`, {
