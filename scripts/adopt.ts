@@ -108,8 +108,12 @@ export function localTools(dir: string, env: NodeJS.ProcessEnv = process.env): A
       // The provider block the stack declares under that alias; its token a variable the environment sets.
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
       const alias = provider.split('.')[1];
-      const block = (config.provider?.consul ?? []).find((p: any) => p.alias === alias);
-      if (!block) throw new Error(`no consul provider "${provider}" in ${dir}/cdk.tf.json`);
+      const blocks: any[] = config.provider?.consul ?? [];
+      const given = blocks.find((p) => p.alias === alias);
+      if (!given) throw new Error(`no consul provider "${provider}" in ${dir}/cdk.tf.json`);
+      // ACL policies live in the primary: ask its own provider when the stack has one, not a secondary that forwards
+      // (which answers "No path to datacenter" until the federation is joined).
+      const block = blocks.find((p) => p.datacenter === given.datacenter && p.alias === given.datacenter) ?? given;
       const token = /^\$\{var\.([A-Za-z0-9_]+)\}$/.exec(block.token ?? '')?.[1];
       const url = `${block.scheme ?? 'http'}://${block.address}/v1/acl/policy/name/${encodeURIComponent(name)}${block.datacenter ? `?dc=${block.datacenter}` : ''}`;
       const res = await fetch(url, { headers: { 'X-Consul-Token': token ? env[`TF_VAR_${token}`] ?? '' : block.token ?? '' }, signal: AbortSignal.timeout(10_000) })
@@ -117,6 +121,9 @@ export function localTools(dir: string, env: NodeJS.ProcessEnv = process.env): A
         .catch(() => undefined);
       if (!res) return undefined;
       if (res.status === 404 || res.status === 403 && /not found/i.test(await res.clone().text())) return undefined;
+      // Servers up but not serving ACLs yet (no leader, no path to the primary): nothing is checked now. Should a
+      // policy of the stack's be in the way, the apply fails on it, and the run after adopts it.
+      if (res.status >= 500) return undefined;
       if (!res.ok) throw new Error(`reading ACL policy "${name}" through ${provider}: ${res.status} ${await res.text()}`);
       return await res.json() as { ID: string; Description: string };
     },
