@@ -92,6 +92,9 @@ export function forgetImports(dir: string): void {
 /** The tools on this machine: OpenTofu and the docker CLI, as the environment names them. */
 export function localTools(dir: string, env: NodeJS.ProcessEnv = process.env): AdoptionTools {
   const tofu = env.TERRAFORM_BINARY_NAME || 'tofu';
+  // The stack's consul provider blocks, read once (adopt asks once per policy).
+  let providers: any[] | undefined;
+  const consulProviders = (): any[] => (providers ??= JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')).provider?.consul ?? []);
   return {
     stateList: async () => {
       const r = spawnSync(tofu, ['state', 'list', '-no-color'], { cwd: dir, env, encoding: 'utf8' });
@@ -106,9 +109,8 @@ export function localTools(dir: string, env: NodeJS.ProcessEnv = process.env): A
     },
     policy: async (provider, name) => {
       // The provider block the stack declares under that alias; its token a variable the environment sets.
-      const config = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
       const alias = provider.split('.')[1];
-      const blocks: any[] = config.provider?.consul ?? [];
+      const blocks = consulProviders();
       const given = blocks.find((p) => p.alias === alias);
       if (!given) throw new Error(`no consul provider "${provider}" in ${dir}/cdk.tf.json`);
       // ACL policies live in the primary: ask its own provider when the stack has one, not a secondary that forwards

@@ -12,9 +12,12 @@ import { cacheDir } from '../support/tools';
 
 const repo = path.resolve(__dirname, '..', '..');
 
+/** The user's environment as a fresh shell has it: no engine or variables of this test run's own. */
+const userEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
+
 function npmRun(script: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
+    const env = userEnv();
     const child = spawn('npm', ['run', '--silent', script, ...(args.length > 0 ? ['--', ...args] : [])], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -135,7 +138,7 @@ test('npm run down destroys it and leaves nothing, even with a server killed jus
 test('an npm run up killed (SIGKILL, the whole process group) mid-apply is followed by one that adopts what it left and converges', async () => {
   // The pair is down (above): the killed run starts from nothing, as a first deploy would.
   upRan = true;
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_') && !k.startsWith('TF_VAR_')));
+  const env = userEnv();
   const child = spawn('npm', ['run', '--silent', 'up'], { cwd: repo, env, stdio: 'ignore', detached: true });
   const exited = new Promise((resolve) => child.once('close', resolve));
   const engineFile = path.join(cacheDir(), 'main-job', 'engine.json');
