@@ -14,7 +14,7 @@ class DatacenterStack(TerraformStack):
     """One datacenter, its Docker host and its mesh gateway, in a stack of its own."""
 
     def __init__(self, scope: Construct, id: str, *, name: str, host: dict, image: str = None, start_envoy: bool = None,
-                 federation_method: FederationMethod = None, join=None):
+                 federation_method: FederationMethod = None, join=None, http_port: int = None, lan_subnet: str = None):
         super().__init__(scope, id)
         # The tokens and keys the providers keep in state are encrypted at rest (set TF_VAR_state_passphrase).
         StateEncryption(self, "state-encryption")
@@ -29,6 +29,8 @@ class DatacenterStack(TerraformStack):
             tls=DatacenterTls(ca_certificate=ca_certificate.string_value, ca_private_key=ca_private_key.string_value),
             federation_method=federation_method,
             join=join,
+            http_port=http_port,
+            lan_subnet=lan_subnet,
         )
         self.datacenter.add_mesh_gateway("gateway", start_envoy=start_envoy)
 
@@ -38,8 +40,11 @@ def two_hosts(app: App, *, dc1: dict, dc2: dict, image: str = None, start_envoy:
                               federation_method=FederationMethod.wan_gossip())
     ProxyDefaults(primary, "proxy-defaults", datacenter=primary.datacenter, mesh_gateway_mode=MeshGatewayMode.local())
 
+    # Both on one engine (no DOCKER_HOST given): there, each datacenter needs a subnet and API port of its own.
+    one_engine = dc1.get("docker_host") == dc2.get("docker_host")
     secondary = DatacenterStack(app, "two-hosts-dc2", name="dc2", host=dc2, image=image, start_envoy=start_envoy,
-                                join=primary.datacenter.federation_join())
+                                join=primary.datacenter.federation_join(),
+                                http_port=8501 if one_engine else None, lan_subnet="10.249.2.0/24" if one_engine else None)
     # web in dc2 calls api in dc1 through dc2's gateway (proxy-defaults: local, replicated from dc1).
     MeshService(secondary, "web",
         datacenter=secondary.datacenter,

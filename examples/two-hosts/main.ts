@@ -32,6 +32,8 @@ interface DatacenterStackProps {
   readonly startEnvoy?: boolean;
   readonly federationMethod?: FederationMethod;
   readonly join?: FederationJoin;
+  readonly httpPort?: number;
+  readonly lanSubnet?: string;
 }
 
 /** One datacenter, its Docker host and its mesh gateway, in a stack of its own. */
@@ -53,6 +55,8 @@ export class DatacenterStack extends TerraformStack {
       tls: { caCertificate: caCertificate.stringValue, caPrivateKey: caPrivateKey.stringValue },
       federationMethod: props.federationMethod,
       join: props.join,
+      httpPort: props.httpPort,
+      lanSubnet: props.lanSubnet,
     });
     this.datacenter.addMeshGateway('gateway', { startEnvoy: props.startEnvoy });
   }
@@ -65,8 +69,11 @@ export function twoHosts(app: App, options: TwoHostsOptions): { primary: Datacen
   });
   new ProxyDefaults(primary, 'proxy-defaults', { datacenter: primary.datacenter, meshGatewayMode: MeshGatewayMode.local() });
 
+  // Both on one engine (no DOCKER_HOST given): there, each datacenter needs a subnet and API port of its own.
+  const oneEngine = options.dc1.dockerHost === options.dc2.dockerHost;
   const secondary = new DatacenterStack(app, 'two-hosts-dc2', {
     name: 'dc2', host: options.dc2, image: options.image, startEnvoy: options.startEnvoy, join: primary.datacenter.federationJoin(),
+    httpPort: oneEngine ? 8501 : undefined, lanSubnet: oneEngine ? '10.249.2.0/24' : undefined,
   });
   // web in dc2 calls api in dc1 through dc2's gateway (proxy-defaults: local, replicated from dc1).
   new MeshService(secondary, 'web', {

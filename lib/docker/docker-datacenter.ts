@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, suppliedCertificateAuthority } from './certificates';
 import { DockerDatacenterProps, FederationJoinOptions } from './docker-datacenter-props';
-import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks } from './federation-link';
+import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks, recordFederationMember } from './federation-link';
 import { DockerDatacenterRuntime } from './gateway-processes';
 import { ConsulServer } from './server';
 import { checkReadableFromServers, serverScopeIn } from './server-stack';
@@ -22,7 +22,7 @@ import { Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
-import { ITerraformDependable, TerraformStack } from '../internal/tf';
+import { ITerraformDependable, TerraformStack, Token } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
 
 /**
@@ -94,6 +94,9 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       throw invalidInput(this, `a datacenter cannot join a federation whose primary has its own name "${props.name}"`, props.join.primaryDatacenter,
         'Give the secondary another name.');
     }
+    if (!federation && (props.join ?? props.federationMethod) !== undefined) {
+      recordFederationMember({ datacenter: this, federation: () => props.join?.replicationToken ?? this.join?.replicationToken ?? this });
+    }
     this.serverCount = checkServers(this, props.servers ?? 1);
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http, true);
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
@@ -124,6 +127,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     this.engine = this.serversElsewhere ? StackEngine.of(this, props.dockerProvider) : this.serverEngine;
     this.lanSubnet = checkSubnet(this, props.lanSubnet ?? this.serverEngine.nextLanSubnet());
     this.serverEngine.registerSubnet(this, this.lanSubnet);
+    this.serverEngine.registerOwner(this, serverScope);
+    if (this.serversElsewhere) this.engine.registerOwner(this);
     // Both stacks publish ports on the engine: the API on one, gateways on the other.
     for (const engine of new Set([this.serverEngine, this.engine])) {
       engine.registerPorts(this, () => [this.httpPort], 'Give each datacenter its own httpPort.');
@@ -264,7 +269,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         'Set federationMethod (and hostAddress, tls) on it; in a ConsulFederation, use its secondaries instead.');
     }
     const apiAddress = options.primaryApiAddress !== undefined
-      ? checkHostPort(this, 'primaryApiAddress must be host:port', options.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".')
+      ? this.checkCoveredByCertificate(checkHostPort(this, 'primaryApiAddress must be host:port', options.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".'))
       : `${this.hostAddress}:${portText(this.httpPort)}`;
     if (this.join === undefined) {
       const replicationToken = createReplicationToken(this, this, this.prefix);
@@ -274,6 +279,23 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       };
     }
     return { ...this.join, primaryApiAddress: apiAddress };
+  }
+
+  /**
+   * The secondaries' Terraform verifies the primary's API certificate
+   * against the address it dials: a name or address the certificate does
+   * not list fails every apply of theirs, so it is refused here.
+   */
+  private checkCoveredByCertificate(address: string): string {
+    if (Token.isUnresolved(address)) return address;
+    const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    // What `consul tls cert create -server -node` signs for the server publishing the API (the first), plus -additional-ipaddress.
+    const covered = [this.hostAddress!, '127.0.0.1', 'localhost', `server.${this.name}.consul`, `${this.servers[0].nodeName}.server.${this.name}.consul`];
+    if (!covered.includes(host)) {
+      throw invalidInput(this, `primaryApiAddress names "${host}", which the servers' TLS certificate does not cover (it lists ${covered.join(', ')}), so secondaries could not verify the API`,
+        address, `Use one of those (e.g. "${this.hostAddress}:${portText(this.httpPort)}"), or reach the API through a name the certificate lists.`);
+    }
+    return address;
   }
 
   /**

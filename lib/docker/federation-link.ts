@@ -2,9 +2,10 @@ import { IConstruct } from 'constructs';
 import { CertificateAuthority } from './certificates';
 import { FEDERATION_JOIN_KEYS, FederationJoin } from '../datacenter/federation-join';
 import { FederationMethod } from '../datacenter/federation-method';
-import { invalidInput } from '../internal/errors';
+import { invalidInput, validationMessage } from '../internal/errors';
 import { requireReference } from '../internal/secrets';
-import { ITerraformDependable } from '../internal/tf';
+import { RecordList, StackRecords } from '../internal/stack-records';
+import { ITerraformDependable, TerraformStack } from '../internal/tf';
 import { checkDatacenterName, checkHostPort, checkKeys } from '../internal/validation';
 
 /** What a secondary reads of its federation's primary, once the tree is complete. @internal */
@@ -94,4 +95,37 @@ export function linkAcrossStacks(scope: IConstruct, props: { join?: FederationJo
     _meshGatewayRegistrations: [],
   };
   return { wanGossip: !meshGatewayFederation, meshGatewayFederation, primary, replicationToken, ca };
+}
+
+/** A datacenter of a federation split across stacks, and what names its federation. */
+interface FederationMember {
+  readonly datacenter: IConstruct & { readonly name: string };
+  /**
+   * The replication token's secret: one value (a reference) for the primary
+   * that handed it out and every secondary joining it, copies of the join included.
+   */
+  readonly federation: () => unknown;
+}
+
+const MEMBERS = new RecordList<FederationMember>('federation-members');
+
+/**
+ * Records a primary with a federationMethod or a secondary with a join:
+ * two datacenters of one name in one federation, in any stacks of the app,
+ * are refused on the later one (Consul tells datacenters apart by name).
+ */
+export function recordFederationMember(member: FederationMember): void {
+  const records = StackRecords.of(member.datacenter);
+  records.add(MEMBERS, member);
+  member.datacenter.node.addValidation({
+    validate: () => {
+      const all = records.inApp().flatMap((r) => r.all(MEMBERS));
+      const first = all.slice(0, all.indexOf(member)).find((m) => m.datacenter.name === member.datacenter.name && m.federation() === member.federation());
+      if (!first) return [];
+      const where = TerraformStack.of(first.datacenter) === TerraformStack.of(member.datacenter) ? first.datacenter.node.path
+        : `${first.datacenter.node.path} (stack ${TerraformStack.of(first.datacenter).node.id})`;
+      return [validationMessage(`datacenter "${member.datacenter.name}" of ${member.datacenter.node.path} is in the federation that ${where} is in already, under the same name`,
+        member.datacenter.name, 'Give each datacenter of a federation its own name: Consul tells them apart by name alone.')];
+    },
+  });
 }

@@ -49,6 +49,7 @@ export class DockerDatacenterRuntime implements DatacenterRuntime {
   }
 
   public runGateway(gateway: Construct, spec: GatewayProcessSpec): GatewayProcesses {
+    this.placement.engine.registerOwner(gateway);
     return new DockerGatewayProcesses(this.placement.engine, runGatewayReplicas(gateway, this.placement, spec));
   }
 

@@ -1,8 +1,8 @@
-import { TerraformStack } from '../internal/tf';
 import { Construct, IConstruct } from 'constructs';
 import { validationMessage } from '../internal/errors';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
-import { Container, ContainerConfig, DockerProvider, Image, Network } from '../internal/providers';
+import { Container, ContainerConfig, DockerProvider, Image, Network, Volume } from '../internal/providers';
+import { TerraformStack, Token } from '../internal/tf';
 
 const RUNTIME_ID = 'ConsulMeshDocker';
 
@@ -42,8 +42,32 @@ export interface PublishedPorts {
   readonly fix: string;
 }
 
-/** Per app: the runtimes that use the default Docker engine, in creation order. */
-const DEFAULT_ENGINE = new WeakMap<IConstruct, StackEngine[]>();
+/** Per app: every stack's engines, in creation order. Clashes are checked between those on one engine. */
+const APP_ENGINES = new WeakMap<IConstruct, StackEngine[]>();
+
+const DEFAULT_ENGINE = 'the default Docker engine';
+
+/**
+ * Which engine a provider talks to, as far as synth can tell: no provider
+ * and a provider without host or context are the default engine; a literal
+ * host or context names one. A reference compares by provider (a stack's
+ * servers' stack mirrors its provider, and so its engine).
+ */
+function engineIdentity(given?: DockerProvider): string | DockerProvider {
+  const host = given?.host;
+  const context = given?.context;
+  if (host === undefined && context === undefined) return DEFAULT_ENGINE;
+  if (context === undefined && !Token.isUnresolved(host)) return `the Docker engine at ${host}`;
+  if (host === undefined && !Token.isUnresolved(context)) return `the Docker engine of context ${context}`;
+  return given!;
+}
+
+/** A Docker object the engine's stack creates, by name: two with one name on one engine are one object. */
+interface NamedObject {
+  readonly kind: 'container' | 'network' | 'volume';
+  readonly name: string;
+  readonly owner: IConstruct;
+}
 
 /**
  * One per stack and Docker engine (provider): the provider, the image
@@ -67,16 +91,18 @@ export class StackEngine extends Construct implements IFinalizable {
   private readonly images = new Map<string, Image>();
   private readonly ports: PublishedPorts[] = [];
   private readonly subnets: { owner: IConstruct; subnet: string }[] = [];
+  /** Subtrees whose Docker objects a user's construct answers for (a datacenter's, a gateway's). */
+  private readonly owners: { scope: IConstruct; owner: IConstruct }[] = [];
+  private objects: NamedObject[] = [];
+  private readonly identity: string | DockerProvider;
   private lanCount = 0;
 
   private constructor(scope: Construct, id: string, private readonly givenProvider?: DockerProvider) {
     super(scope, id);
     this.provider = givenProvider === undefined ? new DockerProvider(this, 'Provider', { alias: 'consul_mesh_docker' })
       : TerraformStack.of(givenProvider) === TerraformStack.of(this) ? givenProvider : mirrorProvider(this, givenProvider);
-    if (!givenProvider) {
-      const onDefaultEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
-      DEFAULT_ENGINE.set(this.node.root, [...onDefaultEngine, this]);
-    }
+    this.identity = engineIdentity(givenProvider);
+    APP_ENGINES.set(this.node.root, [...APP_ENGINES.get(this.node.root) ?? [], this]);
     FinalizePass.of(this).add(this);
   }
 
@@ -89,8 +115,15 @@ export class StackEngine extends Construct implements IFinalizable {
   public _finalize(): void {
     const stack = TerraformStack.of(this);
     const owned = Object.values(OWNER_LABELS) as string[];
+    this.objects = [];
     for (const c of stack.node.findAll()) {
-      if (!(c instanceof Container || c instanceof Network) || c.provider !== this.provider) continue;
+      if (!(c instanceof Container || c instanceof Network || c instanceof Volume) || c.provider !== this.provider) continue;
+      // The name as given (`name` itself reads the attribute back, a reference).
+      const name = c.nameInput;
+      if (name !== undefined && !Token.isUnresolved(name)) {
+        this.objects.push({ kind: c instanceof Container ? 'container' : c instanceof Network ? 'network' : 'volume', name, owner: this.ownerOf(c) });
+      }
+      if (c instanceof Volume) continue;
       const own = (c.labelsInput as { label: string; value: string }[] | undefined ?? []).filter((l) => !owned.includes(l.label));
       c.putLabels([...own,
         { label: OWNER_LABELS.stack, value: stack.node.id },
@@ -152,46 +185,96 @@ export class StackEngine extends Construct implements IFinalizable {
     return `10.249.${this.lanCount}.0/24`;
   }
 
-  /** Host ports published on 127.0.0.1, checked for collisions across the stack. */
-  /** Records ports `owner` publishes; a clash is reported on `owner`, the later of the two. */
+  /**
+   * Records ports `owner` publishes on the host's loopback; a clash on the
+   * engine, in any stack of the app, is reported on `owner`, the later of the two.
+   */
   public registerPorts(owner: IConstruct, ports: () => number[], fix: string): void {
     const entry = { owner, ports, fix };
     this.ports.push(entry);
     owner.node.addValidation({ validate: () => this.portClashes(entry) });
   }
 
-  /** Records a datacenter's subnet; a clash is reported on `owner`, the later of the two. */
+  /** Records a datacenter's subnet; a clash on the engine, in any stack of the app, is reported on `owner`, the later of the two. */
   public registerSubnet(owner: IConstruct, subnet: string): void {
     const entry = { owner, subnet };
     this.subnets.push(entry);
     owner.node.addValidation({ validate: () => this.subnetClashes(entry) });
   }
 
+  /**
+   * Makes `owner` answer for the Docker objects under `scope`: a name one
+   * of them shares with another object on the engine is reported on it.
+   * Objects under no owner's scope (the shared WAN network) are the first owner's.
+   */
+  public registerOwner(owner: IConstruct, scope: IConstruct = owner): void {
+    if (!this.owners.some((o) => o.owner === owner)) owner.node.addValidation({ validate: () => this.nameClashes(owner) });
+    this.owners.push({ scope, owner });
+  }
+
+  /** This stack's engines and other stacks' on the same engine, in creation order, up to this one. */
+  private enginesUpToThis(): StackEngine[] {
+    const all = (APP_ENGINES.get(this.node.root) ?? []).filter((e) => e.identity === this.identity);
+    return all.slice(0, all.indexOf(this) + 1);
+  }
+
+  /** Where another construct is: in this stack, its path; in another, its path and stack too. */
+  private where(other: IConstruct): string {
+    const stack = TerraformStack.of(other);
+    return stack === TerraformStack.of(this) ? other.node.path
+      : `${other.node.path} (stack ${stack.node.id}, on ${typeof this.identity === 'string' ? this.identity : 'the same Docker engine'})`;
+  }
+
+  /** Items of the engines before this one on the engine, then this one's before `item`. */
+  private earlier<T>(item: T, list: (engine: StackEngine) => T[]): T[] {
+    return this.enginesUpToThis().flatMap((e) => e === this ? list(e).slice(0, list(e).indexOf(item)) : list(e));
+  }
+
   // Reported on the user's construct, never on this one: it is no construct of theirs.
   private portClashes(entry: PublishedPorts): string[] {
-    const earlier = this.ports.slice(0, this.ports.indexOf(entry));
+    // A datacenter whose servers are in a stack of their own registers its API port in both stacks' engines.
+    const earlier = this.earlier(entry, (e) => e.ports).filter((e) => e.owner !== entry.owner);
     return entry.ports().flatMap((port) => {
       const first = earlier.find((e) => e.ports().includes(port));
-      return first ? [validationMessage(`${entry.owner.node.path} and ${first.owner.node.path} publish the same host port`, port, entry.fix)] : [];
+      return first ? [validationMessage(`${entry.owner.node.path} and ${this.where(first.owner)} publish the same host port`, port, entry.fix)] : [];
     });
   }
 
   private subnetClashes(entry: { owner: IConstruct; subnet: string }): string[] {
-    // Another stack of the app on the same (default) engine: same network names and subnets. Said once, on this stack's first datacenter.
-    const onEngine = DEFAULT_ENGINE.get(this.node.root) ?? [];
-    const earlier = onEngine.slice(0, onEngine.indexOf(this)).find((r) => r.subnets.length > 0);
-    if (earlier && this.subnets[0] === entry) {
-      return [validationMessage(`its stack and the stack of ${earlier.subnets[0].owner.node.path} both run Docker datacenters on the default Docker engine, `
-        + 'where both would create the same subnets (and the network consul-mesh-wan)', TerraformStack.of(this).node.id,
-      'Declare these datacenters in one stack, or give one stack\'s datacenters a dockerProvider for another engine.')];
-    }
     if (entry.subnet === this.wanPool.subnet) {
       return [validationMessage(`${entry.subnet} is reserved for the network shared between datacenters (WAN gossip, mesh gateways)`,
         entry.subnet, 'Give the datacenter another lanSubnet, e.g. "10.249.9.0/24".')];
     }
-    const first = this.subnets.slice(0, this.subnets.indexOf(entry)).find((e) => e.subnet === entry.subnet);
-    return first ? [validationMessage(`${entry.owner.node.path} and ${first.owner.node.path} use the same subnet`, entry.subnet,
-      'Give each datacenter its own lanSubnet.')] : [];
+    const first = this.earlier(entry, (e) => e.subnets).find((e) => e.subnet === entry.subnet);
+    return first ? [validationMessage(`${entry.owner.node.path} and ${this.where(first.owner)} use the same subnet`, entry.subnet,
+      TerraformStack.of(first.owner) === TerraformStack.of(this) ? 'Give each datacenter its own lanSubnet.'
+        : 'Give each datacenter on one Docker engine its own lanSubnet (each stack numbers its defaults from 10.249.1.0/24), or give one a dockerProvider for another engine.')] : [];
+  }
+
+  /** Docker objects of `owner` whose name another object on the engine has (the earlier-created reports nothing). */
+  private nameClashes(owner: IConstruct): string[] {
+    const onOtherStacks = this.enginesUpToThis().filter((e) => e !== this).flatMap((e) => e.objects);
+    for (const [i, object] of this.objects.entries()) {
+      if (object.owner !== owner) continue;
+      const first = [...onOtherStacks, ...this.objects.slice(0, i)].find((o) => o.name === object.name && o.kind === object.kind && o.owner !== owner);
+      if (!first) continue;
+      // One name taken says enough: the owner's other objects are named alike.
+      return [validationMessage(`Docker ${object.kind} "${object.name}" of ${owner.node.path} is also created by ${this.where(first.owner)}`, object.name,
+        object.name === WAN_NETWORK
+          ? 'Declare the datacenters that share this engine in one stack, or give one stack\'s datacenters a dockerProvider for another engine.'
+          : 'Give one of them another name or namePrefix (Docker objects are named <namePrefix>-<datacenter>-...), or a dockerProvider for another engine.')];
+    }
+    return [];
+  }
+
+  /** The user's construct answering for `resource`: the owner of the innermost registered scope holding it. */
+  private ownerOf(resource: IConstruct): IConstruct {
+    let best: { depth: number; owner: IConstruct } | undefined;
+    for (const { scope, owner } of this.owners) {
+      const depth = scope.node.scopes.length;
+      if ((best === undefined || depth > best.depth) && resource.node.scopes.includes(scope)) best = { depth, owner };
+    }
+    return best?.owner ?? this.owners[0]?.owner ?? this;
   }
 }
 

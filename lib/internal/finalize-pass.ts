@@ -20,7 +20,12 @@
 //
 // Files beside cdk.tf.json (MeshGatewayModeReport) are cdktf's own extension
 // point, a wrapped stack synthesizer; they read the tree the pass completed.
+// Before any of this, the app's synth refuses stacks that read each other's
+// values (stack-cycles.ts), and each stack's validation refuses resources
+// configured with another stack's provider (foreign-providers.ts).
 import { Construct, IConstruct } from 'constructs';
+import { foreignProviders } from './foreign-providers';
+import { checkStackCycles } from './stack-cycles';
 import { Aspects, TerraformStack } from './tf';
 
 /**
@@ -39,6 +44,8 @@ export interface IFinalizable {
 }
 
 const PASSES = new WeakMap<IConstruct, FinalizePass>();
+/** Apps whose synth checks their stacks for circles of references first. */
+const CYCLES_CHECKED = new WeakSet<IConstruct>();
 let validatingOthers = false;
 
 /**
@@ -75,7 +82,17 @@ export class FinalizePass {
       this.run();
       prepare();
     };
-    stack.node.addValidation({ validate: () => this.validateOtherStacks() });
+    // Before cdktf prepares any stack: it would stop at a circle naming two stacks only.
+    const app = stack.node.root as IConstruct & { synth?: () => void };
+    if (typeof app.synth === 'function' && !CYCLES_CHECKED.has(app)) {
+      CYCLES_CHECKED.add(app);
+      const synth = app.synth.bind(app);
+      app.synth = () => {
+        checkStackCycles(app, (s) => PASSES.get(s)?.run());
+        synth();
+      };
+    }
+    stack.node.addValidation({ validate: () => [...foreignProviders(stack), ...this.validateOtherStacks()] });
   }
 
   /** Has `item` finalized in every synthesis of this stack. */

@@ -8,12 +8,12 @@ import { App, TerraformStack } from 'cdktf';
  * and reports what was thrown and which stacks were written: a bad input
  * must fail with one message and leave nothing behind.
  */
-export function attempt(build: (stack: TerraformStack) => void): { error: string; written: string[] } {
+export function attemptApp(build: (app: App) => void): { error: string; written: string[] } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
   const app = new App({ outdir });
   let error = '';
   try {
-    build(new TerraformStack(app, 'bad'));
+    build(app);
     app.synth();
   } catch (e) {
     error = (e as Error).message;
@@ -21,4 +21,9 @@ export function attempt(build: (stack: TerraformStack) => void): { error: string
   const written = fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : [];
   fs.rmSync(outdir, { recursive: true, force: true });
   return { error, written };
+}
+
+/** `attemptApp` with one stack, `bad`. */
+export function attempt(build: (stack: TerraformStack) => void): { error: string; written: string[] } {
+  return attemptApp((app) => build(new TerraformStack(app, 'bad')));
 }

@@ -264,8 +264,8 @@ describe('one stack across hosts', () => {
     const stack = hostStack();
     const key = new TerraformVariable(stack, 'ca_key', { type: 'string', sensitive: true });
     const tls = { caCertificate: CERT, caPrivateKey: key.stringValue };
-    const east = new DockerDatacenter(stack, 'east', { name: 'east', hostAddress: '192.0.2.1', tls, dockerProvider: new DockerProvider(stack, 'a', { alias: 'a' }) });
-    const west = new DockerDatacenter(stack, 'west', { name: 'west', hostAddress: '192.0.2.2', tls, dockerProvider: new DockerProvider(stack, 'b', { alias: 'b' }) });
+    const east = new DockerDatacenter(stack, 'east', { name: 'east', hostAddress: '192.0.2.1', tls, dockerProvider: new DockerProvider(stack, 'a', { alias: 'a', host: 'unix:///a.sock' }) });
+    const west = new DockerDatacenter(stack, 'west', { name: 'west', hostAddress: '192.0.2.2', tls, dockerProvider: new DockerProvider(stack, 'b', { alias: 'b', host: 'unix:///b.sock' }) });
     for (const dc of [east, west]) dc.addMeshGateway('gateway', { peering: true });
     new ClusterPeering(stack, 'peering', { acceptor: east, dialer: west });
     const json = synthJson(stack);

@@ -214,16 +214,6 @@ describe('bad input', () => {
     expect(written).toEqual(['bad']);
   });
 
-  test('rejects two stacks of one app running Docker datacenters on the default engine, and writes neither', () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
-    const app = new App({ outdir });
-    new DockerDatacenter(new TerraformStack(app, 'east'), 'dc', { name: 'east' });
-    new DockerDatacenter(new TerraformStack(app, 'west'), 'dc', { name: 'west', httpPort: 8510 });
-    expect(() => app.synth()).toThrow(/\[west\/dc\] its stack and the stack of east\/dc both run Docker datacenters on the default Docker engine, where both would create the same subnets \(and the network consul-mesh-wan\) \(got: "west"\)\. Declare these datacenters in one stack, or give one stack's datacenters a dockerProvider for another engine\./);
-    expect(fs.existsSync(path.join(outdir, 'stacks')) ? fs.readdirSync(path.join(outdir, 'stacks')) : []).toEqual([]);
-    fs.rmSync(outdir, { recursive: true, force: true });
-  });
-
   test('a mistake in a later stack writes no stack at all, the valid first one included', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-mesh-'));
     const app = new App({ outdir });
