@@ -14,11 +14,12 @@
 // from the tools' Consul (no registry needed) and Envoy off, since no Envoy
 // image can be had without a registry.
 import { spawn, spawnSync } from 'child_process';
-import { randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { aptInstall, connectDockerEngine, DockerEngine, ensureConsulImage, isAlive, onPath } from '../test/support/docker-engine';
 import { cacheDir, statePassphrase } from '../test/support/tools';
+import { chooseToolchain } from './toolchain';
 import { adopt, forgetImports, localTools } from './adopt';
 
 const repo = path.resolve(__dirname, '..');
@@ -42,15 +43,24 @@ const API = { dc1: 8500, dc2: 8501 } as const;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The tools' environment (OpenTofu as cdktf's binary, the provider mirror), built if missing. */
-function toolsEnv(): Record<string, string> {
-  const run = spawnSync('bash', [path.join(repo, 'tools', 'build.sh'), '--print-env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (run.status !== 0) throw new Error('tools/build.sh failed (see above)');
+/**
+ * The tools' environment: the user's OpenTofu and providers where they have
+ * them (scripts/toolchain.ts), the rest built if missing (tools/build.sh).
+ */
+function toolsEnv(ownEngine: boolean): Record<string, string> {
+  const choice = chooseToolchain({ env: process.env, cacheDir: cacheDir(), ownEngine });
+  for (const line of choice.lines) say(line);
   const env: Record<string, string> = {};
-  for (const line of run.stdout.split('\n')) {
-    const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]] = spawnSync('bash', ['-c', `printf %s ${m[2]}`], { encoding: 'utf8' }).stdout;
+  if (choice.build.length > 0) {
+    const run = spawnSync('bash', [path.join(repo, 'tools', 'build.sh'), '--only', choice.build.join(','), '--print-env'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (run.status !== 0) throw new Error('tools/build.sh failed (see above)');
+    for (const line of run.stdout.split('\n')) {
+      const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
+      if (m) env[m[1]] = spawnSync('bash', ['-c', `printf %s ${m[2]}`], { encoding: 'utf8' }).stdout;
+    }
   }
+  if (choice.cli) env.TERRAFORM_BINARY_NAME = choice.cli;
   return env;
 }
 
@@ -78,11 +88,12 @@ async function startOwnEngine(): Promise<string> {
 }
 
 /** The management token and gossip key, kept (mode 0600) for `down`; never printed. */
-function variables(consul: string): Record<string, string> {
+function variables(): Record<string, string> {
   if (fs.existsSync(varsFile)) return JSON.parse(fs.readFileSync(varsFile, 'utf8'));
   const vars = {
     fed_management_token: process.env.TF_VAR_fed_management_token ?? randomUUID(),
-    fed_gossip_key: process.env.TF_VAR_fed_gossip_key ?? spawnSync(consul, ['keygen'], { encoding: 'utf8' }).stdout.trim(),
+    // What `consul keygen` prints: 32 random bytes, base64.
+    fed_gossip_key: process.env.TF_VAR_fed_gossip_key ?? randomBytes(32).toString('base64'),
   };
   fs.writeFileSync(varsFile, JSON.stringify(vars), { mode: 0o600 });
   return vars;
@@ -178,11 +189,12 @@ async function up(): Promise<void> {
   refuseStateInRepo();
   forgetOtherBackends();
   fs.mkdirSync(home, { recursive: true });
-  const tools = toolsEnv();
   let host = process.env.DOCKER_HOST ?? '';
+  const yours = host !== '' || answers('unix:///var/run/docker.sock');
+  const tools = toolsEnv(!yours);
   let engine: DockerEngine;
   const knobs: Record<string, string> = {};
-  if (host || answers('unix:///var/run/docker.sock')) {
+  if (yours) {
     host ||= 'unix:///var/run/docker.sock';
     engine = connectDockerEngine(host);
     say(`engine: ${host} (yours); images from your registry, Envoy on`);
@@ -194,7 +206,7 @@ async function up(): Promise<void> {
     say(`engine: the project's own dockerd at ${host}; image ${knobs.CONSUL_MESH_IMAGE} built locally; Envoy off (no Envoy image without a registry)`);
   }
   fs.writeFileSync(engineFile, JSON.stringify({ host, knobs }));
-  const vars = variables(tools.CONSUL_BIN);
+  const vars = variables();
   const env = deployEnv(tools, knobs, host, vars);
   say(`state: ${stateDir}, encrypted (passphrase: TF_VAR_state_passphrase, else ${path.join(cacheDir(), 'state-passphrase')}, mode 0600)`);
 
@@ -206,7 +218,7 @@ async function up(): Promise<void> {
   for (const stack of STACKS) forgetImports(stackDir(stack));
   await waitFederated(vars.fed_management_token);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  registerServices(tools.CONSUL_BIN, vars.fed_management_token);
+  await registerServices(vars.fed_management_token);
 
   say('');
   say(`federated pair up in ${seconds}s (synth + OpenTofu apply + federation check)`);
@@ -227,14 +239,16 @@ async function up(): Promise<void> {
  * writes) with their datacenters' agents: no process runs behind them, but
  * their sidecars' upstreams are what `npm run explain -- --live` checks.
  */
-function registerServices(consul: string, token: string): void {
+async function registerServices(token: string): Promise<void> {
   const dir = path.join(repo, 'cdktf.out', 'stacks', STACK, 'services');
   for (const file of fs.readdirSync(dir).sort()) {
     const dc = file.split('-')[0] as keyof typeof API;
-    const run = spawnSync(consul, ['services', 'register', path.join(dir, file)], {
-      encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: `http://127.0.0.1:${API[dc]}`, CONSUL_HTTP_TOKEN: token },
+    // The agent's API takes the definition's snake_case keys, as `consul services register` sends them.
+    const { service } = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const res = await fetch(`http://127.0.0.1:${API[dc]}/v1/agent/service/register`, {
+      method: 'PUT', headers: { 'X-Consul-Token': token }, body: JSON.stringify(service), signal: AbortSignal.timeout(10_000),
     });
-    if (run.status !== 0) throw new Error(`registering ${file} with ${dc} failed: ${run.stderr}`);
+    if (!res.ok) throw new Error(`registering ${file} with ${dc} failed: ${res.status} ${await res.text()}`);
   }
 }
 
@@ -243,7 +257,8 @@ async function down(): Promise<void> {
     say('nothing to take down (no npm run up recorded)');
     return;
   }
-  const tools = toolsEnv();
+  // The image is there already: nothing needs Consul's binary.
+  const tools = toolsEnv(false);
   const { host, knobs } = JSON.parse(fs.readFileSync(engineFile, 'utf8')) as { host: string; knobs: Record<string, string> };
   const vars = JSON.parse(fs.readFileSync(varsFile, 'utf8')) as Record<string, string>;
   const own = host === `unix://${ownEngine.socket}`;

@@ -11,9 +11,12 @@
 # Every binary's module graph (`go version -m`) is checked against
 # tools/not-to-use.txt: a module that is not open source fails the build.
 #
-# Usage: bash tools/build.sh [--print-env]
+# Usage: bash tools/build.sh [--print-env] [--only tofu,consul,xds,providers]
 #   --print-env  progress goes to stderr; stdout is the env.sh content, so
 #                `eval "$(bash tools/build.sh --print-env)"` works.
+#   --only LIST  builds only those (npm run up builds what the user lacks);
+#                env.sh and status.json are written by full builds only, and
+#                --print-env prints the lines of what was built.
 #
 # Idempotent: results are cached under $CDKTF_CONSUL_MESH_CACHE (default
 # ${XDG_CACHE_HOME:-~/.cache}/cdktf-consul-mesh), keyed by what each build
@@ -22,12 +25,20 @@
 set -euo pipefail
 
 print_env=false
-case "${1:-}" in
-  "") ;;
-  --print-env) print_env=true ;;
-  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-  *) echo "usage: bash tools/build.sh [--print-env]" >&2; exit 2 ;;
-esac
+only=tofu,consul,xds,providers
+usage="usage: bash tools/build.sh [--print-env] [--only tofu,consul,xds,providers]"
+while (( $# > 0 )); do
+  case "$1" in
+    --print-env) print_env=true ;;
+    --only) only="${2:?$usage}"; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+wants() { [[ ,$only, == *,$1,* ]]; }
+full=false
+if wants tofu && wants consul && wants xds && wants providers; then full=true; fi
 exec 3>&1
 if $print_env; then exec 1>&2; fi
 
@@ -51,7 +62,12 @@ say() { echo "tools: $*"; }
 # Go's errors quote the proxy URL; keep hosts out of anything we print.
 redact() { sed -E 's#[a-z]+://[^/ ]+#<GOPROXY>#g'; }
 sha() { cat "$@" | sha256sum | cut -c1-16; }
-command -v go >/dev/null || { say "go toolchain not found on PATH"; exit 1; }
+if ! command -v go >/dev/null; then
+  say "no Go toolchain on PATH, needed to build: ${only//,/, }. Install Go 1.26 or newer (the tools' go.mod files ask for it);"
+  say "or, for npm run up to build nothing: OpenTofu 1.7 or newer on PATH as tofu, a Docker engine that answers, and the"
+  say "providers hashicorp/consul 2.22.1 and kreuzwerker/docker 3.6.2 in ~/.terraform.d/plugins (or CONSUL_MESH_PROVIDERS=cli)"
+  exit 1
+fi
 go_version=$(go env GOVERSION)
 
 case "$(uname -m)" in
@@ -113,6 +129,7 @@ providers=(
   "hashicorp/consul 2.22.1 terraform-provider-consul-2.22.1.tar.gz"
   "kreuzwerker/docker 3.6.2 terraform-provider-docker-3.6.2.tar.gz"
 )
+if wants providers; then
 [[ -d $vendor ]] || { say "provider sources not found at $vendor (set CDKTF_CONSUL_MESH_VENDOR)"; exit 1; }
 for spec in "${providers[@]}"; do
   read -r _ _ tarball <<<"$spec"
@@ -122,16 +139,17 @@ for spec in "${providers[@]}"; do
     say "$vendor/$tarball: sha256 $actual, expected ${expected:-<none in tools/provider-sources.sha256>}"; exit 1
   fi
 done
+fi
 
 # Builds run side by side: their module downloads overlap, and go parallelises compiles anyway.
 pids=()
-build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$go_version"))" \
-  go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!)
-build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version"))" \
-  go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!)
-build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version"))" \
-  go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!)
-for spec in "${providers[@]}"; do
+wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$go_version"))" \
+  go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!); }
+wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version"))" \
+  go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!); }
+wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version"))" \
+  go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!); }
+wants providers && for spec in "${providers[@]}"; do
   read -r addr version tarball <<<"$spec"
   build "provider $addr $version" "$cache/bin/terraform-provider-${addr#*/}_v$version" \
     "$(sha <(awk -v f="$tarball" '$2 == f' "$tools_dir/provider-sources.sha256") <(echo "$go_version"))" \
@@ -141,6 +159,7 @@ failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 (( failed == 0 )) || { say "some tools failed to build (see above)"; exit 1; }
 
+if wants providers; then
 # The mirror: OpenTofu resolves `hashicorp/consul` under its own registry host,
 # Terraform under HashiCorp's; both directories hold the same binaries
 # (hard links where possible: the mirror must not contain symlinks).
@@ -169,8 +188,10 @@ provider_installation {
   }
 }
 EOF
+fi
 
 json() { printf '{"path": "%s", "version": "%s"}' "$1" "$2"; }
+if $full; then
 {
   echo "{"
   echo "  \"terraform\": $(json "$tofu_bin" "$tofu_version"),"
@@ -184,20 +205,26 @@ json() { printf '{"path": "%s", "version": "%s"}' "$1" "$2"; }
 } >"$cache/status.json.tmp"
 mv "$cache/status.json.tmp" "$cache/status.json"
 
-# Stable names on PATH for people and for cdktf-cli.
-ln -sfn "$tofu_bin" "$cache/path/tofu"
-ln -sfn "$consul_bin" "$cache/path/consul"
-ln -sfn "$xds_bin" "$cache/path/cmesh-xds"
-{
-  echo "# generated by tools/build.sh"
-  printf 'export TF_CLI_CONFIG_FILE=%q\n' "$cache/terraformrc"
-  echo "export CHECKPOINT_DISABLE=1"
-  printf 'export TERRAFORM_BINARY_NAME=%q\n' "$tofu_bin"
-  printf 'export CONSUL_BIN=%q\n' "$consul_bin"
-  printf 'export PATH=%q:"$PATH"\n' "$cache/path"
-} >"$cache/env.sh"
+fi
 
-say "OpenTofu $tofu_version, Consul $consul_version, cmesh-xds, providers hashicorp/consul 2.22.1 + kreuzwerker/docker 3.6.2; licences checked"
-say "status in $cache/status.json; source $cache/env.sh"
+# Stable names on PATH for people and for cdktf-cli.
+if wants tofu; then ln -sfn "$tofu_bin" "$cache/path/tofu"; fi
+if wants consul; then ln -sfn "$consul_bin" "$cache/path/consul"; fi
+if wants xds; then ln -sfn "$xds_bin" "$cache/path/cmesh-xds"; fi
+env_lines() {
+  echo "# generated by tools/build.sh"
+  if wants providers; then printf 'export TF_CLI_CONFIG_FILE=%q\n' "$cache/terraformrc"; fi
+  echo "export CHECKPOINT_DISABLE=1"
+  if wants tofu; then printf 'export TERRAFORM_BINARY_NAME=%q\n' "$tofu_bin"; fi
+  if wants consul; then printf 'export CONSUL_BIN=%q\n' "$consul_bin"; fi
+  printf 'export PATH=%q:"$PATH"\n' "$cache/path"
+}
+if $full; then
+  env_lines >"$cache/env.sh"
+  say "OpenTofu $tofu_version, Consul $consul_version, cmesh-xds, providers hashicorp/consul 2.22.1 + kreuzwerker/docker 3.6.2; licences checked"
+  say "status in $cache/status.json; source $cache/env.sh"
+else
+  say "built: ${only//,/, }; licences checked"
+fi
 say "total ($(since "$started"))"
-if $print_env; then cat "$cache/env.sh" >&3; fi
+if $print_env; then env_lines >&3; fi

@@ -41,6 +41,10 @@ test('npm run up deploys the federated pair and says where each datacenter answe
   expect(up.out).toMatch(/dc2: API http:\/\/127\.0\.0\.1:8501 {2}UI http:\/\/127\.0\.0\.1:8501\/ui {2}\(Consul 1\.14\.11, leader 10\.249\.2\.10:8300\)/);
   expect(up.out).toMatch(/web +dc1 +api +dc2 +local +proxy-defaults MeshGateway/);
   expect(up.out).toContain('npm run down');
+  // One line per choice of tools (scripts/toolchain.ts): no engine runs here, so Consul is built for the project's own.
+  expect(up.out).toMatch(/^cli: OpenTofu /m);
+  expect(up.out).toMatch(/^providers: hashicorp\/consul 2\.22\.1 and kreuzwerker\/docker 3\.6\.2 /m);
+  expect(up.out).toMatch(/^consul: built from source, for the image of the project's own Docker engine \(no engine of yours answers\)$/m);
   // The secrets are never printed: neither the management token nor the gossip key.
   const vars = JSON.parse(fs.readFileSync(path.join(cacheDir(), 'main-job', 'vars.json'), 'utf8'));
   expect(fs.statSync(path.join(cacheDir(), 'main-job', 'vars.json')).mode & 0o077).toBe(0);
