@@ -99,7 +99,11 @@ function variables(): Record<string, string> {
   return vars;
 }
 
+let cliReady = false;
 function cdktf(args: string[], env: NodeJS.ProcessEnv): void {
+  // cdktf-cli's native module has no binary for Node 24: built once (tools/node-pty.sh), a no-op where it loads.
+  if (!cliReady && spawnSync('bash', [path.join(repo, 'tools', 'node-pty.sh')], { stdio: 'inherit' }).status !== 0) throw new Error('tools/node-pty.sh failed (see above)');
+  cliReady = true;
   const run = spawnSync(path.join(repo, 'node_modules', '.bin', 'cdktf'), args, { cwd: repo, env, stdio: 'inherit' });
   if (run.status !== 0) throw new Error(`cdktf ${args.join(' ')} exited ${run.status ?? run.signal}`);
 }
