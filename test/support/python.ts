@@ -29,7 +29,7 @@ function must(command: string, args: string[], options: { cwd?: string; env?: No
 export function pythonEnv(): PythonEnv {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-python-'));
   // As `npm run package` builds it (README samples translated by jsii-rosetta), from this build's assembly.
-  must('bash', [path.join(repo, 'scripts', 'package.sh'), '-o', path.join(dir, 'dist')]);
+  must('bash', [path.join(repo, 'scripts', 'package.sh'), '-o', path.join(dir, 'dist'), '--targets', 'js,python']);
   const wheel = fs.readdirSync(path.join(dir, 'dist', 'python')).find((f) => f.endsWith('.whl'));
   if (!wheel) throw new Error('jsii-pacmak wrote no wheel');
   must('python3', ['-m', 'venv', path.join(dir, 'venv')]);
