@@ -19,6 +19,17 @@ export function knobs(dir: string): Record<string, string> {
   return { CONSUL_MESH_IMAGE: 'hashicorp/consul:1.19.2', CONSUL_MESH_START_ENVOY: 'false', CONSUL_MESH_STATE_DIR: `${dir}/state/./pair/` };
 }
 
+/**
+ * What a synth with `knobs(dir)` must show, beside matching the TypeScript:
+ * the state dir (normalized), the image, no Envoy container.
+ */
+export function expectKnobsApplied(out: string, dir: string): void {
+  const stack = filesIn(out)[path.join('stacks', 'federated-pair', 'cdk.tf.json')];
+  expect(stack).toContain(`"path": "${path.join(dir, 'state', 'pair', 'federated-pair.tfstate')}"`);
+  expect(stack).toContain('hashicorp/consul:1.19.2');
+  expect(stack).not.toContain('envoyproxy/envoy');
+}
+
 /** The environment of a synth: the knobs given and no others, CDKTF_OUTDIR, the jsii runtime's end-of-life Node banner silenced. */
 function synthEnv(outdir: string, env: Record<string, string>): NodeJS.ProcessEnv {
   const base = { ...process.env };
