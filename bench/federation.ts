@@ -11,6 +11,8 @@
 //   npm run bench:federation -- --datacenters 2,4,8,16
 import { spawnSync } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { ConsulFederation, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../lib';
 import { AppDeployment } from '../test/support/docker-deployment';
@@ -107,7 +109,12 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
     await deployment.init();
     const apply: Record<string, number> = {};
     const [healthy] = await timed(async () => {
-      for (const { name, deployment: stack } of deployment.stacks) [apply[name]] = await timed(() => stack.apply());
+      for (const { name, deployment: stack } of deployment.stacks) {
+        const [ms, run] = await timed(() => stack.apply());
+        apply[name] = ms;
+        // BENCH_APPLY_LOG=dir keeps each apply's output (what took how long), for a closer look.
+        if (process.env.BENCH_APPLY_LOG) fs.writeFileSync(path.join(process.env.BENCH_APPLY_LOG, `apply-${n}-${name}.log`), run.stdout);
+      }
       await waitHealthy(engine, n, token);
     });
     const { mib, containers } = await memory(engine);

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import type { IDatacenter } from '../datacenter/datacenter';
+import { entryReadiness, IDatacenter } from '../datacenter/datacenter';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { ConfigEntry } from '../internal/providers';
@@ -46,7 +46,7 @@ export function configEntryResource(scope: Construct, datacenter: IDatacenter, k
     kind,
     name,
     configJson: '',
-    dependsOn: dependsOnAll(datacenter.readiness),
+    dependsOn: dependsOnAll(entryReadiness(datacenter)),
   });
   resource.overrideLogicalId(entryAddressName(datacenter, kind, name));
   FinalizePass.of(scope).add({

@@ -59,6 +59,16 @@ export interface IDatacenter extends IConstruct {
 }
 
 /**
+ * What a config entry written through `dc` waits on: its readiness, and for
+ * a federation's primary whose servers are in a stack of their own, its
+ * secondaries' replication (DockerDatacenter).
+ * @internal
+ */
+export function entryReadiness(dc: IDatacenter): ITerraformDependable[] {
+  return (dc as { _entryReadiness?: ITerraformDependable[] })._entryReadiness ?? dc.readiness;
+}
+
+/**
  * The datacenter's name in the stack: its provider alias and the prefix of
  * files written per datacenter. The datacenter name, qualified by the
  * cluster when that is not the primary's name (two clusters' `dc1`).

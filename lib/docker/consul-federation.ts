@@ -182,7 +182,7 @@ export class ConsulFederation extends Construct implements FederationScope {
       this.links.set(options.name, link);
       return new DockerDatacenter(this, options.name, shared(options, i + 1));
     });
-    if (serverParent) this.primary._waitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
+    if (serverParent) this.primary._entriesWaitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
   }
 
   /** @internal */

@@ -53,8 +53,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same engine unless the servers have a stack of their own. */
   private readonly engine: StackEngine;
   private readonly serversElsewhere: boolean;
-  /** With servers elsewhere: what the Consul side waits on (secondaries: replication running; the primary: its secondaries'). */
+  /** With servers elsewhere: what the Consul side waits on (a secondary: its replication running). */
   private readonly consulSideReadiness: ITerraformDependable[] = [];
+  /** What config entries written through this datacenter wait on too (the primary: its secondaries' replication). */
+  private readonly entriesAlsoWaitFor: ITerraformDependable[] = [];
   /** How it runs gateways and offers peering addresses (lib/datacenter/runtime.ts). */
   private readonly runtime: DockerDatacenterRuntime;
   private readonly link: FederationLink;
@@ -226,13 +228,21 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   }
 
   /**
-   * Makes what waits on this datacenter wait on `items` too: a federation's
-   * primary, whose config entries must be written once its secondaries
-   * replicate (servers in a stack of their own).
+   * Makes config entries written through this datacenter wait on `items`
+   * too: a federation's primary, whose entries must be written once its
+   * secondaries replicate (servers in a stack of their own: an entry
+   * written before a secondary's replicator holds its token reaches it only
+   * with the next change). ACLs, tokens and gateways need not wait: each
+   * secondary's own wait on its replication covers what it reads.
    * @internal
    */
-  public _waitAlsoFor(items: ITerraformDependable[]): void {
-    this.consulSideReadiness.push(...items);
+  public _entriesWaitAlsoFor(items: ITerraformDependable[]): void {
+    this.entriesAlsoWaitFor.push(...items);
+  }
+
+  /** @internal */
+  public get _entryReadiness(): ITerraformDependable[] {
+    return [...this.readiness, ...this.entriesAlsoWaitFor];
   }
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */

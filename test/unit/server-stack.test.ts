@@ -148,6 +148,20 @@ describe('a ConsulFederation with serverStack', () => {
     expect(site.resource.consul_acl_policy.fed_ReplicationPolicy_3FB04556.depends_on).toBeUndefined();
   });
 
+  test('the primary\'s gateway does not wait for the secondaries\' replication; its config entries do; each secondary\'s gateway waits for its own', () => {
+    const { app, fed } = federationApp();
+    for (const dc of fed.datacenters) dc.addMeshGateway('gateway', { startEnvoy: false });
+    new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
+    app.synth();
+    const site = written(app, 'pair');
+    const handOver = Object.keys(site.resource.docker_container).find((id) => id.startsWith('fed_dc2_Server0_ReplicationToken'));
+    const policy = (dc: string) => Object.entries<any>(site.resource.consul_acl_policy).find(([id]) => id.startsWith(`fed_${dc}_gateway_Acl_Policy`))![1];
+    // An ACL policy, a token and a registration in dc1 read nothing dc2 replicates.
+    expect(policy('dc1').depends_on).toBeUndefined();
+    expect(policy('dc2').depends_on).toEqual([`docker_container.${handOver}`]);
+    expect(Object.values<any>(site.resource.consul_config_entry)[0].depends_on).toEqual([`docker_container.${handOver}`]);
+  });
+
   test('is refused in mesh-gateway federation, and with a secret from the federation\'s own stack', () => {
     expect(() => federationApp(FederationMethod.meshGateways()))
       .toThrow(/pair\/fed: serverStack works with WAN gossip federation only.*\(got: "mesh-gateways"\)\. Use FederationMethod\.wanGossip\(\), or remove serverStack\./);
