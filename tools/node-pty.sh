@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # cdktf-cli loads the native module of @cdktf/node-pty-prebuilt-multiarch at
-# start. The package ships binaries for Node up to 22 (ABI 127) only, so on
-# Node 24 `cdktf` stops with "Cannot find module '../build/Release/pty.node'",
-# and npm 11 does not run the package's install script that would build it.
+# start. The package ships binaries for Node up to 22 (ABI 127) only; its
+# install script builds one for a newer Node with node-gyp, which downloads
+# Node's headers unless npm_config_nodedir names them (.ci/run does). Where
+# node_modules was installed under another Node (or that build failed),
+# `cdktf` stops on Node 24 with "Cannot find module '../build/Release/pty.node'".
 # This builds it from the package's own sources with npm's node-gyp, against
 # the headers the npm `node` package brings (no download), once per package
 # version and ABI, cached outside the repo, and copies it where the package
