@@ -61,6 +61,8 @@ function toolsEnv(ownEngine: boolean): Record<string, string> {
     }
   }
   if (choice.cli) env.TERRAFORM_BINARY_NAME = choice.cli;
+  // Empty is unset to the CLI.
+  if (choice.clearCliConfig) env.TF_CLI_CONFIG_FILE = '';
   return env;
 }
 

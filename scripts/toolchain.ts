@@ -31,6 +31,11 @@ export interface ToolchainChoice {
   readonly build: BuiltTool[];
   /** Use the CLI's own provider configuration (no TF_CLI_CONFIG_FILE of the project's). */
   readonly ownProviderConfig: boolean;
+  /**
+   * TF_CLI_CONFIG_FILE names a file that does not exist: cleared, since the
+   * CLI then warns on stdout, which cdktf cannot parse.
+   */
+  readonly clearCliConfig: boolean;
   /** One line per choice. */
   readonly lines: string[];
 }
@@ -62,8 +67,10 @@ export function onPathOf(name: string, env: NodeJS.ProcessEnv, cacheDir: string)
 function cliVersion(cli: string, env: NodeJS.ProcessEnv): string | undefined {
   const run = spawnSync(cli, ['version', '-json'], { encoding: 'utf8', env: { ...env, CHECKPOINT_DISABLE: '1' }, timeout: 30_000 });
   if (run.status !== 0) return undefined;
+  // Warnings about the CLI configuration (a TF_CLI_CONFIG_FILE that does not exist) come first, on stdout too.
+  const json = /\{[\s\S]*\}\s*$/.exec(run.stdout);
   try {
-    return JSON.parse(run.stdout).terraform_version as string;
+    return json ? JSON.parse(json[0]).terraform_version as string : undefined;
   } catch {
     return undefined;
   }
@@ -139,8 +146,12 @@ export function chooseToolchain(inputs: ChoiceInputs): ToolchainChoice {
     missing.push('a Docker engine that answers on DOCKER_HOST or /var/run/docker.sock (its registry gives the Consul image)');
   }
 
+  const given = env.TF_CLI_CONFIG_FILE;
+  const clearCliConfig = ownProviderConfig && given !== undefined && given !== '' && !fs.existsSync(given);
+  if (clearCliConfig) lines.push(`cli config: TF_CLI_CONFIG_FILE=${given} does not exist: cleared (the CLI's defaults apply)`);
+
   if (build.length > 0 && !onPathOf('go', env, cacheDir)) {
     throw new Error(`npm run up needs to build ${build.join(', ')}, and no Go toolchain is on PATH. Install Go 1.26 or newer, or provide: ${missing.join('; ')}.`);
   }
-  return { cli, build, ownProviderConfig, lines };
+  return { cli, build, ownProviderConfig, clearCliConfig, lines };
 }

@@ -35,7 +35,9 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('a tofu on PATH is used, not built; the providers are built when the CLI has none', () => {
   const bin = binDir('tofu-and-go', { tofu: loadToolchain().terraform, go: go() });
-  const choice = chooseToolchain({ env: { PATH: `${bin}:${system}`, HOME: path.join(work, 'empty-home') }, cacheDir: cacheDir(), ownEngine: false });
+  // A CLI configuration file that does not exist makes tofu warn on stdout before its JSON: still recognised.
+  const env = { PATH: `${bin}:${system}`, HOME: path.join(work, 'empty-home'), TF_CLI_CONFIG_FILE: path.join(work, 'missing.tfrc') };
+  const choice = chooseToolchain({ env, cacheDir: cacheDir(), ownEngine: false });
   expect(choice.cli).toBe(path.join(bin, 'tofu'));
   expect(choice.build).toEqual(['providers']);
   expect(choice.lines[0]).toBe(`cli: OpenTofu ${tofuVersion} at ${path.join(bin, 'tofu')} (yours, on PATH)`);
@@ -71,10 +73,15 @@ test('builds nothing with a tofu on PATH and the providers in ~/.terraform.d/plu
   const env = { PATH: `${bin}:${system}`, HOME: home };
   const choice = chooseToolchain({ env, cacheDir: cacheDir(), ownEngine: false });
   expect(choice).toEqual({
-    cli: path.join(bin, 'tofu'), build: [], ownProviderConfig: true,
+    cli: path.join(bin, 'tofu'), build: [], ownProviderConfig: true, clearCliConfig: false,
     lines: [`cli: OpenTofu ${tofuVersion} at ${path.join(bin, 'tofu')} (yours, on PATH)`,
       `providers: hashicorp/consul 2.22.1 and kreuzwerker/docker 3.6.2 found in ${home}/.terraform.d/plugins (your CLI's implicit local directory)`],
   });
+  // A TF_CLI_CONFIG_FILE that does not exist would make the CLI warn on stdout, where cdktf reads JSON: cleared.
+  const missing = path.join(work, 'missing.tfrc');
+  const cleared = chooseToolchain({ env: { ...env, TF_CLI_CONFIG_FILE: missing }, cacheDir: cacheDir(), ownEngine: false });
+  expect(cleared.clearCliConfig).toBe(true);
+  expect(cleared.lines[2]).toBe(`cli config: TF_CLI_CONFIG_FILE=${missing} does not exist: cleared (the CLI's defaults apply)`);
   // The CLI's own configuration (none: its defaults), as npm run up leaves it. A proxy on a closed loopback
   // port makes any registry request fail, so success means the providers came from the directory.
   const stack = path.join(work, 'stack');
