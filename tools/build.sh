@@ -2,6 +2,7 @@
 # Builds the real, open-source tools the tests drive, from source:
 #   - OpenTofu (the Terraform CLI; MPL-2.0) from tools/opentofu
 #   - Consul 1.14.11 (the newest all-MPL release) from tools/consul
+#   - Consul 1.14.8, which the day-2 suite upgrades from, from tools/consul-previous
 #   - cmesh-xds, the project's xDS reader (what Consul serves Envoy), from tools/xds
 #   - the providers the stack pins, hashicorp/consul 2.22.1 and
 #     kreuzwerker/docker 3.6.2, from the upstream release tarballs in
@@ -11,7 +12,7 @@
 # Every binary's module graph (`go version -m`) is checked against
 # tools/not-to-use.txt: a module that is not open source fails the build.
 #
-# Usage: bash tools/build.sh [--print-env] [--only tofu,consul,xds,providers]
+# Usage: bash tools/build.sh [--print-env] [--only tofu,consul,consul-previous,xds,providers]
 #   --print-env  progress goes to stderr; stdout is the env.sh content, so
 #                `eval "$(bash tools/build.sh --print-env)"` works.
 #   --only LIST  builds only those (npm run up builds what the user lacks);
@@ -25,8 +26,8 @@
 set -euo pipefail
 
 print_env=false
-only=tofu,consul,xds,providers
-usage="usage: bash tools/build.sh [--print-env] [--only tofu,consul,xds,providers]"
+only=tofu,consul,consul-previous,xds,providers
+usage="usage: bash tools/build.sh [--print-env] [--only tofu,consul,consul-previous,xds,providers]"
 while (( $# > 0 )); do
   case "$1" in
     --print-env) print_env=true ;;
@@ -107,6 +108,8 @@ tofu_version=$(required_version "$tools_dir/opentofu" github.com/opentofu/opento
 consul_version=$(required_version "$tools_dir/consul" github.com/hashicorp/consul)
 tofu_bin="$cache/bin/tofu-$tofu_version"
 consul_bin="$cache/bin/consul-$consul_version"
+previous_version=$(required_version "$tools_dir/consul-previous" github.com/hashicorp/consul)
+previous_bin="$cache/bin/consul-$previous_version"
 xds_bin="$cache/bin/cmesh-xds"
 
 go_build_wrapper() { # dir out pkg [ldflags]
@@ -147,6 +150,8 @@ wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/op
   go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!); }
 wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version"))" \
   go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!); }
+wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$go_version"))" \
+  go_build_wrapper "$tools_dir/consul-previous" "$previous_bin" github.com/hashicorp/consul & pids+=($!); }
 wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version"))" \
   go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!); }
 wants providers && for spec in "${providers[@]}"; do
@@ -196,6 +201,7 @@ if $full; then
   echo "{"
   echo "  \"terraform\": $(json "$tofu_bin" "$tofu_version"),"
   echo "  \"consul\": $(json "$consul_bin" "$consul_version"),"
+  if wants consul-previous; then echo "  \"consulPrevious\": $(json "$previous_bin" "$previous_version"),"; fi
   echo "  \"xds\": $(json "$xds_bin" "$(awk '$1 == "github.com/envoyproxy/go-control-plane/envoy" { print $2 }' "$tools_dir/xds/go.mod")"),"
   echo "  \"providers\": {"
   echo "    \"hashicorp/consul\": $(json "$cache/bin/terraform-provider-consul_v2.22.1" 2.22.1),"

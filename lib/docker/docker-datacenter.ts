@@ -178,6 +178,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         leaveGraceSeconds: props.join !== undefined ? 20 : undefined,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
+        upgradeOrder: {
+          servers: this.serverCount,
+          ...(primaryDatacenter !== this.name ? { primary: { datacenter: primaryDatacenter, servers: this.link.primary?.serverCount } } : {}),
+        },
         globalProvider: this.globalProvider,
         agentTokenElsewhere: this.serversElsewhere,
         preconditions: index === 0 ? secretChecks : [],
@@ -224,7 +228,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * is applied, healthy, first.
    */
   public get readiness(): ITerraformDependable[] {
-    return this.serversElsewhere ? [...this.consulSideReadiness] : this.servers.map((s) => s.container);
+    return this.serversElsewhere ? [...this.consulSideReadiness] : this.servers.map((s) => s.ready);
   }
 
   /**

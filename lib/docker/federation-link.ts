@@ -11,6 +11,8 @@ import { checkDatacenterName, checkHostPort, checkKeys } from '../internal/valid
 /** What a secondary reads of its federation's primary, once the tree is complete. @internal */
 export interface FederationPrimary {
   readonly name: string;
+  /** How many servers it has, where known (same app): a secondary's upgrade waits for all of them. */
+  readonly serverCount?: number;
   /** The servers' addresses on the shared network (WAN gossip). */
   readonly _serverWanAddresses: string[];
   /** WAN addresses of its mesh gateways: the secondary's `primary_gateways`. */

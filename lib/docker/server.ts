@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, issueServerCertificate } from './certificates';
 import { AgentTokenTarget, setAgentToken } from './server-tokens';
+import { BIN_DIR, serverStartScript, upgradeStep } from './server-upgrade';
 import { AddressPool, StackEngine } from './stack-engine';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
@@ -36,6 +37,8 @@ export interface ConsulServerProps {
   readonly managementToken: string;
   /** Where the agent token is created (the primary's ACLs). */
   readonly globalProvider: ConsulProvider;
+  /** How many servers the datacenter has, and a secondary's primary: the order of rolling upgrades. */
+  readonly upgradeOrder: { readonly servers: number; readonly primary?: { readonly datacenter: string; readonly servers?: number } };
   /** The datacenter sets the agent token from its own stack (`setAgentToken`), applied after this one. */
   readonly agentTokenElsewhere?: boolean;
   /** Plan-time checks of the datacenter's secrets. */
@@ -54,6 +57,11 @@ export class ConsulServer extends Construct {
   public readonly nodeName: string;
   public readonly lanAddress: string;
   public readonly container: Container;
+  /**
+   * The server's upgrade step (lib/docker/server-upgrade.ts): done once the
+   * server runs the image's Consul. What reads through the server waits on it.
+   */
+  public readonly ready: Container;
   /** The container's name (`<prefix>-<node>`). */
   public readonly containerName: string;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
@@ -77,7 +85,9 @@ export class ConsulServer extends Construct {
     const base = `${props.prefix}-${this.nodeName}`;
     this.containerName = base;
     const data = new Volume(this, 'Data', { provider: engine.provider, name: `${base}-data` });
-    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
+    // The Consul binary the server runs: replaced by its upgrade step, not by replacing the container.
+    const bin = new Volume(this, 'Bin', { provider: engine.provider, name: `${base}-bin` });
+    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }, { volumeName: bin.name, containerPath: BIN_DIR }];
     const dependsOn: ITerraformDependable[] = [];
     if (props.ca) {
       const tls = issueServerCertificate(this, engine, {
@@ -105,8 +115,8 @@ export class ConsulServer extends Construct {
       name: base,
       hostname: this.nodeName,
       image: engine.image(props.image).imageId,
-      entrypoint: ['consul'],
-      command: ['agent', `-config-dir=${CONFIG_DIR}`],
+      entrypoint: ['/bin/sh', '-c'],
+      command: [serverStartScript()],
       volumes,
       networksAdvanced: this.networks(),
       ports: this.publishedPorts(),
@@ -122,19 +132,25 @@ export class ConsulServer extends Construct {
       restart: 'unless-stopped',
       ...(props.leaveGraceSeconds !== undefined ? { destroyGraceSeconds: props.leaveGraceSeconds } : {}),
       dependsOn: dependsOnAll(dependsOn),
-      ...(props.preconditions.length > 0 || props.hostAddress !== undefined ? {
-        lifecycle: {
-          ...(props.preconditions.length > 0 ? { precondition: props.preconditions } : {}),
+      lifecycle: {
+        ...(props.preconditions.length > 0 ? { precondition: props.preconditions } : {}),
+        ignoreChanges: [
+          // A new image reaches the server through its upgrade step, one server at a time.
+          'image',
           // The docker provider reads back ports sorted by number only, so
           // 8302/tcp and 8302/udp come back in random order and every plan
           // would replace the server. The label carries them instead: it
           // replaces the container when they really change.
-          ...(props.hostAddress !== undefined ? { ignoreChanges: ['ports'] } : {}),
-        },
-      } : {}),
+          ...(props.hostAddress !== undefined ? ['ports'] : []),
+        ],
+      },
       ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
-    if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.container });
+    this.ready = upgradeStep(this, engine, {
+      nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
+      managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary, after: this.container,
+    });
+    if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }
 
   /** What the one-shots that hand this server its tokens need of it, reaching it on network `networkName`. */

@@ -164,16 +164,21 @@ export class StackEngine extends Construct implements IFinalizable {
    * certificates). The docker provider only records `exit_code`, so a
    * postcondition makes a failed step fail the apply instead of passing silently.
    */
-  public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle'>): Container {
+  public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle' | 'logs' | 'tty'>,
+    options: { readonly showLogs?: boolean } = {}): Container {
     return new Container(scope, id, {
       ...config,
       provider: this.provider,
       attach: true,
       mustRun: false,
+      // Its output in the error itself (a terminal, so not multiplexed): for steps whose output says what to do and holds no secret.
+      ...(options.showLogs ? { logs: true, tty: true } : {}),
       lifecycle: {
         postcondition: [{
           condition: '${self.exit_code == 0}',
-          errorMessage: `${config.name} exited non-zero: see \`docker logs ${config.name}\`.`,
+          errorMessage: options.showLogs
+            ? `${config.name} exited non-zero:\n\${self.container_logs == null ? "(see docker logs ${config.name})" : trimspace(self.container_logs)}`
+            : `${config.name} exited non-zero: see \`docker logs ${config.name}\`.`,
         }],
       },
     });

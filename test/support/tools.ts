@@ -13,6 +13,8 @@ export interface Toolchain {
   readonly consul: string;
   /** The xDS reader (tools/xds), '' when missing. */
   readonly xds: string;
+  /** The earlier Consul the day-2 suite upgrades from (tools/consul-previous), '' when missing. */
+  readonly consulPrevious: string;
   /** Provider binaries installed in the filesystem mirror. */
   readonly providers: { readonly consul?: string; readonly docker?: string };
   /** Version of each available tool, as status.json records it (e.g. consul: `1.14.11`). */
@@ -23,12 +25,13 @@ export interface Toolchain {
   readonly env: Record<string, string>;
 }
 
-export type ToolName = 'terraform' | 'consul' | 'xds' | 'provider-consul' | 'provider-docker';
+export type ToolName = 'terraform' | 'consul' | 'consul-previous' | 'xds' | 'provider-consul' | 'provider-docker';
 
 type Entry = { path: string; version: string } | { missing: string };
 interface Status {
   terraform: Entry;
   consul: Entry;
+  consulPrevious?: Entry;
   xds?: Entry;
   providers: Record<string, Entry>;
 }
@@ -38,6 +41,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const labels: Record<ToolName, string> = {
   'terraform': 'terraform',
   'consul': 'consul',
+  'consul-previous': 'consul to upgrade from (tools/consul-previous)',
   'xds': 'xds reader (tools/xds)',
   'provider-consul': 'provider hashicorp/consul',
   'provider-docker': 'provider kreuzwerker/docker',
@@ -81,12 +85,13 @@ function readStatus(file: string): Status | undefined {
 }
 
 function entries(status: Status): Entry[] {
-  return [status.terraform, status.consul, ...(status.xds ? [status.xds] : []), ...Object.values(status.providers ?? {})];
+  return [status.terraform, status.consul, ...(status.consulPrevious ? [status.consulPrevious] : []), ...(status.xds ? [status.xds] : []),
+    ...Object.values(status.providers ?? {})];
 }
 
 /** Stale when a binary the status names has since been deleted, or a tool is not recorded (an older build.sh wrote it). */
 function isStale(status: Status | undefined): boolean {
-  return !status || !status.xds || entries(status).some(e => 'path' in e && !fs.existsSync(e.path));
+  return !status || !status.xds || !status.consulPrevious || entries(status).some(e => 'path' in e && !fs.existsSync(e.path));
 }
 
 let cached: Toolchain | undefined;
@@ -127,6 +132,7 @@ export function loadToolchain(): Toolchain {
     terraform,
     consul: pick('consul', s.consul) ?? '',
     xds: pick('xds', s.xds) ?? '',
+    consulPrevious: pick('consul-previous', s.consulPrevious) ?? '',
     providers: {
       consul: pick('provider-consul', s.providers?.['hashicorp/consul']),
       docker: pick('provider-docker', s.providers?.['kreuzwerker/docker']),
@@ -150,6 +156,7 @@ export function requireTool(name: ToolName, toolchain: Toolchain = loadToolchain
   const found = {
     'terraform': toolchain.terraform,
     'consul': toolchain.consul,
+    'consul-previous': toolchain.consulPrevious,
     'xds': toolchain.xds,
     'provider-consul': toolchain.providers.consul,
     'provider-docker': toolchain.providers.docker,

@@ -26,21 +26,21 @@ describe('ClusterPeering through mesh gateways', () => {
 
     expect(resourceAt(json, 'consul_peering_token', 'peering/Token')).toEqual({
       provider: 'consul.east', peer_name: 'west',
-      depends_on: [at('docker_container', 'east/Server0/Container'), ...meshEntries, at('docker_container', 'east/gateway/Replica0/Registration')],
+      depends_on: [at('docker_container', 'east/Server0/Upgrade'), ...meshEntries, at('docker_container', 'east/gateway/Replica0/Registration')],
     });
     expect(resourceAt(json, 'consul_peering', 'peering/Peering')).toEqual({
       provider: 'consul.west', peer_name: 'east',
       peering_token: `\${${at('consul_peering_token', 'peering/Token')}.peering_token}`,
-      depends_on: [at('docker_container', 'west/Server0/Container'), ...meshEntries, at('docker_container', 'west/gateway/Replica0/Registration')],
+      depends_on: [at('docker_container', 'west/Server0/Upgrade'), ...meshEntries, at('docker_container', 'west/gateway/Replica0/Registration')],
     });
     expect(resourceAt(json, 'consul_config_entry', 'east/ExportedServices')).toMatchObject({
       kind: 'exported-services', name: 'default', provider: 'consul.east',
-      depends_on: [at('docker_container', 'east/Server0/Container'), at('consul_peering', 'peering/Peering')],
+      depends_on: [at('docker_container', 'east/Server0/Upgrade'), at('consul_peering', 'peering/Peering')],
     });
     expect(body(json, 'east/ExportedServices')).toEqual({ Services: [{ Name: 'api', Consumers: [{ Peer: 'west' }] }] });
     expect(resourceAt(json, 'consul_config_entry', 'east/Intentions-api')).toMatchObject({
       kind: 'service-intentions', name: 'api',
-      depends_on: [at('docker_container', 'east/Server0/Container'), at('consul_config_entry', 'east/ExportedServices')],
+      depends_on: [at('docker_container', 'east/Server0/Upgrade'), at('consul_config_entry', 'east/ExportedServices')],
     });
     expect(body(json, 'east/Intentions-api')).toEqual({ Sources: [{ Name: 'web', Peer: 'west', Action: 'allow', Precedence: 9, Type: 'consul' }] });
   });

@@ -18,7 +18,7 @@ describe('ProxyDefaults', () => {
     expect(JSON.parse(entry.config_json)).toEqual({
       Config: { protocol: Protocol.HTTP }, TransparentProxy: {}, MeshGateway: { Mode: 'local' }, Expose: {}, AccessLogs: {},
     });
-    expect(entry.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
+    expect(entry.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Upgrade')]);
   });
 
   test('with nothing set sends an empty mode, which defers to Consul; written in a secondary, it goes to the primary', () => {

@@ -65,7 +65,8 @@ describe('ConsulFederation over WAN gossip', () => {
     expect([primary, secondary].map((c) => [c.healthcheck.interval, c.healthcheck.retries, c.wait_timeout])).toEqual([['2s', 90, 180], ['2s', 90, 180]]);
     // A secondary that starts before the primary answers joins a second after it does, not 30 s.
     expect(uploadedConfig(secondary)).toMatchObject({ retry_join_wan: ['10.249.0.10'], retry_interval_wan: '1s', retry_interval: '1s' });
-    expect(JSON.stringify(json)).not.toMatch(/sleep/);
+    // Only the upgrade steps poll (every 0.5 s, for a condition); nothing sleeps for a fixed time.
+    expect(JSON.stringify(json).replace(/until [a-z]+; do n=\$\(\(n\+1\)\); .*?; sleep 0\.5; done/g, '')).not.toMatch(/sleep/);
   });
 
   test('creates the replication token in the primary with acl/operator write and service/intention read', () => {
@@ -74,7 +75,7 @@ describe('ConsulFederation over WAN gossip', () => {
     const policy = resourceAt(json, 'consul_acl_policy', 'fed/ReplicationPolicy');
     expect(policy.provider).toBe('consul.dc1');
     expect(policy.rules).toBe('acl = "write"\noperator = "write"\nservice_prefix "" {\n  policy     = "read"\n  intentions = "read"\n}\n');
-    expect(policy.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container')]);
+    expect(policy.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Upgrade')]);
   });
 
   test('hands every server a node-identity agent token once it runs', () => {
@@ -97,7 +98,7 @@ describe('ConsulFederation over WAN gossip', () => {
     expect(servers.map((s) => uploadedConfig(s).bootstrap_expect)).toEqual([3, 3, 3]);
     expect(uploadedConfig(servers[1]).retry_join).toEqual(['10.249.1.10', '10.249.1.12']);
     expect(servers.map((s) => (s.ports ?? []).length)).toEqual([1, 0, 0]);
-    expect(Object.keys(resourcesOf(json, 'docker_volume')).filter((p) => p.startsWith('fed/dc1/Server'))).toHaveLength(3);
+    expect(Object.keys(resourcesOf(json, 'docker_volume')).filter((p) => /^fed\/dc1\/Server\d\/Data$/.test(p))).toHaveLength(3);
   });
 
   test('uses the stack-wide Docker provider and the chosen image', () => {

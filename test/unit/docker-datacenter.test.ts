@@ -59,7 +59,7 @@ describe('a datacenter on a host address', () => {
     expect(config.advertise_addr_wan).toBe('192.0.2.1');
     expect(config.ports).toMatchObject({ server: 8320, serf_wan: 8322, https: 8501 });
     // The provider reads back ports in random order: ignored, and a label replaces the container when they change.
-    expect(server(2).lifecycle.ignore_changes).toEqual(['ports']);
+    expect(server(2).lifecycle.ignore_changes).toEqual(['image', 'ports']);
     // Its own label kept beside the owner labels every container gets (scripts/adopt.ts).
     expect(server(2).labels).toEqual([{ label: 'cdktf-consul-mesh.published-ports', value: '192.0.2.1:8320->8320/tcp,192.0.2.1:8322->8322/tcp,192.0.2.1:8322->8322/udp' },
       { label: 'cdktf-consul-mesh.stack', value: 'dc1' }, { label: 'cdktf-consul-mesh.address', value: expect.stringMatching(/^docker_container\.dc1_Server2_Container_[0-9A-F]{8}$/) }]);

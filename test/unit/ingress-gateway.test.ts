@@ -136,7 +136,7 @@ describe('IngressGateway', () => {
     const json = synthJson(stack);
     // The servers, then proxy-defaults, then each service's entry in listener order.
     expect(entryOf(json).depends_on).toEqual([
-      addressOf(json, 'docker_container', 'fed/dc2/Server0/Container'),
+      addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade'),
       addressOf(json, 'consul_config_entry', 'proxy-defaults/Resource'),
       addressOf(json, 'consul_config_entry', 'web-defaults/Resource'),
       addressOf(json, 'consul_config_entry', 'api-defaults/Resource'),

@@ -44,7 +44,7 @@ describe('MeshGateway', () => {
     expect(Object.keys(json.data.consul_acl_token_secret_id)).toContain(secretAddress.split('.')[2]);
     const registration = resourceAt(json, 'docker_container', 'fed/dc1/gw/Replica0/Registration');
     expect(registration.env).toContain(`CONSUL_HTTP_TOKEN=\${${secretAddress}.secret_id}`);
-    expect(registration.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Container'), secretAddress]);
+    expect(registration.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc1/Server0/Upgrade'), secretAddress]);
   });
 
   test('registers each replica with its LAN and WAN address and writes the Envoy bootstrap', () => {

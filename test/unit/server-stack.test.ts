@@ -29,7 +29,7 @@ test('the servers, their volumes, network and secrets go to the servers\' stack;
   const servers = written(app, 'dc1-servers');
   const site = written(app, 'dc1');
   expect(Object.keys(servers.resource).sort()).toEqual(['docker_container', 'docker_image', 'docker_network', 'docker_volume']);
-  expect(paths(servers.resource.docker_container)).toEqual(['dc1/Server0/Container', 'dc1/Server1/Container', 'dc1/Server2/Container']);
+  expect(paths(servers.resource.docker_container)).toEqual(['dc1/Server0/Container', 'dc1/Server0/Upgrade', 'dc1/Server1/Container', 'dc1/Server1/Upgrade', 'dc1/Server2/Container', 'dc1/Server2/Upgrade']);
   expect(servers.provider.consul).toBeUndefined();
   // The secrets keep the names they have without serverStack.
   expect(Object.keys(servers.variable).sort()).toEqual(['dc1_gossip_key', 'dc1_management_token']);
@@ -124,12 +124,13 @@ describe('a ConsulFederation with serverStack', () => {
     new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
     app.synth();
     const servers = written(app, 'pair-servers');
-    expect(paths(servers.resource.docker_container)).toEqual(['fed/dc1/Server0/Container', 'fed/dc2/Server0/Container']);
+    expect(paths(servers.resource.docker_container)).toEqual(['fed/dc1/Server0/Container', 'fed/dc1/Server0/Upgrade', 'fed/dc2/Server0/Container', 'fed/dc2/Server0/Upgrade']);
     expect(Object.keys(servers.variable).sort()).toEqual(['fed_gossip_key', 'fed_management_token']);
-    const configs = Object.values<any>(servers.resource.docker_container).map((c) => JSON.parse(c.upload[0].content));
+    const serverContainers = Object.values<any>(servers.resource.docker_container).filter((c) => c.upload !== undefined);
+    const configs = serverContainers.map((c) => JSON.parse(c.upload[0].content));
     expect(configs.map((c) => [c.datacenter, c.acl.tokens.replication])).toEqual([['dc1', undefined], ['dc2', undefined]]);
     // Healthy = a leader: without the token, replication cannot run yet.
-    expect(Object.values<any>(servers.resource.docker_container).map((c) => c.healthcheck.test[1].includes('/v1/acl/replication'))).toEqual([false, false]);
+    expect(serverContainers.map((c) => c.healthcheck.test[1].includes('/v1/acl/replication'))).toEqual([false, false]);
 
     const site = written(app, 'pair');
     const handOvers = Object.entries<any>(site.resource.docker_container).filter(([, c]) => c.name.endsWith('-replication-token'));

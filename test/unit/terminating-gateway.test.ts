@@ -68,7 +68,7 @@ describe('TerminatingGateway', () => {
     const gw = new TerminatingGateway(stack, 'egress', { datacenter: fed.datacenter('dc2') });
     const linked = gw.linkService({ service: 'billing', address: '192.0.2.10', port: 443 });
     const json = synthJson(stack);
-    const server = addressOf(json, 'docker_container', 'fed/dc2/Server0/Container');
+    const server = addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade');
     // The catalog is per datacenter: its own provider, not the primary's.
     expect(resourceAt(json, 'consul_node', 'egress/billing/Node')).toEqual({
       provider: 'consul.dc2', name: 'billing-external', address: '192.0.2.10',
