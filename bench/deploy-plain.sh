@@ -81,7 +81,7 @@ up() {
   docker network create --driver bridge --subnet 10.249.2.0/24 consul-dc2 >/dev/null
   for v in "${VOLUMES[@]}"; do docker volume create "$v" >/dev/null; done
 
-  server dc1 10.249.1.10 10.249.0.10 8500 "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'" "$CONFIG_DIR/dc1.json"
+  server dc1 10.249.1.10 10.249.0.128 8500 "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'" "$CONFIG_DIR/dc1.json"
 
   local repl=$(uuid) agent1=$(uuid) agent2=$(uuid) gw1=$(uuid) gw2=$(uuid)
   in_dc1 acl policy create -name consul-acl-replication -description 'ACL and config entry replication for secondary datacenters' -rules - <"$CONFIG_DIR/rules-replication.hcl"
@@ -89,7 +89,7 @@ up() {
 
   # dc2's server waits for nothing else of dc1's; the rest of dc1 goes alongside.
   sed "s/@@REPLICATION_SECRET@@/$repl/" "$CONFIG_DIR/dc2.json" >"$CONFIG_DIR/dc2.rendered.json"
-  server dc2 10.249.2.10 10.249.0.11 8501 "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':8300' && wget -qO- http://127.0.0.1:8500/v1/acl/replication | grep '\"ReplicatedIndex\":[1-9]' | grep -q '\"ReplicatedTokenIndex\":[1-9]'" "$CONFIG_DIR/dc2.rendered.json" &
+  server dc2 10.249.2.10 10.249.0.135 8501 "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':8300' && wget -qO- http://127.0.0.1:8500/v1/acl/replication | grep '\"ReplicatedIndex\":[1-9]' | grep -q '\"ReplicatedTokenIndex\":[1-9]'" "$CONFIG_DIR/dc2.rendered.json" &
   local dc2_pid=$!
 
   (
@@ -100,7 +100,7 @@ up() {
   (
     in_dc1 acl policy create -name mesh-gateway-dc1 -description 'Mesh gateway mesh-gateway in dc1' -valid-datacenter dc1 -rules - <"$CONFIG_DIR/rules-gateway-dc1.hcl"
     in_dc1 acl token create -description 'Mesh gateway mesh-gateway in dc1' -policy-name mesh-gateway-dc1 -secret "$gw1"
-    register_gateway dc1 10.249.1 10.249.0.12 "$gw1"
+    register_gateway dc1 10.249.1 10.249.0.10 "$gw1"
   ) &
   local dc1_gw=$!
   ( in_dc1 config write - <"$CONFIG_DIR/entry-proxy-defaults.json"; in_dc1 config write - <"$CONFIG_DIR/entry-api.json" ) &
@@ -117,7 +117,7 @@ up() {
   wait "$dc2_tokens"
   set_agent_token dc2 10.249.2.10 "$agent2" &
   local dc2_agent=$!
-  register_gateway dc2 10.249.2 10.249.0.13 "$gw2"
+  register_gateway dc2 10.249.2 10.249.0.11 "$gw2"
   wait "$dc2_agent"
   wait "$dc1_agent"
   wait "$dc1_gw"

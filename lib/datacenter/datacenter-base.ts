@@ -100,7 +100,8 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
 
   /**
    * `provider` in a primary; in a secondary, a second alias (`<alias>-global`)
-   * on the same address whose requests carry `?dc=<primary>`.
+   * whose requests carry `?dc=<primary>`, at the primary's API where the
+   * subclass knows it, else at the secondary's own, which forwards them.
    */
   private _createGlobalProvider(provider: ConsulProvider, config: DatacenterApi): ConsulProvider {
     if (this.isPrimary) return provider;

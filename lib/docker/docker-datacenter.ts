@@ -159,8 +159,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     const api = { address: `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.
-    this._connect(api, props.join ? { ...api, address: props.join.primaryApiAddress } : api);
+    const primaryApi = props.join?.primaryApiAddress ?? this.link.primary?._apiAddress;
+    this._connect(api, primaryApi !== undefined ? { ...api, address: primaryApi } : api);
 
+    const wanAddress = this.link.wanGossip && this.hostAddress === undefined ? this.serverEngine.wanServerBlock(this) : undefined;
     for (let index = 0; index < this.serverCount; index++) {
       this.servers.push(new ConsulServer(serverScope, `Server${index}`, {
         engine: this.serverEngine,
@@ -170,7 +172,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         image: this.image,
         network: this.network,
         lanAddress: lanPool.allocate(),
-        wanAddress: this.link.wanGossip && this.hostAddress === undefined ? this.serverEngine.wanPool.allocate() : undefined,
+        wanAddress: wanAddress?.(index),
         hostAddress: this.hostAddress,
         ca: this.ca,
         httpPort: index === 0 ? this.httpPort : undefined,
@@ -181,6 +183,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         upgradeOrder: {
           servers: this.serverCount,
           ...(primaryDatacenter !== this.name ? { primary: { datacenter: primaryDatacenter, servers: this.link.primary?.serverCount } } : {}),
+          previous: this.servers[index - 1],
         },
         globalProvider: this.globalProvider,
         agentTokenElsewhere: this.serversElsewhere,
@@ -257,6 +260,11 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** @internal */
   public get _meshGatewayRegistrations(): ITerraformDependable[] {
     return gatewaysOf(this, 'mesh').flatMap((g) => g.registrations);
+  }
+
+  /** @internal */
+  public get _apiAddress(): string {
+    return `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`;
   }
 
   /** @internal */

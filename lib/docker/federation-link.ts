@@ -13,6 +13,14 @@ export interface FederationPrimary {
   readonly name: string;
   /** How many servers it has, where known (same app): a secondary's upgrade waits for all of them. */
   readonly serverCount?: number;
+  /**
+   * Where its HTTP API answers, where known (same app): a secondary writes
+   * its global state (tokens, policies, config entries) there directly,
+   * not forwarded over the WAN, which a secondary's server stops routing to
+   * the primary for minutes when it finds the primary down at one of its
+   * periodic checks (a recreated primary server is not announced again).
+   */
+  readonly _apiAddress?: string;
   /** The servers' addresses on the shared network (WAN gossip). */
   readonly _serverWanAddresses: string[];
   /** WAN addresses of its mesh gateways: the secondary's `primary_gateways`. */

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, issueServerCertificate } from './certificates';
 import { AgentTokenTarget, setAgentToken } from './server-tokens';
-import { BIN_DIR, serverStartScript, upgradeStep } from './server-upgrade';
+import { BIN_DIR, serverStartScript, UpgradeStep, upgradeStep } from './server-upgrade';
 import { AddressPool, StackEngine } from './stack-engine';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
@@ -37,8 +37,8 @@ export interface ConsulServerProps {
   readonly managementToken: string;
   /** Where the agent token is created (the primary's ACLs). */
   readonly globalProvider: ConsulProvider;
-  /** How many servers the datacenter has, and a secondary's primary: the order of rolling upgrades. */
-  readonly upgradeOrder: { readonly servers: number; readonly primary?: { readonly datacenter: string; readonly servers?: number } };
+  /** How many servers the datacenter has, a secondary's primary, and the previous server: the order of rolling changes. */
+  readonly upgradeOrder: { readonly servers: number; readonly primary?: { readonly datacenter: string; readonly servers?: number }; readonly previous?: ConsulServer };
   /** The datacenter sets the agent token from its own stack (`setAgentToken`), applied after this one. */
   readonly agentTokenElsewhere?: boolean;
   /** Plan-time checks of the datacenter's secrets. */
@@ -62,6 +62,7 @@ export class ConsulServer extends Construct {
    * server runs the image's Consul. What reads through the server waits on it.
    */
   public readonly ready: Container;
+  private readonly step: UpgradeStep;
   /** The container's name (`<prefix>-<node>`). */
   public readonly containerName: string;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
@@ -135,8 +136,9 @@ export class ConsulServer extends Construct {
       lifecycle: {
         ...(props.preconditions.length > 0 ? { precondition: props.preconditions } : {}),
         ignoreChanges: [
-          // A new image reaches the server through its upgrade step, one server at a time.
+          // A new image or configuration reaches the server through its upgrade step, one server at a time.
           'image',
+          'upload',
           // The docker provider reads back ports sorted by number only, so
           // 8302/tcp and 8302/udp come back in random order and every plan
           // would replace the server. The label carries them instead: it
@@ -146,10 +148,12 @@ export class ConsulServer extends Construct {
       },
       ...(props.hostAddress !== undefined ? { labels: [this.portsLabel()] } : {}),
     });
-    this.ready = upgradeStep(this, engine, {
+    this.step = upgradeStep(this, engine, {
       nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
-      managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary, after: this.container,
+      managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
+      after: [this.container, ...(props.upgradeOrder.previous ? [props.upgradeOrder.previous.ready] : [])],
     });
+    this.ready = this.step.container;
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }
 
@@ -185,7 +189,7 @@ export class ConsulServer extends Construct {
     return `${this._wanAddress}:${CONSUL_PORTS.grpc_tls}`;
   }
 
-  /** Writes the agent configuration the container starts with. */
+  /** Writes the agent configuration the container starts with, and its upgrade step brings it to. */
   public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan' | 'ports' | 'leaveOnTerminate'>): void {
     const content = JSON.stringify(renderServerConfig({
       ...config,
@@ -196,6 +200,7 @@ export class ConsulServer extends Construct {
       leaveOnTerminate: this.props.leaveGraceSeconds !== undefined,
     }), null, 2);
     this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }]);
+    this.step.configure(content);
   }
 
   private publishedPorts() {

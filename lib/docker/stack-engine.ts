@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { validationMessage } from '../internal/errors';
+import { invalidInput, validationMessage } from '../internal/errors';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
 import { Container, ContainerConfig, DockerProvider, Image, Network, Volume } from '../internal/providers';
 import { TerraformStack, Token } from '../internal/tf';
@@ -20,12 +20,12 @@ export const WAN_NETWORK = 'consul-mesh-wan';
 /** A /24 network of the project's own, handing out fixed addresses in order. */
 export class AddressPool {
   private next: number;
-  constructor(public readonly subnet: string, first: number) {
+  constructor(public readonly subnet: string, first: number, private readonly last = 254) {
     this.next = first;
   }
 
   public allocate(): string {
-    if (this.next > 254) throw new Error(`subnet ${this.subnet} has no free address left`);
+    if (this.next > this.last) throw new Error(`subnet ${this.subnet} has no free address left (up to .${this.last})`);
     return `${this.prefix}.${this.next++}`;
   }
 
@@ -86,7 +86,10 @@ export class StackEngine extends Construct implements IFinalizable {
   }
 
   public readonly provider: DockerProvider;
-  public readonly wanPool = new AddressPool('10.249.0.0/24', 10);
+  /** Gateways and peering on the shared WAN network: .10 to .127. */
+  public readonly wanPool = new AddressPool('10.249.0.0/24', 10, 127);
+  /** Datacenters whose servers have WAN addresses: each a block of 7 from .128, so a datacenter's size never moves another's servers. */
+  private wanServerBlocks = 0;
   private _wan?: Network;
   private readonly images = new Map<string, Image>();
   private readonly ports: PublishedPorts[] = [];
@@ -143,6 +146,20 @@ export class StackEngine extends Construct implements IFinalizable {
       name,
       ipamConfig: [{ subnet }],
     });
+  }
+
+  /**
+   * The WAN addresses of the next datacenter's servers (`index` → address):
+   * fixed by the datacenter's place and the server's index, so adding or
+   * removing servers in one datacenter changes no other server's address.
+   */
+  public wanServerBlock(owner: IConstruct): (index: number) => string {
+    const block = this.wanServerBlocks++;
+    if (block >= 18) {
+      throw invalidInput(owner, 'a Docker engine\'s shared WAN network holds the servers of at most 18 WAN-gossip datacenters per stack', block + 1,
+        'Give the others a Docker engine of their own (dockerProvider), or federate through host addresses (hostAddress).');
+    }
+    return (index) => `${this.wanPool.prefix}.${128 + 7 * block + index}`;
   }
 
   public image(name: string): Image {

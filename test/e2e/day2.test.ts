@@ -1,11 +1,12 @@
 // Day 2, for real: a WAN-federated pair on a Docker engine of the suite's
 // own (dc1 with three servers, dc2 with one; the servers in a stack of
 // their own, as the example deploys them) is deployed with Consul 1.14.8
-// (tools/consul-previous), then its image changed to 1.14.11 and deployed
-// again while a probe inside the engine reads the leader and a KV key every
-// 200 ms in each datacenter and writes a key a second. The figures go to
-// stderr (the README's Day 2 table). Then a downgrade, refused before any
-// server is touched, and a plain deploy of the right image converges.
+// (tools/consul-previous), then changed by one prop and deployed again each
+// time, while a probe inside the engine reads the leader and a KV key every
+// 200 ms in each datacenter and writes a key a second: the image to 1.14.11;
+// back to 1.14.8 (a downgrade, refused before any server is touched; the
+// right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5 and
+// back to 3. The figures go to stderr (the README's Day 2 table).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -25,26 +26,31 @@ const from = toolVersion('consul-previous');
 const to = toolVersion('consul');
 const { token, vars } = pairVariables(consulBin);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-day2-'));
-const SERVERS = { dc1: ['10.249.1.10', '10.249.1.11', '10.249.1.12'], dc2: ['10.249.2.10'] } as const;
-type Dc = keyof typeof SERVERS;
+type Dc = 'dc1' | 'dc2';
+/** The servers' LAN addresses, for a datacenter of `n`. */
+const addresses = (dc: Dc, n: number) => Array.from({ length: n }, (_, i) => `10.249.${dc === 'dc1' ? 1 : 2}.${10 + i}`);
+/** How many servers each datacenter has now. */
+const size: Record<Dc, number> = { dc1: 3, dc2: 1 };
 
 let engine: DockerEngine;
 const images: Record<'from' | 'to', string> = { from: '', to: '' };
 let deployed: AppDeployment | undefined;
 const figures: string[] = [];
 
-/** The pair with `image`, its states where every other synth of it keeps them (one deployment, two images). */
+/** The pair with `image` and the sizes in `size`, its states where every other synth of it keeps them (one deployment, many changes). */
 function pair(image: string, tag: string): AppDeployment {
   const app = new App({ outdir: path.join(work, `out-${tag}`) });
   const servers = new TerraformStack(app, 'day2-servers');
   const site = new TerraformStack(app, 'day2');
-  const fed = new ConsulFederation(site, 'fed', { primary: { name: 'dc1', servers: 3 }, secondaries: [{ name: 'dc2' }], image, serverStack: servers });
+  const fed = new ConsulFederation(site, 'fed', {
+    primary: { name: 'dc1', servers: size.dc1 }, secondaries: [{ name: 'dc2', servers: size.dc2 }], image, serverStack: servers,
+  });
   new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
   return new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) });
 }
 
 function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
-  const r = engineApi(engine, urlPath, { scheme: 'http', host: SERVERS[dc][0], caFile: '', token, ...options });
+  const r = engineApi(engine, urlPath, { scheme: 'http', host: addresses(dc, 1)[0], caFile: '', token, ...options });
   if (r.status !== 200) throw new Error(`${options.method ?? 'GET'} ${urlPath} in ${dc}: ${r.status} ${r.error ?? r.body}`);
   return JSON.parse(r.body);
 }
@@ -53,8 +59,48 @@ function api(dc: Dc, urlPath: string, options: { method?: string; body?: string 
 const servers = (dc: Dc) => (api(dc, '/v1/operator/autopilot/health').Servers as any[])
   .map((s) => [s.Name, s.Version, s.Healthy && s.Voter]).sort();
 
-const containerIds = async () => Promise.all(Object.entries(SERVERS).flatMap(([dc, list]) =>
-  list.map((_, i) => engine.mustDocker(['inspect', '--format', '{{.Id}}', `consul-${dc}-server-${i}`]))));
+const containerIds = async () => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
+  addresses(dc, size[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.Id}}', `consul-${dc}-server-${i}`]))));
+
+/** Probes both datacenters, starting from the servers they have throughout the change (the fewer of before and after). */
+const probing = (during: Record<Dc, number>) =>
+  startProbe(engine, (['dc1', 'dc2'] as Dc[]).map((dc) => ({ name: dc, servers: addresses(dc, during[dc]).map((a) => `${a}:8500`) })), token, 'day2');
+
+/** Every server on `version`, a healthy voter. */
+const all = (dc: Dc, version: string) => addresses(dc, size[dc]).map((_, i) => [`${dc}-server-${i}`, version, true]);
+
+/** Written before any change, read after each. */
+function expectDataKept(): void {
+  expect(api('dc1', '/v1/config/proxy-defaults/global').MeshGateway).toEqual({ Mode: 'local' });
+  expect(api('dc2', '/v1/config/proxy-defaults/global').MeshGateway).toEqual({ Mode: 'local' });
+  for (const dc of ['dc1', 'dc2'] as Dc[]) expect(Buffer.from(api(dc, '/v1/kv/day2/seed')[0].Value, 'base64').toString()).toBe(`written before, in ${dc}`);
+  expect(api('dc2', '/v1/acl/replication')).toMatchObject({ Enabled: true, Running: true });
+}
+
+/** What a client saw of a datacenter with three servers or more: no read failed for want of a server, no leaderless time beyond one probe round, nothing lost. */
+function expectUndisturbed(f: ProbeFigures): void {
+  expect(f.acknowledgedWrites).toBeGreaterThan(5);
+  expect(f.lostWrites).toBe(0);
+  expect(f.failedReadsPercent).toBeLessThan(1);
+  // Leadership moves before a leader leaves (Consul's transfer on leave): at most one 200 ms probe round without it.
+  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(400);
+}
+
+/** Deploys `change` (the pair re-synthesized after it) under a probe; returns what the probe saw. */
+async function deployUnderProbe(label: string, during: Record<Dc, number>, image: string): Promise<ProbeFigures[]> {
+  const probe = probing(during);
+  await new Promise((r) => setTimeout(r, 3000));
+  const next = pair(image, label.replace(/\W+/g, '-'));
+  await next.init();
+  const started = Date.now();
+  await next.apply();
+  const seconds = (Date.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 3000));
+  const probed = await probe.stop();
+  deployed = next;
+  report(label, seconds, probed);
+  return probed;
+}
 
 function report(change: string, seconds: number, probe: ProbeFigures[]): void {
   for (const f of probe) {
@@ -86,55 +132,31 @@ afterAll(async () => {
 
 test(`changing the image from Consul ${from} to ${to} upgrades one server at a time, followers first, the primary first: no write lost, data and replication kept`, async () => {
   expect(servers('dc1').map(([, version]) => version)).toEqual([from, from, from]);
-  const leaderBefore = api('dc1', '/v1/status/leader') as string;
   const idsBefore = await containerIds();
-  const probe = startProbe(engine, (Object.keys(SERVERS) as Dc[]).map((dc) => ({ name: dc, servers: SERVERS[dc].map((a) => `${a}:8500`) })), token, 'day2');
-  await new Promise((r) => setTimeout(r, 3000));
-
-  const upgrade = pair(images.to, 'to');
-  await upgrade.init();
-  const started = Date.now();
-  await upgrade.apply();
-  const seconds = (Date.now() - started) / 1000;
-  await new Promise((r) => setTimeout(r, 3000));
-  const probed = await probe.stop();
-  deployed = upgrade;
-  report(`upgrade ${from} -> ${to}`, seconds, probed);
+  const [dc1, dc2] = await deployUnderProbe(`upgrade ${from} -> ${to}`, size, images.to);
 
   // Every server runs the new version, a healthy voter; the same containers, so the same data.
-  expect(servers('dc1')).toEqual([['dc1-server-0', to, true], ['dc1-server-1', to, true], ['dc1-server-2', to, true]]);
-  expect(servers('dc2')).toEqual([['dc2-server-0', to, true]]);
+  expect(servers('dc1')).toEqual(all('dc1', to));
+  expect(servers('dc2')).toEqual(all('dc2', to));
   expect(await containerIds()).toEqual(idsBefore);
-  // One at a time, followers first, the leader last, dc1 before dc2: when each step ended.
-  const ended = async (name: string) => Date.parse(await engine.mustDocker(['inspect', '--format', '{{.State.FinishedAt}}', `${name}-upgrade`]));
-  const leaderIndex = SERVERS.dc1.findIndex((a) => leaderBefore.startsWith(`${a}:`));
-  const dc1Ends = await Promise.all(SERVERS.dc1.map((_, i) => ended(`consul-dc1-server-${i}`)));
-  const followers = dc1Ends.filter((_, i) => i !== leaderIndex);
-  expect(Math.max(...followers)).toBeLessThan(dc1Ends[leaderIndex]);
-  expect(await ended('consul-dc2-server-0')).toBeGreaterThan(Math.max(...dc1Ends));
+  // One at a time, in order, dc1 before dc2: when each step started and ended.
+  const when = async (name: string, what: string) => Date.parse(await engine.mustDocker(['inspect', '--format', `{{.State.${what}}}`, `${name}-upgrade`]));
+  const steps = ['consul-dc1-server-0', 'consul-dc1-server-1', 'consul-dc1-server-2', 'consul-dc2-server-0'];
+  for (let i = 1; i < steps.length; i++) expect(await when(steps[i], i < 3 ? 'StartedAt' : 'FinishedAt')).toBeGreaterThan(await when(steps[i - 1], 'FinishedAt'));
   for (let i = 0; i < 3; i++) {
     expect(await engine.mustDocker(['logs', `consul-dc1-server-${i}-upgrade`])).toContain(`dc1-server-${i}: Consul ${from} -> ${to}`);
   }
 
-  // What a client saw: nothing acknowledged was lost anywhere; with three servers, reads kept working.
-  const [dc1, dc2] = probed;
-  expect(dc1.acknowledgedWrites).toBeGreaterThan(10);
-  expect([dc1.lostWrites, dc2.lostWrites]).toEqual([0, 0]);
-  expect(dc1.failedReadsPercent).toBeLessThan(1);
-  // Leadership moves before the leader leaves (Consul's transfer on leave): at most one 200 ms probe round without it.
-  expect(dc1.longestLeaderlessMs).toBeLessThanOrEqual(400);
+  expectUndisturbed(dc1);
   // One server: down while it restarts, which the README states; nothing acknowledged is lost.
+  expect(dc2.lostWrites).toBe(0);
   expect(dc2.longestLeaderlessMs).toBeLessThan(15_000);
 
-  // Written before: still there, and still replicated; replication runs after.
-  expect(api('dc1', '/v1/config/proxy-defaults/global').MeshGateway).toEqual({ Mode: 'local' });
-  expect(api('dc2', '/v1/config/proxy-defaults/global').MeshGateway).toEqual({ Mode: 'local' });
-  for (const dc of ['dc1', 'dc2'] as Dc[]) expect(Buffer.from(api(dc, '/v1/kv/day2/seed')[0].Value, 'base64').toString()).toBe(`written before, in ${dc}`);
+  expectDataKept();
   api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-upgrade', Protocol: 'http' }) });
   await eventually('an entry written after the upgrade reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-upgrade',
-    { scheme: 'http', host: SERVERS.dc2[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
-  expect(api('dc2', '/v1/acl/replication')).toMatchObject({ Enabled: true, Running: true });
-  await upgrade.expectNoChanges();
+    { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
+  await deployed!.expectNoChanges();
 }, 20 * 60_000);
 
 test(`a downgrade to ${from} is refused before any server is touched, naming the server, both versions and the fix; the next deploy converges`, async () => {
@@ -146,8 +168,8 @@ test(`a downgrade to ${from} is refused before any server is touched, naming the
   expect(r.code).not.toBe(0);
   const output = (r.stdout + r.stderr).replace(/\s+/g, ' ');
   expect(output).toContain(`day2-servers/fed/dc1/Server0: dc1-server-0 runs Consul ${to}, and the image is Consul ${from}: a downgrade, which Consul does not support. Nothing was changed. Use an image of Consul ${to} or newer.`);
-  expect(servers('dc1')).toEqual([['dc1-server-0', to, true], ['dc1-server-1', to, true], ['dc1-server-2', to, true]]);
-  expect(servers('dc2')).toEqual([['dc2-server-0', to, true]]);
+  expect(servers('dc1')).toEqual(all('dc1', to));
+  expect(servers('dc2')).toEqual(all('dc2', to));
   expect(await containerIds()).toEqual(idsBefore);
 
   // The image put back: one plain deploy, then nothing to change.
@@ -157,3 +179,28 @@ test(`a downgrade to ${from} is refused before any server is touched, naming the
   deployed = again;
   await again.expectNoChanges();
 }, 15 * 60_000);
+
+test.each([
+  ['dc2', 1, 3],
+  ['dc1', 3, 5],
+  ['dc1', 5, 3],
+] as [Dc, number, number][])('%s from %i to %i servers by changing one prop: graceful joins and leaves, no leaderless time, nothing lost', async (dc, before, after) => {
+  expect(size[dc]).toBe(before);
+  const staying = (['dc1', 'dc2'] as Dc[]).flatMap((d) => addresses(d, d === dc ? Math.min(before, after) : size[d]).map((_, i) => `consul-${d}-server-${i}`));
+  const idsOf = () => Promise.all(staying.map((name) => engine.mustDocker(['inspect', '--format', '{{.Id}}', name])));
+  const idsBefore = await idsOf();
+  const during = { ...size, [dc]: Math.min(before, after) };
+  size[dc] = after;
+  const probed = await deployUnderProbe(`${dc} ${before} -> ${after} servers`, during, images.to);
+
+  expect(servers(dc)).toEqual(all(dc, to));
+  // The servers that stay are the same containers (their data), restarted one at a time on the new configuration.
+  expect(await idsOf()).toEqual(idsBefore);
+  for (const f of probed) {
+    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f);
+    else expect(f.lostWrites).toBe(0);
+  }
+  expect(api(dc, '/v1/status/peers')).toHaveLength(after);
+  expectDataKept();
+  await deployed!.expectNoChanges();
+}, 20 * 60_000);

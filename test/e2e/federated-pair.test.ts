@@ -167,7 +167,7 @@ describe('the deployed federation', () => {
   test('consul members -wan lists the servers of both datacenters', async () => {
     const out = await engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, SERVER.dc1, 'consul', 'members', '-wan']);
     const alive = out.split('\n').slice(1).map((l) => l.split(/\s+/)).map(([node, address, status]) => `${node} ${address} ${status}`).sort();
-    expect(alive).toEqual(['dc1-server-0.dc1 10.249.0.10:8302 alive', 'dc2-server-0.dc2 10.249.0.11:8302 alive']);
+    expect(alive).toEqual(['dc1-server-0.dc1 10.249.0.128:8302 alive', 'dc2-server-0.dc2 10.249.0.135:8302 alive']);
   });
 
   test.each(['dc1', 'dc2'] as Dc[])('%s refuses anonymous KV reads (default deny)', async (dc) => {
@@ -183,7 +183,7 @@ describe('the deployed federation', () => {
     }
   });
 
-  test.each([['dc1', 1, 12], ['dc2', 2, 13]] as [Dc, number, number][])(
+  test.each([['dc1', 1, 10], ['dc2', 2, 11]] as [Dc, number, number][])(
     'the %s mesh gateway is registered with its LAN and WAN addresses, and its Envoy bootstrap is in the volume',
     async (dc, lan, wan) => {
       const catalog = await api(dc, '/v1/catalog/service/mesh-gateway');

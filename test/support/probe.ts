@@ -2,7 +2,9 @@
 // inside the engine's network namespace that, in each datacenter, reads the
 // leader and a KV key every 200 ms and writes one key a second, trying the
 // datacenter's servers in turn as a client agent does (the next one when a
-// server does not answer, or answers that it has no leader). A read fails
+// server does not answer, or answers that it has no leader), and following
+// the live servers as they join and leave (a server that does not answer
+// within 300 ms counts as not answering). A read fails
 // when no server answers it well; the datacenter is without a leader while
 // no server names one. Stopped, it reads every acknowledged write back.
 import { ChildProcess, spawn } from 'child_process';
@@ -10,7 +12,7 @@ import { DockerEngine } from './docker-engine';
 
 export interface ProbedDatacenter {
   readonly name: string;
-  /** The servers' HTTP API addresses (host:port) inside the engine. */
+  /** The servers' HTTP API addresses (host:port) inside the engine, to start with: the probe then follows the live servers. */
   readonly servers: string[];
 }
 
@@ -35,11 +37,11 @@ export interface Probe {
 
 const SCRIPT = `
 const http = require('http');
-const { datacenters, token, prefix } = JSON.parse(process.env.PROBE);
+const { datacenters, token, prefix, apiPort } = JSON.parse(process.env.PROBE);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const once = (addr, method, path, body) => new Promise((resolve) => {
   const [host, port] = addr.split(':');
-  const req = http.request({ host, port: Number(port), method, path, headers: { 'X-Consul-Token': token }, timeout: 1000 }, (res) => {
+  const req = http.request({ host, port: Number(port), method, path, headers: { 'X-Consul-Token': token }, timeout: 300 }, (res) => {
     let text = ''; res.on('data', (d) => text += d); res.on('end', () => resolve({ status: res.statusCode, body: text }));
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -81,6 +83,17 @@ async function reads(f) {
   }
   if (f.leaderless !== null) f.longestLeaderlessMs = Math.max(f.longestLeaderlessMs, Date.now() - f.leaderless);
 }
+// Servers come and go (a resize): follow the live ones, as a client agent hears of them over LAN gossip.
+async function follow(f) {
+  while (!stopping) {
+    const r = await ask(f.dc, 'GET', '/v1/agent/members', undefined, ok);
+    try {
+      const live = (r !== null && r.status === 200 ? JSON.parse(r.body) : []).filter((m) => m.Status === 1 && m.Tags.role === 'consul');
+      if (live.length > 0) f.dc.servers = live.map((m) => m.Addr + ':' + apiPort);
+    } catch {}
+    await sleep(1000);
+  }
+}
 async function writes(f) {
   for (let n = 1; !stopping; n++) {
     const t = Date.now();
@@ -100,7 +113,7 @@ async function readBack(f) {
   throw new Error('could not read the writes back in ' + f.dc.name);
 }
 (async () => {
-  await Promise.all(figures.flatMap((f) => [reads(f), writes(f)]));
+  await Promise.all(figures.flatMap((f) => [reads(f), writes(f), follow(f)]));
   const out = [];
   for (const f of figures) {
     const present = await readBack(f);
@@ -111,7 +124,8 @@ async function readBack(f) {
       lostWrites: f.acked.filter((n) => !present.has(prefix + '/writes/' + n)).length,
     });
   }
-  console.log(JSON.stringify(out));
+  // stdin, kept open to notice the test going, would keep the process alive.
+  process.stdout.write(JSON.stringify(out) + '\\n', () => process.exit(0));
 })().catch((e) => { console.error(e.stack); process.exit(1); });
 `;
 
@@ -123,7 +137,7 @@ async function readBack(f) {
 export function startProbe(engine: DockerEngine, datacenters: ProbedDatacenter[], token: string, prefix: string): Probe {
   const argv = engine.inEngineNetwork([process.execPath, '-e', SCRIPT]);
   const child: ChildProcess = spawn(argv[0], argv.slice(1), {
-    env: { ...process.env, PROBE: JSON.stringify({ datacenters, token, prefix }) },
+    env: { ...process.env, PROBE: JSON.stringify({ datacenters, token, prefix, apiPort: 8500 }) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

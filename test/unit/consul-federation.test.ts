@@ -50,7 +50,8 @@ describe('ConsulFederation over WAN gossip', () => {
       { alias: 'dc1', address: '127.0.0.1:8500', scheme: 'http', datacenter: 'dc1', token: '${var.fed_management_token}' },
       { alias: 'dc2', address: '127.0.0.1:8501', scheme: 'http', datacenter: 'dc2', token: '${var.fed_management_token}' },
       // Global state of dc2 goes to the primary through dc2's own address.
-      { alias: 'dc2-global', address: '127.0.0.1:8501', scheme: 'http', datacenter: 'dc1', token: '${var.fed_management_token}' },
+      // Global state goes to the primary's own API, not forwarded over the WAN by dc2's server.
+      { alias: 'dc2-global', address: '127.0.0.1:8500', scheme: 'http', datacenter: 'dc1', token: '${var.fed_management_token}' },
     ]);
   });
 
@@ -64,7 +65,7 @@ describe('ConsulFederation over WAN gossip', () => {
     // Probed every 2 s for up to the provider's 180 s wait (a 1 s probe measured no faster: bench/deploy.ts).
     expect([primary, secondary].map((c) => [c.healthcheck.interval, c.healthcheck.retries, c.wait_timeout])).toEqual([['2s', 90, 180], ['2s', 90, 180]]);
     // A secondary that starts before the primary answers joins a second after it does, not 30 s.
-    expect(uploadedConfig(secondary)).toMatchObject({ retry_join_wan: ['10.249.0.10'], retry_interval_wan: '1s', retry_interval: '1s' });
+    expect(uploadedConfig(secondary)).toMatchObject({ retry_join_wan: ['10.249.0.128'], retry_interval_wan: '1s', retry_interval: '1s' });
     // Only the upgrade steps poll (every 0.5 s, for a condition); nothing sleeps for a fixed time.
     expect(JSON.stringify(json).replace(/until [a-z]+; do n=\$\(\(n\+1\)\); .*?; sleep 0\.5; done/g, '')).not.toMatch(/sleep/);
   });

@@ -59,7 +59,7 @@ describe('a datacenter on a host address', () => {
     expect(config.advertise_addr_wan).toBe('192.0.2.1');
     expect(config.ports).toMatchObject({ server: 8320, serf_wan: 8322, https: 8501 });
     // The provider reads back ports in random order: ignored, and a label replaces the container when they change.
-    expect(server(2).lifecycle.ignore_changes).toEqual(['image', 'ports']);
+    expect(server(2).lifecycle.ignore_changes).toEqual(['image', 'upload', 'ports']);
     // Its own label kept beside the owner labels every container gets (scripts/adopt.ts).
     expect(server(2).labels).toEqual([{ label: 'cdktf-consul-mesh.published-ports', value: '192.0.2.1:8320->8320/tcp,192.0.2.1:8322->8322/tcp,192.0.2.1:8322->8322/udp' },
       { label: 'cdktf-consul-mesh.stack', value: 'dc1' }, { label: 'cdktf-consul-mesh.address', value: expect.stringMatching(/^docker_container\.dc1_Server2_Container_[0-9A-F]{8}$/) }]);
@@ -250,7 +250,8 @@ describe('one stack across hosts', () => {
     const dc2 = resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container');
     expect(dc2.provider).toBe('docker.b');
     expect(uploadedConfig(dc2)).toMatchObject({ retry_join_wan: ['192.0.2.1:8302'], advertise_addr_wan: '192.0.2.2' });
-    expect(json.provider.consul.map((p: any) => p.address)).toEqual(['192.0.2.1:8500', '192.0.2.2:8501', '192.0.2.2:8501']);
+    // dc2's global provider writes at the primary's host address.
+    expect(json.provider.consul.map((p: any) => p.address)).toEqual(['192.0.2.1:8500', '192.0.2.2:8501', '192.0.2.1:8500']);
     expect(Object.values(resourcesOf(json, 'docker_network')).map((n) => n.name)).toEqual(['consul-dc1', 'consul-dc2']);
   });
 

@@ -53,13 +53,13 @@ describe('MeshGateway', () => {
     const json = synthJson(stack);
     const commands = [0, 1].map((r) => resourceAt(json, 'docker_container', `fed/dc2/gw/Replica${r}/Registration`).command[0]);
     expect(commands[0]).toBe('n=0; until consul connect envoy -gateway=mesh -register -service mesh-gateway -proxy-id mesh-gateway-0'
-      + ' -address 10.249.2.11:8443 -wan-address 10.249.0.12:8443 -bind-address default=0.0.0.0:8443 -admin-bind 127.0.0.1:19000 -bootstrap'
+      + ' -address 10.249.2.11:8443 -wan-address 10.249.0.10:8443 -bind-address default=0.0.0.0:8443 -admin-bind 127.0.0.1:19000 -bootstrap'
       + ' > /bootstrap/envoy.json.tmp; do n=$((n+1)); if [ $n -ge 120 ]; then echo "the gateway did not register within 60 s" >&2; exit 1; fi; sleep 0.5; done'
       + ' && mv /bootstrap/envoy.json.tmp /bootstrap/envoy.json');
-    expect(commands[1]).toContain('-proxy-id mesh-gateway-1 -address 10.249.2.12:8443 -wan-address 10.249.0.13:8443');
+    expect(commands[1]).toContain('-proxy-id mesh-gateway-1 -address 10.249.2.12:8443 -wan-address 10.249.0.11:8443');
     const envoy = resourceAt(json, 'docker_container', 'fed/dc2/gw/Replica1/Envoy');
     expect(envoy.command).toEqual(['envoy', '--config-path', '/bootstrap/envoy.json']);
-    expect(envoy.networks_advanced.map((n: any) => n.ipv4_address)).toEqual(['10.249.2.12', '10.249.0.13']);
+    expect(envoy.networks_advanced.map((n: any) => n.ipv4_address)).toEqual(['10.249.2.12', '10.249.0.11']);
     expect(envoy.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc2/gw/Replica1/Registration')]);
   });
 

@@ -70,6 +70,6 @@ describe('secrets passed in as references', () => {
       { condition: '${can(regex("^[A-Za-z0-9+/]{43}=$", var.my_key))}',
         error_message: 'The gossip key of test/mine must be 32 bytes in base64, e.g. the output of consul keygen.' },
     ]);
-    expect(containers['theirs/Server0/Container'].lifecycle).toEqual({ ignore_changes: ['image'] });
+    expect(containers['theirs/Server0/Container'].lifecycle).toEqual({ ignore_changes: ['image', 'upload'] });
   });
 });

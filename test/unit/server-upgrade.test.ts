@@ -1,10 +1,13 @@
-// Rolling upgrades (lib/docker/server-upgrade.ts): a server keeps its
-// container and runs the binary of its `bin` volume; each server's upgrade
-// step carries the datacenter's image, and what reads through the servers
-// waits on those steps. The step's refusals run here for real in sh, with a
-// `consul` that only prints a version; the upgrade itself is proven against
-// real Consul in test/e2e/day2.test.ts.
+// Rolling changes (lib/docker/server-upgrade.ts): a server keeps its
+// container and runs the binary and configuration of its `bin` volume; each
+// server's upgrade step carries the datacenter's image and the server's
+// configuration, the steps of a datacenter run one after another, and what
+// reads through the servers waits on them. The step's decisions run here for
+// real in sh, with a `consul` that only prints a version, up to its first API
+// call; the changes themselves are proven against real Consul in
+// test/e2e/day2.test.ts.
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,27 +20,32 @@ function federation() {
   return synthJson(stack);
 }
 
-test('a server runs the binary of its bin volume, and a new image does not replace it', () => {
+test('a server runs the binary and configuration of its bin volume, and neither a new image nor a new configuration replaces it', () => {
   const json = federation();
   const server = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Container');
   expect(server.entrypoint).toEqual(['/bin/sh', '-c']);
+  expect(server.command[0]).toContain('if [ -f /consul/bin/server.json ]; then cp /consul/bin/server.json /consul/config/server.json; fi');
   expect(server.command[0]).toContain('exec "$b" agent -config-dir=/consul/config');
   expect(server.volumes).toContainEqual({ container_path: '/consul/bin', volume_name: `\${${addressOf(json, 'docker_volume', 'fed/dc1/Server1/Bin')}.name}` });
-  expect(server.lifecycle.ignore_changes).toEqual(['image']);
+  expect(server.lifecycle.ignore_changes).toEqual(['image', 'upload']);
 });
 
-test('each server has an upgrade step of the datacenter\'s image, on its bin volume, after its container; a secondary\'s waits for the primary\'s three servers', () => {
+test('each server has an upgrade step of the datacenter\'s image and the server\'s configuration, after its container and the previous server\'s step', () => {
   const json = federation();
   for (const [dc, i] of [['dc1', 0], ['dc1', 1], ['dc1', 2], ['dc2', 0]] as const) {
+    const server = resourceAt(json, 'docker_container', `fed/${dc}/Server${i}/Container`);
     const step = resourceAt(json, 'docker_container', `fed/${dc}/Server${i}/Upgrade`);
     expect(step).toMatchObject({
       name: `consul-${dc}-server-${i}-upgrade`,
-      image: resourceAt(json, 'docker_container', `fed/${dc}/Server${i}/Container`).image,
+      image: server.image,
       volumes: [{ container_path: '/upgrade', volume_name: `\${${addressOf(json, 'docker_volume', `fed/${dc}/Server${i}/Bin`)}.name}` }],
-      depends_on: [addressOf(json, 'docker_container', `fed/${dc}/Server${i}/Container`)],
+      depends_on: [addressOf(json, 'docker_container', `fed/${dc}/Server${i}/Container`),
+        ...(i > 0 ? [addressOf(json, 'docker_container', `fed/${dc}/Server${i - 1}/Upgrade`)] : [])],
       attach: true, logs: true, tty: true,
     });
-    // The datacenter's size decides when it is healthy enough for the next server to go.
+    // Byte for byte what the container was created with: a server started on it needs nothing from its step.
+    expect(step.env).toContain(`SERVER_CONFIG=${server.upload[0].content}`);
+    // The datacenter's size decides when it is healthy enough for a server to go.
     expect(step.command[0]).toContain(`grep -c '"Healthy":true,"Voter":true')" -eq ${dc === 'dc1' ? 3 : 1} ]`);
     expect(step.command[0].includes('/v1/operator/autopilot/health?dc=dc1')).toBe(dc === 'dc2');
   }
@@ -46,51 +54,60 @@ test('each server has an upgrade step of the datacenter\'s image, on its bin vol
   expect(resourceAt(json, 'consul_acl_token', 'fed/dc2/Server0/AgentToken').depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade')]);
 });
 
-describe('the step\'s refusals, run in sh', () => {
+describe('the step\'s decisions, run in sh', () => {
   const json = federation();
-  const script = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Upgrade').command[0] as string;
+  const step = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Upgrade');
+  const script = step.command[0] as string;
+  const config = '{"node_name": "dc1-server-1"}';
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-  /** Runs the step with the image's Consul at `target` and the server last started on `running`, up to its first API call. */
-  function run(running: string, target: string) {
+  /** Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`). */
+  function run(running: string, version: string) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-upgrade-'));
     fs.mkdirSync(path.join(dir, 'bin'));
     // The step's tools, and no wget: a step that gets as far as the API fails its first call at once.
-    for (const tool of ['cat', 'cp', 'mv', 'sed', 'tr', 'grep', 'sort', 'head', 'cut', 'sleep']) {
+    for (const tool of ['cat', 'cp', 'mv', 'rm', 'sed', 'tr', 'grep', 'head', 'cut', 'sleep', 'sha256sum']) {
       fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, 'bin', tool));
     }
-    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\necho "Consul v${target}"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\necho "Consul v${version}"\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
     const local = script.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, 'n -ge 1');
-    const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin') } });
-    const copied = fs.existsSync(path.join(dir, 'consul'));
+    const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config } });
+    const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: fs.existsSync(path.join(dir, 'server.json')) ? fs.readFileSync(path.join(dir, 'server.json'), 'utf8') : undefined };
     fs.rmSync(dir, { recursive: true, force: true });
-    return { code: r.status, out: r.stdout + r.stderr, copied };
+    return { code: r.status, out: r.stdout + r.stderr, installed };
   }
 
-  test('the version it runs already: done at once, nothing copied', () => {
-    expect(run('1.14.11', '1.14.11')).toEqual({ code: 0, out: 'dc1-server-1 runs Consul 1.14.11\n', copied: false });
+  test('the version and configuration it runs already: done at once, nothing installed', () => {
+    expect(run(`1.14.11 ${sha(config)}`, '1.14.11')).toEqual({ code: 0, out: 'dc1-server-1 runs Consul 1.14.11 and its configuration\n', installed: { binary: false, config: undefined } });
   });
 
-  test.each([['1.14.11', '1.14.8'], ['1.15.0', '1.14.11'], ['2.0.0', '1.21.0']])('%s to %s is a downgrade: refused, nothing copied', (running, target) => {
-    expect(run(running, target)).toEqual({
-      code: 1, copied: false,
-      out: `test/fed/dc1/Server1: dc1-server-1 runs Consul ${running}, and the image is Consul ${target}: a downgrade, which Consul does not support. `
+  test.each([['1.14.11', '1.14.8'], ['1.15.0', '1.14.11'], ['2.0.0', '1.21.0']])('%s to %s is a downgrade: refused, nothing installed', (running, version) => {
+    expect(run(`${running} ${sha(config)}`, version)).toEqual({
+      code: 1, installed: { binary: false, config: undefined },
+      out: `test/fed/dc1/Server1: dc1-server-1 runs Consul ${running}, and the image is Consul ${version}: a downgrade, which Consul does not support. `
         + `Nothing was changed. Use an image of Consul ${running} or newer.\n`,
     });
   });
 
   test('three minor versions at once: refused, with the version to go through first', () => {
-    expect(run('1.14.11', '1.17.0')).toEqual({
-      code: 1, copied: false,
+    expect(run(`1.14.11 ${sha(config)}`, '1.17.0')).toEqual({
+      code: 1, installed: { binary: false, config: undefined },
       out: 'test/fed/dc1/Server1: dc1-server-1 runs Consul 1.14.11, and the image is Consul 1.17.0, 3 minor versions ahead: Consul upgrades at most two at a time. '
         + 'Nothing was changed. Deploy an image of Consul 1.16.x first, then 1.17.0.\n',
     });
   });
 
-  test.each([['1.14.8', '1.14.11'], ['1.14.11', '1.16.0']])('%s to %s goes ahead: the binary is copied, then it waits for its turn', (running, target) => {
-    const r = run(running, target);
-    expect(r.copied).toBe(true);
-    expect(r.out).toContain('dc1-server-1\'s turn did not come');
+  test.each([['1.14.8', '1.14.11'], ['1.14.11', '1.16.0']])('%s to %s goes ahead: binary and configuration installed, then it waits for a healthy datacenter', (running, version) => {
+    const r = run(`${running} ${sha(config)}`, version);
+    expect(r.installed).toEqual({ binary: true, config });
+    expect(r.out).toContain('datacenter not healthy with 3 voting servers, so dc1-server-1 was left as it is');
+  });
+
+  test('the same version with another configuration goes ahead the same way', () => {
+    const r = run(`1.14.11 ${sha('{"node_name": "dc1-server-1", "log_level": "DEBUG"}')}`, '1.14.11');
+    expect(r.installed).toEqual({ binary: true, config });
+    expect(r.out).toContain('datacenter not healthy with 3 voting servers');
   });
 });
