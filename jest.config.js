@@ -18,5 +18,7 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  // The longest files first (test/support/sequencer.js): the run's wall time is then about its longest file's.
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   testPathIgnorePatterns: ['/node_modules/', '/cdktf.out/'],
 };
