@@ -156,7 +156,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
     const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
     // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
-    const api = { address: `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`, ...https, token: this.managementToken };
+    const api = { address: this._apiAddress, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.
     const primaryApi = props.join?.primaryApiAddress ?? this.link.primary?._apiAddress;
@@ -262,7 +262,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     return gatewaysOf(this, 'mesh').flatMap((g) => g.registrations);
   }
 
-  /** @internal */
+  /** Where its HTTP API answers: on its host address, or from this host. @internal */
   public get _apiAddress(): string {
     return `${this.hostAddress ?? '127.0.0.1'}:${portText(this.httpPort)}`;
   }

@@ -61,7 +61,9 @@ export class ConsulServer extends Construct {
    * The server's upgrade step (lib/docker/server-upgrade.ts): done once the
    * server runs the image's Consul. What reads through the server waits on it.
    */
-  public readonly ready: Container;
+  public get ready(): Container {
+    return this.step.container;
+  }
   private readonly step: UpgradeStep;
   /** The container's name (`<prefix>-<node>`). */
   public readonly containerName: string;
@@ -153,7 +155,6 @@ export class ConsulServer extends Construct {
       managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
       after: [this.container, ...(props.upgradeOrder.previous ? [props.upgradeOrder.previous.ready] : [])],
     });
-    this.ready = this.step.container;
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }
 

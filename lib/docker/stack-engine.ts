@@ -17,6 +17,11 @@ export const OWNER_LABELS = { stack: 'cdktf-consul-mesh.stack', address: 'cdktf-
 /** The Docker network datacenters on one engine share (WAN gossip, mesh gateways' WAN side). */
 export const WAN_NETWORK = 'consul-mesh-wan';
 
+/** The most servers a datacenter may have (DockerDatacenterProps.servers): the size of its block of WAN addresses. */
+const MAX_SERVERS = 7;
+/** Where the servers' blocks of WAN addresses start on the shared network. */
+const WAN_SERVERS_FROM = 128;
+
 /** A /24 network of the project's own, handing out fixed addresses in order. */
 export class AddressPool {
   private next: number;
@@ -86,8 +91,8 @@ export class StackEngine extends Construct implements IFinalizable {
   }
 
   public readonly provider: DockerProvider;
-  /** Gateways and peering on the shared WAN network: .10 to .127. */
-  public readonly wanPool = new AddressPool('10.249.0.0/24', 10, 127);
+  /** Gateways and peering on the shared WAN network: .10 up to the servers' blocks. */
+  public readonly wanPool = new AddressPool('10.249.0.0/24', 10, WAN_SERVERS_FROM - 1);
   /** Datacenters whose servers have WAN addresses: each a block of 7 from .128, so a datacenter's size never moves another's servers. */
   private wanServerBlocks = 0;
   private _wan?: Network;
@@ -155,11 +160,12 @@ export class StackEngine extends Construct implements IFinalizable {
    */
   public wanServerBlock(owner: IConstruct): (index: number) => string {
     const block = this.wanServerBlocks++;
-    if (block >= 18) {
-      throw invalidInput(owner, 'a Docker engine\'s shared WAN network holds the servers of at most 18 WAN-gossip datacenters per stack', block + 1,
+    const blocks = Math.floor((255 - WAN_SERVERS_FROM) / MAX_SERVERS);
+    if (block >= blocks) {
+      throw invalidInput(owner, `a Docker engine's shared WAN network holds the servers of at most ${blocks} WAN-gossip datacenters per stack`, block + 1,
         'Give the others a Docker engine of their own (dockerProvider), or federate through host addresses (hostAddress).');
     }
-    return (index) => `${this.wanPool.prefix}.${128 + 7 * block + index}`;
+    return (index) => `${this.wanPool.prefix}.${WAN_SERVERS_FROM + MAX_SERVERS * block + index}`;
   }
 
   public image(name: string): Image {

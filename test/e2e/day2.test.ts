@@ -63,8 +63,9 @@ function api(dc: Dc, urlPath: string, options: { method?: string; body?: string 
 const servers = (dc: Dc) => (api(dc, '/v1/operator/autopilot/health').Servers as any[])
   .map((s) => [s.Name, s.Version, s.Healthy && s.Voter]).sort();
 
-const containerIds = async () => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
-  addresses(dc, size[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.Id}}', `consul-${dc}-server-${i}`]))));
+/** The container ids of the first `counts[dc]` servers of each datacenter (all of them by default). */
+const containerIds = async (counts: Record<Dc, number> = size) => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
+  addresses(dc, counts[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.Id}}', `consul-${dc}-server-${i}`]))));
 
 /** Probes both datacenters, starting from the servers they have throughout the change (the fewer of before and after). */
 const probing = (during: Record<Dc, number>) =>
@@ -139,7 +140,7 @@ afterAll(async () => {
   }
 }, 5 * 60_000);
 
-test(`changing the image from Consul ${from} to ${to} upgrades one server at a time, followers first, the primary first: no write lost, data and replication kept`, async () => {
+test(`changing the image from Consul ${from} to ${to} upgrades one server at a time, in order, the primary first: no write lost, data and replication kept`, async () => {
   expect(servers('dc1').map(([, version]) => version)).toEqual([from, from, from]);
   const idsBefore = await containerIds();
   const [dc1, dc2] = await deployUnderProbe(`upgrade ${from} -> ${to}`, size, images.to);
@@ -195,16 +196,15 @@ test.each([
   ['dc1', 5, 3],
 ] as [Dc, number, number][])('%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept (a removed leader aside), nothing lost', async (dc, before, after) => {
   expect(size[dc]).toBe(before);
-  const staying = (['dc1', 'dc2'] as Dc[]).flatMap((d) => addresses(d, d === dc ? Math.min(before, after) : size[d]).map((_, i) => `consul-${d}-server-${i}`));
-  const idsOf = () => Promise.all(staying.map((name) => engine.mustDocker(['inspect', '--format', '{{.Id}}', name])));
-  const idsBefore = await idsOf();
+  // The servers there throughout: the probe starts from them, and they must stay the same containers.
   const during = { ...size, [dc]: Math.min(before, after) };
+  const idsBefore = await containerIds(during);
   size[dc] = after;
   const probed = await deployUnderProbe(`${dc} ${before} -> ${after} servers`, during, images.to);
 
   expect(servers(dc)).toEqual(all(dc, to));
   // The servers that stay are the same containers (their data), restarted one at a time on the new configuration.
-  expect(await idsOf()).toEqual(idsBefore);
+  expect(await containerIds(during)).toEqual(idsBefore);
   for (const f of probed) {
     if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f, f.datacenter === dc && after < before);
     else expect(f.lostWrites).toBe(0);
