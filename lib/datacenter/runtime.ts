@@ -65,6 +65,25 @@ export interface DatacenterRuntime {
    * Absent where the servers advertise reachable addresses themselves.
    */
   directPeeringAddresses?(): string[];
+  /**
+   * Deletes the earlier generations of a token once `spec.after` is done
+   * (the new one handed over): every token of `spec.description` but
+   * `spec.keep`. Absent where nothing runs in the datacenter: OpenTofu then
+   * deletes the old token itself (see lib/internal/token-rotation.ts).
+   */
+  retireTokens?(scope: Construct, spec: TokenRetirement): void;
+}
+
+/** Which tokens a rotation retires, and when. @internal */
+export interface TokenRetirement {
+  /** What the token is for, as Docker object names take it (e.g. the gateway's service name). */
+  readonly name: string;
+  /** The description every generation of the token carries. */
+  readonly description: string;
+  /** The AccessorID of the generation to keep. */
+  readonly keep: string;
+  /** What hands the new generation over. */
+  readonly after: ITerraformDependable[];
 }
 
 const NO_PROCESSES: GatewayProcesses = { replicas: [], publishOnHost: () => undefined };

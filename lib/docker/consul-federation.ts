@@ -11,9 +11,10 @@ import { FederationMethod } from '../datacenter/federation-method';
 import { replicationRules } from '../internal/acl-rules';
 import { invalidInput } from '../internal/errors';
 import { DockerProvider } from '../internal/providers';
-import { createReplicationToken } from '../internal/replication-token';
+import { createReplicationToken, REPLICATION_TOKEN_DESCRIPTION } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, tokenVariable } from '../internal/secrets';
 import { TerraformStack } from '../internal/tf';
+import { checkGeneration } from '../internal/token-rotation';
 import { checkDatacenterName, checkImage, checkKeys, checkNamePrefix } from '../internal/validation';
 
 /** Props of `ConsulFederation`. */
@@ -53,6 +54,14 @@ export interface ConsulFederationProps {
    * @default - a sensitive variable `<id>_gossip_key`
    */
   readonly gossipKey?: string;
+
+  /**
+   * The generation of the ACL replication token. Add one to rotate it in one
+   * deploy: a new token is created and handed to every secondary's servers
+   * while they run, then the old one is deleted.
+   * @default 1
+   */
+  readonly replicationTokenGeneration?: number;
 
   /**
    * A CA for every datacenter's servers: RPC between servers is TLS with both
@@ -121,6 +130,7 @@ export class ConsulFederation extends Construct implements FederationScope {
     }
     this.method = props.method ?? FederationMethod.wanGossip();
     checkShape(this, props, this.method);
+    const generation = checkGeneration(this, 'replicationTokenGeneration', props.replicationTokenGeneration);
 
     if (props.serverStack !== undefined) {
       if (this.method.throughMeshGateways) {
@@ -167,7 +177,9 @@ export class ConsulFederation extends Construct implements FederationScope {
 
     this.replicationRules = replicationRules();
     // With the servers in a stack applied first, the primary's are up before this stack starts.
-    const replicationToken = createReplicationToken(this, { provider: this.primary.provider, readiness: serverParent ? [] : this.primary.readiness }, prefix);
+    const token = createReplicationToken(this, { provider: this.primary.provider, readiness: serverParent ? [] : this.primary.readiness }, prefix,
+      { generation, runtimeRetires: generation > 1 });
+    const replicationToken = token.secret;
 
     this.secondaries = props.secondaries.map((options, i) => {
       const link: FederationLink = {
@@ -183,6 +195,13 @@ export class ConsulFederation extends Construct implements FederationScope {
       return new DockerDatacenter(this, options.name, shared(options, i + 1));
     });
     if (serverParent) this.primary._entriesWaitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
+    this.primary._keyringWaitsAlsoFor(this.secondaries.flatMap((dc) => dc._serverSteps));
+    if (generation > 1) {
+      // The old token goes once every secondary's servers hold the new one (their steps, or their hand-overs).
+      this.primary._runtime.retireTokens!(this, {
+        name: 'replication', description: REPLICATION_TOKEN_DESCRIPTION, keep: token.accessor, after: this.secondaries.flatMap((dc) => dc.readiness),
+      });
+    }
   }
 
   /** @internal */

@@ -3,6 +3,7 @@ import { CertificateAuthority, suppliedCertificateAuthority } from './certificat
 import { DockerDatacenterProps, FederationJoinOptions } from './docker-datacenter-props';
 import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks, recordFederationMember } from './federation-link';
 import { DockerDatacenterRuntime } from './gateway-processes';
+import { rotateGossipKey } from './gossip-keyring';
 import { ConsulServer } from './server';
 import { checkReadableFromServers, serverScopeIn } from './server-stack';
 import { handOverReplicationToken, setAgentToken } from './server-tokens';
@@ -18,7 +19,7 @@ import { CONSUL_PORTS } from '../internal/agent-config';
 import { addDependencies } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { portText } from '../internal/plan-checks';
-import { Network } from '../internal/providers';
+import { Container, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
@@ -57,6 +58,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   private readonly consulSideReadiness: ITerraformDependable[] = [];
   /** What config entries written through this datacenter wait on too (the primary: its secondaries' replication). */
   private readonly entriesAlsoWaitFor: ITerraformDependable[] = [];
+  /** What the gossip key rotation waits on too (the primary: its secondaries, which it rotates). */
+  private readonly keyringAlsoWaitsFor: ITerraformDependable[] = [];
+  /** The gossip key rotation, in a datacenter that is its own primary. */
+  private readonly keyring?: Container;
   /** How it runs gateways and offers peering addresses (lib/datacenter/runtime.ts). */
   private readonly runtime: DockerDatacenterRuntime;
   private readonly link: FederationLink;
@@ -190,6 +195,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         preconditions: index === 0 ? secretChecks : [],
       }));
     }
+    if (primaryDatacenter === this.name) {
+      // The federation's keyring is rotated from its primary, beside the servers, which hold the key (see gossip-keyring.ts).
+      this.keyring = rotateGossipKey(serverScope, this.serverEngine, {
+        name: `${prefix}-${this.name}-gossip-keyring`, serverAddress: this.servers[0].lanAddress, networkName: this.network.name,
+        image: this.image, managementToken: this.managementToken, gossipKey: this.gossipKey, after: this._serverSteps,
+      });
+    }
     if (this.serversElsewhere) {
       for (const server of this.servers) {
         const site = new Construct(this, server.node.id);
@@ -220,6 +232,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       hostAddress: this.hostAddress,
       // The gRPC TLS port, which Consul prefers for peering: published on the host address, or on the shared network (joined if need be).
       directPeeringAddresses: () => this.servers.map((s) => s.peeringAddress(this.serverEngine.wanPool)),
+      managementToken: this.managementToken,
     });
     FinalizePass.of(this).add(this);
     this.node.addValidation({ validate: () => this.checkFederationNeeds() });
@@ -245,6 +258,20 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    */
   public _entriesWaitAlsoFor(items: ITerraformDependable[]): void {
     this.entriesAlsoWaitFor.push(...items);
+  }
+
+  /**
+   * Makes the gossip key rotation of this primary wait on `items` too: its
+   * secondaries' servers (keyring operations reach every datacenter).
+   * @internal
+   */
+  public _keyringWaitsAlsoFor(items: ITerraformDependable[]): void {
+    this.keyringAlsoWaitsFor.push(...items);
+  }
+
+  /** Each server's upgrade step: done once the server runs what it is configured to (in the servers' stack). @internal */
+  public get _serverSteps(): ITerraformDependable[] {
+    return this.servers.map((s) => s.ready);
   }
 
   /** @internal */
@@ -294,7 +321,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       ? this.checkCoveredByCertificate(checkHostPort(this, 'primaryApiAddress must be host:port', options.primaryApiAddress, 'Use e.g. "192.0.2.10:8500".'))
       : `${this.hostAddress}:${portText(this.httpPort)}`;
     if (this.join === undefined) {
-      const replicationToken = createReplicationToken(this, this, this.prefix);
+      const replicationToken = createReplicationToken(this, this, this.prefix).secret;
       this.join = {
         primaryDatacenter: this.name, method, serverWanAddresses: this._serverWanAddresses, meshGatewayWanAddresses: this.meshGatewayWanAddresses,
         primaryApiAddress: apiAddress, replicationToken,
@@ -328,6 +355,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    */
   public _finalize(): void {
     const primary = this.link.primary;
+    if (this.keyring) addDependencies(this.keyring, this.keyringAlsoWaitsFor);
     for (const server of this.servers) {
       server.configure({
         datacenter: this.name,

@@ -3,8 +3,9 @@
 // direct peering.
 import { Construct, IConstruct } from 'constructs';
 import { AddressPool, pollUntil, StackEngine } from './stack-engine';
-import { DatacenterRuntime, GatewayProcesses, GatewayProcessSpec, GatewayReplica } from '../datacenter/runtime';
+import { DatacenterRuntime, GatewayProcesses, GatewayProcessSpec, GatewayReplica, TokenRetirement } from '../datacenter/runtime';
 import { CONSUL_PORTS } from '../internal/agent-config';
+import { replaceTrigger } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { portText } from '../internal/plan-checks';
 import { Container, Volume } from '../internal/providers';
@@ -36,6 +37,8 @@ export interface DockerPlacement {
   readonly hostAddress?: string;
   /** The servers' addresses for direct peering (see `DatacenterRuntime.directPeeringAddresses`). */
   readonly directPeeringAddresses: () => string[];
+  /** Deletes tokens of earlier generations (`DatacenterRuntime.retireTokens`). */
+  readonly managementToken: string;
 }
 
 /** How a Docker datacenter runs what the generic constructs ask of it. */
@@ -56,6 +59,34 @@ export class DockerDatacenterRuntime implements DatacenterRuntime {
   public directPeeringAddresses(): string[] {
     return this.placement.directPeeringAddresses();
   }
+
+  public retireTokens(scope: Construct, spec: TokenRetirement): void {
+    retireTokens(scope, this.placement, spec);
+  }
+}
+
+/**
+ * A one-shot that deletes every token of `spec.description` but `spec.keep`,
+ * after the new one is handed over. It prints accessor IDs only.
+ */
+function retireTokens(scope: Construct, placement: DockerPlacement, spec: TokenRetirement): Container {
+  const { engine } = placement;
+  // `consul acl token list`: one "Key: value" a line, a blank line between tokens.
+  const stale = 'consul acl token list | awk -v d="$DESCRIPTION" -v k="$KEEP" \'/^AccessorID:/ { a = $2 } /^Description:/ { sub(/^Description: */, ""); if ($0 == d && a != k) print a }\'';
+  return engine.oneShot(scope, 'RetireTokens', {
+    name: `${placement.prefix}-${placement.datacenterName}-${spec.name}-retire-tokens`,
+    image: engine.image(placement.image).imageId,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [`set -e; for a in $(${stale}); do consul acl token delete -id "$a" >/dev/null; echo "deleted token $a"; done`],
+    env: [
+      `CONSUL_HTTP_ADDR=http://${placement.serverAddress}:${CONSUL_PORTS.http}`,
+      `CONSUL_HTTP_TOKEN=${placement.managementToken}`,
+      `DESCRIPTION=${spec.description}`,
+      `KEEP=${spec.keep}`,
+    ],
+    networksAdvanced: [{ name: placement.networkName }],
+    dependsOn: spec.after,
+  });
 }
 
 /** A replica as placed: the seam's view, and its Envoy container. */
@@ -151,6 +182,8 @@ function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec
       volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],
       restart: 'unless-stopped',
       dependsOn: [registration],
+      // Envoy reads its bootstrap (token included) only at start: a new registration (a rotated token, a new image) restarts it.
+      lifecycle: { replaceTriggeredBy: [replaceTrigger(registration)] },
     }) : undefined;
     instances.push({ proxyId, lanAddress: `${lan}:${port}`, wanAddress: wan && `${wan}:${wanPort}`, registration, envoy });
   }

@@ -9,8 +9,10 @@
 // of its own (`bin`). Each server has an upgrade step, a one-shot that
 // Terraform recreates when the server's image or configuration changes, and
 // the steps of a datacenter run one after another (each depends on the
-// previous one). A step whose server already runs what it carries is done at
-// once; otherwise it waits until the datacenter is healthy with every server a
+// previous one). Every step first hands the running server what it takes
+// without a restart (a new replication token; the gossip key, which the
+// keyring rotates, for a later first start). A step whose server already
+// runs what it carries is then done; otherwise it waits until the datacenter is healthy with every server a
 // voter, installs the binary and configuration, `consul leave`s the server
 // (Consul hands leadership over first when it is the leader), and waits until
 // it is back on them, healthy and a voter, as Consul's upgrade guide says. A
@@ -18,7 +20,7 @@
 // primary runs it.
 import { Construct } from 'constructs';
 import { pollUntil, StackEngine } from './stack-engine';
-import { CONFIG_DIR, CONSUL_PORTS } from '../internal/agent-config';
+import { CONFIG_DIR, CONSUL_PORTS, LIVE_CONFIG } from '../internal/agent-config';
 import { Container } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
 
@@ -37,7 +39,7 @@ export function serverStartScript(): string {
   return [
     `b=${BIN_DIR}/consul`,
     '[ -x "$b" ] || { cp "$(command -v consul)" "$b.new" && mv "$b.new" "$b"; }',
-    `if [ -f ${BIN_DIR}/server.json ]; then cp ${BIN_DIR}/server.json ${CONFIG_DIR}/server.json; fi`,
+    `for f in server.json ${LIVE_CONFIG}; do if [ -f ${BIN_DIR}/$f ]; then cp ${BIN_DIR}/$f ${CONFIG_DIR}/$f; fi; done`,
     `echo "$("$b" version | sed -n '1s/^Consul v//p') $(sha256sum ${CONFIG_DIR}/server.json | cut -c1-64)" > ${RUNNING}`,
     `exec "$b" agent -config-dir=${CONFIG_DIR}`,
   ].join('; ');
@@ -62,10 +64,20 @@ export interface UpgradeTarget {
   readonly after: ITerraformDependable[];
 }
 
+/** The configuration a step brings its server to. */
+export interface StepConfiguration {
+  /** What the server restarts for (server.json). */
+  readonly server: string;
+  /** What it takes running (LIVE_CONFIG): installed for its next first start. */
+  readonly live: string;
+  /** A secondary's replication token, handed to the running server. */
+  readonly replicationToken?: string;
+}
+
 /** An upgrade step, and how it learns the server's configuration (rendered once the tree is complete). */
 export interface UpgradeStep {
   readonly container: Container;
-  configure(content: string): void;
+  configure(config: StepConfiguration): void;
 }
 
 /**
@@ -88,7 +100,10 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     'version=$(consul version | sed -n \'1s/^Consul v//p\')',
     'target="$version $(sha256sum /upgrade/server.json.new | cut -c1-64)"',
     'running=$(cat /upgrade/running 2>/dev/null || true)',
-    `if [ "$running" = "$target" ]; then rm /upgrade/server.json.new; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
+    // What the running server takes: a new replication token is set before the old one can be deleted (it is, once every step is done).
+    `live() { printf '%s' "$LIVE_CONFIG" > /upgrade/${LIVE_CONFIG}.new && mv -f /upgrade/${LIVE_CONFIG}.new /upgrade/${LIVE_CONFIG}; `
+      + `[ -z "$REPLICATION_TOKEN" ] || { ${pollUntil('consul acl set-agent-token replication "$REPLICATION_TOKEN" >/dev/null', `${server.nodeName} did not take its replication token`, 120)}; }; }`,
+    `if [ "$running" = "$target" ]; then rm /upgrade/server.json.new; live; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
     'was=$(echo "$running" | cut -d" " -f1)',
     // Before anything is touched: what Consul's upgrade instructions allow.
     'set -- $(echo "$was $version" | tr \'.\' \' \')',
@@ -96,6 +111,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
       + ` echo "${scope.node.path}: ${server.nodeName} runs Consul $was, and the image is Consul $version: a downgrade, which Consul does not support. Nothing was changed. Use an image of Consul $was or newer." >&2; exit 1; fi`,
     'if [ -n "$was" ] && [ $(($5 - $2)) -gt 2 ]; then'
       + ` echo "${scope.node.path}: ${server.nodeName} runs Consul $was, and the image is Consul $version, $(($5 - $2)) minor versions ahead: Consul upgrades at most two at a time. Nothing was changed. Deploy an image of Consul $1.$(($2 + 2)).x first, then $version." >&2; exit 1; fi`,
+    'live',
     // Installed, but not run until the server restarts.
     'cp /bin/consul /upgrade/consul.new && mv -f /upgrade/consul.new /upgrade/consul && mv -f /upgrade/server.json.new /upgrade/server.json',
     ...(server.primary !== undefined ? [
@@ -125,6 +141,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
   return {
     container,
     // The same text the container is created with: a server started on it needs nothing from its step.
-    configure: (content) => container.addOverride('env', [...env, `SERVER_CONFIG=${content}`]),
+    configure: (config) => container.addOverride('env', [...env, `SERVER_CONFIG=${config.server}`, `LIVE_CONFIG=${config.live}`,
+      ...(config.replicationToken !== undefined ? [`REPLICATION_TOKEN=${config.replicationToken}`] : [])]),
   };
 }

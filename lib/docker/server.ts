@@ -3,7 +3,7 @@ import { CertificateAuthority, issueServerCertificate } from './certificates';
 import { AgentTokenTarget, setAgentToken } from './server-tokens';
 import { BIN_DIR, serverStartScript, UpgradeStep, upgradeStep } from './server-upgrade';
 import { AddressPool, StackEngine } from './stack-engine';
-import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
+import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, LIVE_CONFIG, renderLiveConfig, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
 import { ConsulProvider, Container, Network, Volume } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -190,8 +190,9 @@ export class ConsulServer extends Construct {
     return `${this._wanAddress}:${CONSUL_PORTS.grpc_tls}`;
   }
 
-  /** Writes the agent configuration the container starts with, and its upgrade step brings it to. */
+  /** Writes the agent configuration the container starts with, and its upgrade step brings it to (restarting it only for what a running server cannot take). */
   public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan' | 'ports' | 'leaveOnTerminate'>): void {
+    const live = JSON.stringify(renderLiveConfig(config), null, 2);
     const content = JSON.stringify(renderServerConfig({
       ...config,
       nodeName: this.nodeName,
@@ -200,8 +201,9 @@ export class ConsulServer extends Construct {
       ...(this.props.hostAddress !== undefined ? { ports: this.ports } : {}),
       leaveOnTerminate: this.props.leaveGraceSeconds !== undefined,
     }), null, 2);
-    this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }]);
-    this.step.configure(content);
+    this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }, { file: `${CONFIG_DIR}/${LIVE_CONFIG}`, content: live }]);
+    const isPrimary = config.datacenter === config.primaryDatacenter;
+    this.step.configure({ server: content, live, replicationToken: isPrimary ? undefined : config.replicationToken });
   }
 
   private publishedPorts() {

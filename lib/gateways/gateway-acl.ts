@@ -3,6 +3,7 @@ import type { IDatacenter } from '../datacenter/datacenter';
 import { dependsOnAll } from '../internal/dependencies';
 import { AclPolicy, AclToken, DataConsulAclTokenSecretId } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
+import { forgetEarlierGenerations, generationId } from '../internal/token-rotation';
 
 /** @internal */
 export interface GatewayAclProps {
@@ -10,6 +11,10 @@ export interface GatewayAclProps {
   /** `mesh`, `ingress` or `terminating`. */
   readonly kind: string;
   readonly serviceName: string;
+  /** The token's generation, checked (see lib/internal/token-rotation.ts). */
+  readonly generation: number;
+  /** The datacenter's runtime deletes earlier generations (OpenTofu forgets them). */
+  readonly runtimeRetires: boolean;
 }
 
 /**
@@ -27,6 +32,8 @@ export class GatewayAcl extends Construct {
   public readonly datacenter: IDatacenter;
   /** The token's SecretID, as something to depend on. */
   public readonly secret: ITerraformDependable;
+  /** What every generation of the token is described as: how the old ones are found. */
+  public readonly description: string;
 
   constructor(scope: Construct, id: string, props: GatewayAclProps) {
     super(scope, id);
@@ -44,7 +51,8 @@ export class GatewayAcl extends Construct {
       datacenters: [datacenter.name],
       dependsOn: dependsOnAll(datacenter.readiness),
     });
-    this.token = new AclToken(this, 'Token', {
+    this.description = description;
+    this.token = new AclToken(this, generationId('Token', props.generation), {
       provider: datacenter.globalProvider,
       description,
       policies: [this.policy.name],
@@ -55,5 +63,6 @@ export class GatewayAcl extends Construct {
     });
     this.secretId = secret.secretId;
     this.secret = secret;
+    if (props.runtimeRetires) forgetEarlierGenerations(this, 'Token', props.generation);
   }
 }

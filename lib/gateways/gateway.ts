@@ -9,6 +9,7 @@ import { checkAtPlan } from '../internal/plan-checks';
 import { AclPolicy, AclToken } from '../internal/providers';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
 import { ITerraformDependable, Op, Token } from '../internal/tf';
+import { checkGeneration } from '../internal/token-rotation';
 import { checkConnect, checkImage, checkPort, checkReplicas } from '../internal/validation';
 
 /** The three kinds of Consul gateway (the `-gateway` flag of `consul connect envoy`). */
@@ -56,6 +57,16 @@ export interface GatewayOptions {
    * @default - the Envoy line the datacenter's Consul version supports (ConsulVersion.defaultEnvoyImage)
    */
   readonly envoyImage?: string;
+
+  /**
+   * The generation of the gateway's ACL token. Add one to rotate the token
+   * in one deploy: a new token is created, every replica registered again
+   * with it (its Envoy restarted on the new bootstrap), and then the old
+   * token is deleted. Where the operator runs the gateway, OpenTofu deletes
+   * the old token in the same deploy: hand the new one over first.
+   * @default 1
+   */
+  readonly tokenGeneration?: number;
 }
 
 /** What every gateway kind hands to `Gateway`. */
@@ -124,12 +135,14 @@ export abstract class Gateway extends Construct implements IFinalizable {
     this.replicas = checkReplicas(this, props.replicas ?? 1);
     const envoyImage = props.envoyImage !== undefined ? checkImage(this, 'envoyImage', props.envoyImage) : dc.consulVersion.defaultEnvoyImage;
 
-    const acl = new GatewayAcl(this, 'Acl', { datacenter: dc, kind: props.kind, serviceName: this.serviceName });
+    const generation = checkGeneration(this, 'tokenGeneration', props.tokenGeneration);
+    const runtime = runtimeOf(dc);
+    const retires = generation > 1 && runtime.retireTokens !== undefined;
+    const acl = new GatewayAcl(this, 'Acl', { datacenter: dc, kind: props.kind, serviceName: this.serviceName, generation, runtimeRetires: retires });
     this.policy = acl.policy;
     this.token = acl.token;
     this.tokenSecretId = acl.secretId;
 
-    const runtime = runtimeOf(dc);
     const exposeServers = props.exposeServers ?? (props.kind === GatewayKind.MESH && runtime.meshGatewayFederation);
     this._processes = runtime.runGateway(this, {
       kind: props.kind,
@@ -143,6 +156,8 @@ export abstract class Gateway extends Construct implements IFinalizable {
       dependsOn: [acl.secret],
     });
     const replicas = this._processes.replicas;
+    // The old token goes once every replica is registered with the new one.
+    if (retires) runtime.retireTokens!(this, { name: this.serviceName, description: acl.description, keep: acl.token.accessorId, after: replicas.map((r) => r.registration) });
 
     const self = this;
     recordGateway({

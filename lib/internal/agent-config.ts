@@ -16,6 +16,8 @@ export const CONSUL_PORTS = {
 export const CONFIG_DIR = '/consul/config';
 export const DATA_DIR = '/consul/data';
 export const TLS_DIR = '/consul/tls';
+/** The file of CONFIG_DIR with what a running server takes without a restart (`renderLiveConfig`). */
+export const LIVE_CONFIG = 'live.json';
 
 export interface ServerConfigInput {
   readonly datacenter: string;
@@ -43,11 +45,15 @@ export interface ServerConfigInput {
   readonly logLevel: string;
 }
 
+/**
+ * What a server restarts for when it changes (the upgrade steps roll the
+ * datacenter through it). The gossip key and the replication token are not
+ * in it: they change on running servers (`renderLiveConfig`).
+ */
 export function renderServerConfig(i: ServerConfigInput): Record<string, unknown> {
   const isPrimary = i.datacenter === i.primaryDatacenter;
   const tokens: Record<string, string> = {};
   if (isPrimary && i.managementToken) tokens.initial_management = i.managementToken;
-  if (!isPrimary && i.replicationToken) tokens.replication = i.replicationToken;
 
   const config: Record<string, unknown> = {
     datacenter: i.datacenter,
@@ -74,7 +80,6 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     retry_interval: '1s',
     ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan, retry_interval_wan: '1s' } : {}),
     ...(i.primaryGateways.length > 0 ? { primary_gateways: i.primaryGateways, primary_gateways_interval: '5s' } : {}),
-    encrypt: i.gossipKey,
     ports: { ...CONSUL_PORTS, ...(i.https ? {} : { https: -1 }), ...i.ports },
     ...(i.leaveOnTerminate ? { leave_on_terminate: true } : {}),
     connect: {
@@ -107,4 +112,19 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     };
   }
   return config;
+}
+
+/**
+ * The settings a running server takes without a restart, in a file of their
+ * own (Consul merges the files of its config dir): the gossip key (read at a
+ * server's first start only; rotated through the keyring) and a secondary's
+ * replication token (handed to running servers with `set-agent-token`,
+ * which they persist over the configured one).
+ */
+export function renderLiveConfig(i: Pick<ServerConfigInput, 'datacenter' | 'primaryDatacenter' | 'gossipKey' | 'replicationToken'>): Record<string, unknown> {
+  const replication = i.datacenter !== i.primaryDatacenter ? i.replicationToken : undefined;
+  return {
+    encrypt: i.gossipKey,
+    ...(replication !== undefined ? { acl: { tokens: { replication } } } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import { dependable, ITerraformDependable, TerraformResource } from './tf';
+import { dependable, ITerraformDependable, Lazy, TerraformResource } from './tf';
 
 /** `dependsOn` for a list that may be empty, so no `depends_on = []` is written. */
 export function dependsOnAll(dependables: ITerraformDependable[]): ITerraformDependable[] | undefined {
@@ -15,4 +15,12 @@ export function addDependencies(resource: TerraformResource, dependables: readon
   if (fresh.length === 0) return;
   fresh.forEach((d) => seen.add(d));
   resource.dependsOn = [...(resource.dependsOn ?? []), ...fresh.map((d) => dependable(d))];
+}
+
+/**
+ * A resource's address as `replace_triggered_by` takes it in JSON (a bare
+ * reference: cdktf would write the `${...}` form, which OpenTofu refuses there).
+ */
+export function replaceTrigger(resource: TerraformResource): string {
+  return Lazy.stringValue({ produce: () => `${resource.terraformResourceType}.${resource.friendlyUniqueId}` });
 }

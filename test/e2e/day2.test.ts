@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { ConsulFederation, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { ChangeRun } from '../support/changes';
 import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { engineApi } from '../support/engine-api';
@@ -34,10 +35,7 @@ const size: Record<Dc, number> = { dc1: 3, dc2: 1 };
 
 let engine: DockerEngine;
 const images: Record<'from' | 'to', string> = { from: '', to: '' };
-let deployed: AppDeployment | undefined;
-/** Every synth of the pair: their workspaces are removed at the end. */
-const made: AppDeployment[] = [];
-const figures: string[] = [];
+const run = new ChangeRun(() => engine, work, 'day-2 figures');
 
 /** The pair with `image` and the sizes in `size`, its states where every other synth of it keeps them (one deployment, many changes). */
 function pair(image: string, tag: string): AppDeployment {
@@ -48,9 +46,7 @@ function pair(image: string, tag: string): AppDeployment {
     primary: { name: 'dc1', servers: size.dc1 }, secondaries: [{ name: 'dc2', servers: size.dc2 }], image, serverStack: servers,
   });
   new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
-  const deployment = new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) });
-  made.push(deployment);
-  return deployment;
+  return run.track(new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) }));
 }
 
 function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
@@ -95,50 +91,22 @@ function expectUndisturbed(f: ProbeFigures, removed = false): void {
   expect(f.longestLeaderlessMs).toBeLessThanOrEqual(removed ? 5000 : 400);
 }
 
-/** Deploys `change` (the pair re-synthesized after it) under a probe; returns what the probe saw. */
-async function deployUnderProbe(label: string, during: Record<Dc, number>, image: string): Promise<ProbeFigures[]> {
-  const probe = probing(during);
-  await new Promise((r) => setTimeout(r, 3000));
-  const next = pair(image, label.replace(/\W+/g, '-'));
-  await next.init();
-  const started = Date.now();
-  await next.apply();
-  const seconds = (Date.now() - started) / 1000;
-  await new Promise((r) => setTimeout(r, 3000));
-  const probed = await probe.stop();
-  deployed = next;
-  report(label, seconds, probed);
-  return probed;
-}
-
-function report(change: string, seconds: number, probe: ProbeFigures[]): void {
-  for (const f of probe) {
-    figures.push(`${change} ${f.datacenter}: deploy ${seconds.toFixed(1)}s, reads ${f.reads} failed ${f.failedReads} (${f.failedReadsPercent}%), `
-      + `longest without a leader ${(f.longestLeaderlessMs / 1000).toFixed(1)}s, writes ${f.writes} acknowledged ${f.acknowledgedWrites} lost ${f.lostWrites}`);
-  }
-}
+/** Deploys the pair re-synthesized after a change under a probe; returns what the probe saw. */
+const deployUnderProbe = (label: string, during: Record<Dc, number>, image: string) =>
+  run.deployUnderProbe(label, probing(during), () => pair(image, label.replace(/\W+/g, '-')));
 
 beforeAll(async () => {
   engine = await startDockerEngine({ name: 'e2e-day2' });
   images.from = await ensureConsulImage(engine, previousBin);
   images.to = await ensureConsulImage(engine, consulBin);
-  deployed = pair(images.from, 'from');
-  await deployed.clearEngine();
-  await deployed.init();
-  await deployed.apply();
+  run.deployed = pair(images.from, 'from');
+  await run.deployed.clearEngine();
+  await run.deployed.init();
+  await run.deployed.apply();
   for (const dc of ['dc1', 'dc2'] as Dc[]) api(dc, '/v1/kv/day2/seed', { method: 'PUT', body: `written before, in ${dc}` });
 }, 15 * 60_000);
 
-afterAll(async () => {
-  try {
-    if (deployed) await deployed.destroy().catch(() => deployed!.clearEngine());
-  } finally {
-    await engine?.stop();
-    made.forEach((d) => d.remove());
-    fs.rmSync(work, { recursive: true, force: true });
-    if (figures.length > 0) process.stderr.write(`day-2 figures:\n  ${figures.join('\n  ')}\n`);
-  }
-}, 5 * 60_000);
+afterAll(() => run.finish(), 5 * 60_000);
 
 test(`changing the image from Consul ${from} to ${to} upgrades one server at a time, in order, the primary first: no write lost, data and replication kept`, async () => {
   expect(servers('dc1').map(([, version]) => version)).toEqual([from, from, from]);
@@ -166,7 +134,7 @@ test(`changing the image from Consul ${from} to ${to} upgrades one server at a t
   api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-upgrade', Protocol: 'http' }) });
   await eventually('an entry written after the upgrade reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-upgrade',
     { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
-  await deployed!.expectNoChanges();
+  await run.deployed!.expectNoChanges();
 }, 20 * 60_000);
 
 test(`a downgrade to ${from} is refused before any server is touched, naming the server, both versions and the fix; the next deploy converges`, async () => {
@@ -186,7 +154,7 @@ test(`a downgrade to ${from} is refused before any server is touched, naming the
   const again = pair(images.to, 'again');
   await again.init();
   await again.apply();
-  deployed = again;
+  run.deployed = again;
   await again.expectNoChanges();
 }, 15 * 60_000);
 
@@ -211,5 +179,5 @@ test.each([
   }
   expect(api(dc, '/v1/status/peers')).toHaveLength(after);
   expectDataKept();
-  await deployed!.expectNoChanges();
+  await run.deployed!.expectNoChanges();
 }, 20 * 60_000);

@@ -33,12 +33,12 @@ function tlsDir(datacenter: string, node: string): string {
 }
 
 /** The servers' configs, from whichever stack holds them (WAN gossip: the servers' own stack). */
-function renderedConfigs(method: FederationMethod): { path: string; content: string }[] {
+function renderedConfigs(method: FederationMethod): { path: string; files: { file: string; content: string }[] }[] {
   const app = Testing.app();
   new FederatedPair(app, 'pair', { method });
   return Object.values(synthApp(app)).flatMap((json) => Object.entries<any>(json.resource.docker_container)
     .filter(([, c]) => c.upload)
-    .map(([id, c]) => ({ path: id, content: c.upload[0].content })));
+    .map(([id, c]) => ({ path: id, files: c.upload })));
 }
 
 const gossipKey = run(['keygen']).trim();
@@ -53,18 +53,23 @@ describe.each([
     expect(configs).toHaveLength(servers);
   });
 
-  test.each(configs.map((c) => [c.path, c.content]))('%s passes `consul validate`', (id, content) => {
-    const parsed = JSON.parse(content.replace(/\$\{var\.fed_gossip_key\}/g, gossipKey)
-      .replace(/\$\{(var|data)\.[^}]+\}/g, '3f2b5c1e-8d4a-4e6f-9a7b-0c1d2e3f4a5b'));
+  // Both files of the config dir (server.json and live.json), which the agent merges.
+  test.each(configs.map((c) => [c.path, c.files]))('%s passes `consul validate`', (id, files) => {
+    expect(files.map((f) => path.basename(f.file))).toEqual(['server.json', 'live.json']);
     const dir = fs.mkdtempSync(path.join(work, 'agent-'));
-    parsed.data_dir = path.join(dir, 'data');
-    if (parsed.tls) {
-      const tls = tlsDir(parsed.datacenter, parsed.node_name);
-      for (const key of ['ca_file', 'cert_file', 'key_file']) parsed.tls.defaults[key] = path.join(tls, path.basename(parsed.tls.defaults[key]));
+    const configDir = path.join(dir, 'config');
+    fs.mkdirSync(configDir);
+    for (const { file, content } of files) {
+      const parsed = JSON.parse(content.replace(/\$\{var\.fed_gossip_key\}/g, gossipKey)
+        .replace(/\$\{(var|data)\.[^}]+\}/g, '3f2b5c1e-8d4a-4e6f-9a7b-0c1d2e3f4a5b'));
+      if (parsed.data_dir) parsed.data_dir = path.join(dir, 'data');
+      if (parsed.tls) {
+        const tls = tlsDir(parsed.datacenter, parsed.node_name);
+        for (const key of ['ca_file', 'cert_file', 'key_file']) parsed.tls.defaults[key] = path.join(tls, path.basename(parsed.tls.defaults[key]));
+      }
+      fs.writeFileSync(path.join(configDir, path.basename(file)), JSON.stringify(parsed));
     }
-    const file = path.join(dir, 'server.json');
-    fs.writeFileSync(file, JSON.stringify(parsed));
-    const result = spawnSync(consul, ['validate', file], { encoding: 'utf8' });
+    const result = spawnSync(consul, ['validate', configDir], { encoding: 'utf8' });
     expect({ id, status: result.status, output: result.stdout + result.stderr })
       .toEqual({ id, status: 0, output: expect.stringContaining('Configuration is valid!') });
   });

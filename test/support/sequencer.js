@@ -5,7 +5,7 @@
 // integration, then unit.
 const Sequencer = require('@jest/test-sequencer').default;
 
-const LONGEST_FIRST = ['day2', 'faults', 'main-job', 'two-hosts', 'gateways', 'federated-pair', 'server-stacks', 'python', 'pg-backend', 'java', 'go'];
+const LONGEST_FIRST = ['day2', 'faults', 'main-job', 'two-hosts', 'gateways', 'federated-pair', 'server-stacks', 'python', 'pg-backend', 'rotations', 'java', 'go'];
 
 const rank = (file) => {
   const name = file.split('/').pop().replace(/\.test\.ts$/, '');

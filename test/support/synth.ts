@@ -66,7 +66,17 @@ export function addressOf(json: Json, type: string, path: string): string {
 
 /** The agent configuration uploaded into a server container. */
 export function uploadedConfig(container: Json): Json {
-  return JSON.parse(container.upload[0].content);
+  // What the agent reads from its config dir: server.json, then live.json merged into it (as Consul merges the files).
+  const [server, ...rest] = (container.upload as Json[]).map((u) => JSON.parse(u.content));
+  return rest.reduce((all, more) => merge(all, more), server);
+}
+
+function merge(into: Json, from: Json): Json {
+  const out = { ...into };
+  for (const [key, value] of Object.entries(from)) {
+    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' ? merge(out[key], value) : value;
+  }
+  return out;
 }
 
 export { App };

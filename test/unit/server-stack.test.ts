@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { uploadedConfig } from '../support/synth';
 
 function written(app: App, stack: string): any {
   return JSON.parse(fs.readFileSync(path.join(app.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
@@ -29,7 +30,8 @@ test('the servers, their volumes, network and secrets go to the servers\' stack;
   const servers = written(app, 'dc1-servers');
   const site = written(app, 'dc1');
   expect(Object.keys(servers.resource).sort()).toEqual(['docker_container', 'docker_image', 'docker_network', 'docker_volume']);
-  expect(paths(servers.resource.docker_container)).toEqual(['dc1/Server0/Container', 'dc1/Server0/Upgrade', 'dc1/Server1/Container', 'dc1/Server1/Upgrade', 'dc1/Server2/Container', 'dc1/Server2/Upgrade']);
+  // The gossip key rotation goes with the servers, which hold the key.
+  expect(paths(servers.resource.docker_container)).toEqual(['dc1/GossipKeyring', 'dc1/Server0/Container', 'dc1/Server0/Upgrade', 'dc1/Server1/Container', 'dc1/Server1/Upgrade', 'dc1/Server2/Container', 'dc1/Server2/Upgrade']);
   expect(servers.provider.consul).toBeUndefined();
   // The secrets keep the names they have without serverStack.
   expect(Object.keys(servers.variable).sort()).toEqual(['dc1_gossip_key', 'dc1_management_token']);
@@ -65,8 +67,8 @@ test('the Consul side names the servers\' Docker objects instead of referencing 
 test('the server configuration is rendered into the servers\' stack even when only it is synthesized', () => {
   const { servers } = splitApp();
   const json = JSON.parse(Testing.synth(servers));
-  const upload = Object.values<any>(json.resource.docker_container)[0].upload[0];
-  expect(JSON.parse(upload.content)).toMatchObject({ datacenter: 'dc1', bootstrap_expect: 3 });
+  const server = Object.values<any>(json.resource.docker_container).find((c) => c.upload !== undefined);
+  expect(uploadedConfig(server)).toMatchObject({ datacenter: 'dc1', bootstrap_expect: 3 });
 });
 
 test('serverStack is refused when it is the datacenter\'s own stack, another app\'s, or no stack', () => {
@@ -106,8 +108,8 @@ test('a secret the servers start with, declared in the datacenter\'s own stack, 
   const c = twoStacks();
   new DockerDatacenter(c.site, 'c', { name: 'c', serverStack: c.servers, gossipKey: sensitive(c.servers, 'key') });
   c.app.synth();
-  const config = JSON.parse(Object.values<any>(written(c.app, 'dc1-servers').resource.docker_container)[0].upload[0].content);
-  expect(config.encrypt).toBe('${var.key}');
+  const server = Object.values<any>(written(c.app, 'dc1-servers').resource.docker_container).find((r) => r.upload !== undefined);
+  expect(uploadedConfig(server).encrypt).toBe('${var.key}');
 });
 
 describe('a ConsulFederation with serverStack', () => {
@@ -124,10 +126,10 @@ describe('a ConsulFederation with serverStack', () => {
     new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
     app.synth();
     const servers = written(app, 'pair-servers');
-    expect(paths(servers.resource.docker_container)).toEqual(['fed/dc1/Server0/Container', 'fed/dc1/Server0/Upgrade', 'fed/dc2/Server0/Container', 'fed/dc2/Server0/Upgrade']);
+    expect(paths(servers.resource.docker_container)).toEqual(['fed/dc1/GossipKeyring', 'fed/dc1/Server0/Container', 'fed/dc1/Server0/Upgrade', 'fed/dc2/Server0/Container', 'fed/dc2/Server0/Upgrade']);
     expect(Object.keys(servers.variable).sort()).toEqual(['fed_gossip_key', 'fed_management_token']);
     const serverContainers = Object.values<any>(servers.resource.docker_container).filter((c) => c.upload !== undefined);
-    const configs = serverContainers.map((c) => JSON.parse(c.upload[0].content));
+    const configs = serverContainers.map((c) => uploadedConfig(c));
     expect(configs.map((c) => [c.datacenter, c.acl.tokens.replication])).toEqual([['dc1', undefined], ['dc2', undefined]]);
     // Healthy = a leader: without the token, replication cannot run yet.
     expect(serverContainers.map((c) => c.healthcheck.test[1].includes('/v1/acl/replication'))).toEqual([false, false]);

@@ -24,7 +24,7 @@ test('a server runs the binary and configuration of its bin volume, and neither 
   const json = federation();
   const server = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Container');
   expect(server.entrypoint).toEqual(['/bin/sh', '-c']);
-  expect(server.command[0]).toContain('if [ -f /consul/bin/server.json ]; then cp /consul/bin/server.json /consul/config/server.json; fi');
+  expect(server.command[0]).toContain('for f in server.json live.json; do if [ -f /consul/bin/$f ]; then cp /consul/bin/$f /consul/config/$f; fi; done');
   expect(server.command[0]).toContain('exec "$b" agent -config-dir=/consul/config');
   expect(server.volumes).toContainEqual({ container_path: '/consul/bin', volume_name: `\${${addressOf(json, 'docker_volume', 'fed/dc1/Server1/Bin')}.name}` });
   expect(server.lifecycle.ignore_changes).toEqual(['image', 'upload']);
@@ -45,6 +45,12 @@ test('each server has an upgrade step of the datacenter\'s image and the server\
     });
     // Byte for byte what the container was created with: a server started on it needs nothing from its step.
     expect(step.env).toContain(`SERVER_CONFIG=${server.upload[0].content}`);
+    // And what it takes running: the gossip key (for a first start), and a secondary's replication token, also handed over.
+    expect(server.upload[1].file).toBe('/consul/config/live.json');
+    expect(step.env).toContain(`LIVE_CONFIG=${server.upload[1].content}`);
+    expect(JSON.parse(server.upload[1].content).encrypt).toBe('${var.fed_gossip_key}');
+    const replication = step.env.filter((e: string) => e.startsWith('REPLICATION_TOKEN='));
+    expect(replication).toEqual(dc === 'dc2' ? [expect.stringMatching(/^REPLICATION_TOKEN=\$\{data\.consul_acl_token_secret_id\.fed_ReplicationTokenSecret_\w+\.secret_id\}$/)] : []);
     // The datacenter's size decides when it is healthy enough for a server to go.
     expect(step.command[0]).toContain(`grep -c '"Healthy":true,"Voter":true')" -eq ${dc === 'dc1' ? 3 : 1} ]`);
     expect(step.command[0].includes('/v1/operator/autopilot/health?dc=dc1')).toBe(dc === 'dc2');
@@ -61,31 +67,47 @@ describe('the step\'s decisions, run in sh', () => {
   const config = '{"node_name": "dc1-server-1"}';
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-  /** Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`). */
-  function run(running: string, version: string) {
+  const live = '{"encrypt": "new-key"}';
+
+  /**
+   * Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`),
+   * and `replicationToken` to hand over. `consul` records what else it is asked (`calls`).
+   */
+  function run(running: string, version: string, replicationToken = '') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-upgrade-'));
     fs.mkdirSync(path.join(dir, 'bin'));
     // The step's tools, and no wget: a step that gets as far as the API fails its first call at once.
     for (const tool of ['cat', 'cp', 'mv', 'rm', 'sed', 'tr', 'grep', 'head', 'cut', 'sleep', 'sha256sum']) {
       fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, 'bin', tool));
     }
-    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\necho "Consul v${version}"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; else echo "$*" >> ${dir}/calls; fi\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
     const local = script.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, 'n -ge 1');
-    const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config } });
-    const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: fs.existsSync(path.join(dir, 'server.json')) ? fs.readFileSync(path.join(dir, 'server.json'), 'utf8') : undefined };
+    const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config, LIVE_CONFIG: live, REPLICATION_TOKEN: replicationToken } });
+    const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : undefined);
+    const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: read('server.json') };
+    const result = { code: r.status, out: r.stdout + r.stderr, installed, live: read('live.json'), calls: read('calls')?.trim().split('\n') ?? [] };
     fs.rmSync(dir, { recursive: true, force: true });
-    return { code: r.status, out: r.stdout + r.stderr, installed };
+    return result;
   }
 
-  test('the version and configuration it runs already: done at once, nothing installed', () => {
-    expect(run(`1.14.11 ${sha(config)}`, '1.14.11')).toEqual({ code: 0, out: 'dc1-server-1 runs Consul 1.14.11 and its configuration\n', installed: { binary: false, config: undefined } });
+  test('the version and configuration it runs already: nothing installed but what it takes running, no restart', () => {
+    expect(run(`1.14.11 ${sha(config)}`, '1.14.11')).toEqual({
+      code: 0, out: 'dc1-server-1 runs Consul 1.14.11 and its configuration\n', installed: { binary: false, config: undefined }, live, calls: [],
+    });
+  });
+
+  test('a new replication token (a rotation) is handed to the running server, which is not restarted', () => {
+    const r = run(`1.14.11 ${sha(config)}`, '1.14.11', 'the-new-token');
+    expect(r).toMatchObject({ code: 0, installed: { binary: false, config: undefined }, live });
+    expect(r.calls).toEqual(['acl set-agent-token replication the-new-token']);
+    expect(r.out).not.toContain('the-new-token');
   });
 
   test.each([['1.14.11', '1.14.8'], ['1.15.0', '1.14.11'], ['2.0.0', '1.21.0']])('%s to %s is a downgrade: refused, nothing installed', (running, version) => {
-    expect(run(`${running} ${sha(config)}`, version)).toEqual({
-      code: 1, installed: { binary: false, config: undefined },
+    expect(run(`${running} ${sha(config)}`, version, 'the-new-token')).toEqual({
+      code: 1, installed: { binary: false, config: undefined }, live: undefined, calls: [],
       out: `test/fed/dc1/Server1: dc1-server-1 runs Consul ${running}, and the image is Consul ${version}: a downgrade, which Consul does not support. `
         + `Nothing was changed. Use an image of Consul ${running} or newer.\n`,
     });
@@ -93,7 +115,7 @@ describe('the step\'s decisions, run in sh', () => {
 
   test('three minor versions at once: refused, with the version to go through first', () => {
     expect(run(`1.14.11 ${sha(config)}`, '1.17.0')).toEqual({
-      code: 1, installed: { binary: false, config: undefined },
+      code: 1, installed: { binary: false, config: undefined }, live: undefined, calls: [],
       out: 'test/fed/dc1/Server1: dc1-server-1 runs Consul 1.14.11, and the image is Consul 1.17.0, 3 minor versions ahead: Consul upgrades at most two at a time. '
         + 'Nothing was changed. Deploy an image of Consul 1.16.x first, then 1.17.0.\n',
     });
@@ -102,6 +124,7 @@ describe('the step\'s decisions, run in sh', () => {
   test.each([['1.14.8', '1.14.11'], ['1.14.11', '1.16.0']])('%s to %s goes ahead: binary and configuration installed, then it waits for a healthy datacenter', (running, version) => {
     const r = run(`${running} ${sha(config)}`, version);
     expect(r.installed).toEqual({ binary: true, config });
+    expect(r.live).toBe(live);
     expect(r.out).toContain('datacenter not healthy with 3 voting servers, so dc1-server-1 was left as it is');
   });
 

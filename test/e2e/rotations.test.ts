@@ -1,0 +1,189 @@
+// Rotations, for real: a WAN-federated pair on a Docker engine of the suite's
+// own (one server each, everything in one stack, a mesh gateway in dc2 whose
+// Envoy is not started: no Envoy runs here) is deployed, then changed by one
+// prop and deployed again each time, while a probe inside the engine reads
+// the leader and a KV key every 200 ms in each datacenter and writes a key a
+// second: a new gossip key, the replication token's generation, the gateway
+// token's generation. No server restarts for any of them, so even a
+// single-server datacenter keeps its leader. The figures go to stderr (the
+// README's Day 2 table).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
+import { ConsulFederation, ConsulVersion, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { ChangeRun } from '../support/changes';
+import { AppDeployment } from '../support/docker-deployment';
+import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
+import { engineApi } from '../support/engine-api';
+import { eventually } from '../support/eventually';
+import { xdsAt } from '../support/mesh-fixtures';
+import { pairVariables } from '../support/pair-deployment';
+import { ProbeFigures, startProbe } from '../support/probe';
+import { requireTool, toolVersion } from '../support/tools';
+
+const consulBin = requireTool('consul');
+const consulVersion = ConsulVersion.of(toolVersion('consul'));
+const { token, vars } = pairVariables(consulBin);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-rotations-'));
+type Dc = 'dc1' | 'dc2';
+const SERVER: Record<Dc, string> = { dc1: '10.249.1.10', dc2: '10.249.2.10' };
+const REPLICATION = 'ACL replication for secondary datacenters';
+const GATEWAY = 'Mesh gateway mesh-gateway in dc2';
+
+let engine: DockerEngine;
+let image = '';
+/** What the deploy has now: the gossip key and the two tokens' generations. */
+const current = { gossipKey: vars.fed_gossip_key, replication: 1, gateway: 1 };
+const run = new ChangeRun(() => engine, work, 'rotation figures');
+
+/** The pair as `current` says, its state where every other synth of it keeps it. */
+function pair(tag: string): AppDeployment {
+  const app = new App({ outdir: path.join(work, `out-${tag}`) });
+  const stack = new TerraformStack(app, 'rotations');
+  const fed = new ConsulFederation(stack, 'fed', {
+    primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }], image, replicationTokenGeneration: current.replication,
+  });
+  fed.secondaries[0].addMeshGateway('gateway', { startEnvoy: false, tokenGeneration: current.gateway });
+  new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
+  return run.track(new AppDeployment(engine, app, { ...vars, fed_gossip_key: current.gossipKey },
+    { backend: (s) => new LocalBackend(s, { path: path.join(work, `${s.node.id}.tfstate`) }) }));
+}
+
+function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
+  const r = engineApi(engine, urlPath, { scheme: 'http', host: SERVER[dc], caFile: '', token, ...options });
+  if (r.status !== 200) throw new Error(`${options.method ?? 'GET'} ${urlPath} in ${dc}: ${r.status} ${r.error ?? r.body}`);
+  return JSON.parse(r.body);
+}
+
+/** The status of reading token `accessor` in dc1: 200 while it exists, 403 ("ACL not found") once deleted. */
+const tokenStatus = (accessor: string) => engineApi(engine, `/v1/acl/token/${accessor}`, { scheme: 'http', host: SERVER.dc1, caFile: '', token }).status;
+
+/** The one token of `description`: its accessor and secret. */
+function tokenOf(description: string): { accessor: string; secret: string } {
+  const found = (api('dc1', '/v1/acl/tokens') as any[]).filter((t) => t.Description === description);
+  expect(found).toHaveLength(1);
+  return { accessor: found[0].AccessorID, secret: api('dc1', `/v1/acl/token/${found[0].AccessorID}`).SecretID };
+}
+
+/** When each server container last started: a rotation restarts none. */
+const startedAt = () => Promise.all((['dc1', 'dc2'] as Dc[]).map((dc) => engine.mustDocker(['inspect', '--format', '{{.State.StartedAt}}', `consul-${dc}-server-0`])));
+
+/** Deploys the pair as `current` now says under a probe; returns what the probe saw. */
+const deployUnderProbe = (label: string) => run.deployUnderProbe(label,
+  startProbe(engine, (['dc1', 'dc2'] as Dc[]).map((dc) => ({ name: dc, servers: [`${SERVER[dc]}:8500`] })), token, 'rotations'),
+  () => pair(label.replace(/\W+/g, '-')));
+
+/** No server restarted, so a client saw nothing: no failed read, no time without a leader, nothing lost. */
+function expectUnnoticed(probed: ProbeFigures[]): void {
+  for (const f of probed) {
+    expect(f.acknowledgedWrites).toBeGreaterThan(5);
+    expect(f).toMatchObject({ failedReads: 0, lostWrites: 0 });
+    expect(f.longestLeaderlessMs).toBeLessThanOrEqual(400);
+  }
+}
+
+/** Replication runs with whatever token dc2 holds now: a policy and a config entry written in dc1 after the change reach dc2. */
+async function expectReplicating(tag: string): Promise<void> {
+  api('dc1', '/v1/acl/policy', { method: 'PUT', body: JSON.stringify({ Name: `after-${tag}`, Rules: 'key_prefix "" { policy = "read" }' }) });
+  api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: `after-${tag}`, Protocol: 'http' }) });
+  const reads = (p: string) => engineApi(engine, p, { scheme: 'http', host: SERVER.dc2, caFile: '', token }).status;
+  await eventually(`policy after-${tag} replicated to dc2`, async () => reads(`/v1/acl/policy/name/after-${tag}?stale`), (s) => s === 200, 60_000, 500);
+  await eventually(`entry after-${tag} replicated to dc2`, async () => reads(`/v1/config/service-defaults/after-${tag}?stale`), (s) => s === 200, 60_000, 500);
+  expect(api('dc2', '/v1/acl/replication')).toMatchObject({ Enabled: true, Running: true });
+}
+
+/** Written before any change, read after each. */
+function expectDataKept(): void {
+  for (const dc of ['dc1', 'dc2'] as Dc[]) {
+    expect(api(dc, '/v1/config/proxy-defaults/global').MeshGateway).toEqual({ Mode: 'local' });
+    expect(Buffer.from(api(dc, '/v1/kv/rotations/seed')[0].Value, 'base64').toString()).toBe(`written before, in ${dc}`);
+  }
+}
+
+/** What dc2's Consul serves the gateway's Envoy over xDS with `secret` (a served configuration, or the refusal). */
+function xdsWith(secret: string): { served: boolean; error?: string } {
+  try {
+    xdsAt(`${SERVER.dc2}:8502`, secret, 'mesh-gateway-0', 'mesh-gateway', consulVersion, (argv) => engine.inEngineNetwork(argv));
+    return { served: true };
+  } catch (e) {
+    return { served: false, error: String(e) };
+  }
+}
+
+beforeAll(async () => {
+  engine = await startDockerEngine({ name: 'e2e-rotations' });
+  image = await ensureConsulImage(engine, consulBin);
+  run.deployed = pair('first');
+  await run.deployed.clearEngine();
+  await run.deployed.init();
+  await run.deployed.apply();
+  for (const dc of ['dc1', 'dc2'] as Dc[]) api(dc, '/v1/kv/rotations/seed', { method: 'PUT', body: `written before, in ${dc}` });
+}, 15 * 60_000);
+
+afterAll(() => run.finish(), 5 * 60_000);
+
+test('a new gossip key: installed, used and the old one removed on every agent of both datacenters (LAN and WAN), no server restarted', async () => {
+  const before = await startedAt();
+  const old = current.gossipKey;
+  current.gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
+  const probed = await deployUnderProbe('gossip key');
+
+  const pools = api('dc1', '/v1/operator/keyring') as any[];
+  // Each datacenter's LAN, and the WAN pool every server of both is in.
+  expect(pools.map((p) => [p.WAN ? 'WAN' : `${p.Datacenter} LAN`, p.NumNodes]).sort()).toEqual([['WAN', 2], ['dc1 LAN', 1], ['dc2 LAN', 1]]);
+  for (const p of pools) {
+    expect(p.Keys).toEqual({ [current.gossipKey]: p.NumNodes });
+    expect(p.PrimaryKeys).toEqual({ [current.gossipKey]: p.NumNodes });
+  }
+  expect(JSON.stringify(pools)).not.toContain(old);
+  // Still one federation: both servers alive in the WAN pool, on the new key alone.
+  expect((api('dc1', '/v1/agent/members?wan=1') as any[]).map((m) => [m.Name, m.Status]).sort()).toEqual([['dc1-server-0.dc1', 1], ['dc2-server-0.dc2', 1]]);
+  expect(await startedAt()).toEqual(before);
+  expectUnnoticed(probed);
+  expectDataKept();
+  await expectReplicating('gossip');
+  await run.deployed!.expectNoChanges();
+}, 15 * 60_000);
+
+test('replicationTokenGeneration + 1: a new token handed to dc2\'s running server before the old one is deleted; replication goes on', async () => {
+  const before = await startedAt();
+  const old = tokenOf(REPLICATION);
+  current.replication = 2;
+  const probed = await deployUnderProbe('replication token');
+
+  const now = tokenOf(REPLICATION);
+  expect(now.accessor).not.toBe(old.accessor);
+  expect(tokenStatus(old.accessor)).toBe(403);
+  expect(await engine.mustDocker(['logs', 'consul-dc1-replication-retire-tokens'])).toBe(`deleted token ${old.accessor}`);
+  // dc2 holds the new token (the step's hand-over), and replicates with it: the old one no longer exists.
+  expect(await engine.mustDocker(['logs', 'consul-dc2-server-0-upgrade'])).toContain('dc2-server-0 runs Consul');
+  await expectReplicating('replication');
+  expect(await startedAt()).toEqual(before);
+  expectUnnoticed(probed);
+  expectDataKept();
+  await run.deployed!.expectNoChanges();
+}, 15 * 60_000);
+
+test('tokenGeneration + 1 of dc2\'s mesh gateway: registered again with a new token, which xDS serves; the old one is deleted and refused', async () => {
+  const old = tokenOf(GATEWAY);
+  expect(xdsWith(old.secret)).toEqual({ served: true });
+  current.gateway = 2;
+  const probed = await deployUnderProbe('gateway token');
+
+  const now = tokenOf(GATEWAY);
+  expect(now.accessor).not.toBe(old.accessor);
+  expect(tokenStatus(old.accessor)).toBe(403);
+  expect(await engine.mustDocker(['logs', 'consul-dc2-mesh-gateway-retire-tokens'])).toBe(`deleted token ${old.accessor}`);
+  // The bootstrap Envoy starts from carries the new token, not the old.
+  const bootstrap = await engine.mustDocker(['run', '--rm', '--entrypoint', 'cat', '-v', 'consul-dc2-mesh-gateway-0-bootstrap:/b', image, '/b/envoy.json']);
+  expect(bootstrap).toContain(now.secret);
+  expect(bootstrap).not.toContain(old.secret);
+  expect(xdsWith(now.secret)).toEqual({ served: true });
+  // Consul refuses a token it does not know at the first request: "ACL not found", or the stream ended before the reader sees why.
+  expect(xdsWith(old.secret)).toMatchObject({ served: false, error: expect.stringMatching(/Unauthenticated desc = unauthenticated: ACL not found|v3\.Cluster: EOF/) });
+  expect((api('dc2', '/v1/catalog/service/mesh-gateway') as any[]).map((s) => s.ServiceID)).toEqual(['mesh-gateway-0']);
+  expectUnnoticed(probed);
+  await run.deployed!.expectNoChanges();
+}, 15 * 60_000);
