@@ -6,13 +6,16 @@
 // 200 ms in each datacenter and writes a key a second: the image to 1.14.11;
 // back to 1.14.8 (a downgrade, refused before any server is touched; the
 // right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5 and
-// back to 3. The figures go to stderr (the README's Day 2 table).
+// back to 3; then a new gossip key and replication token together (the
+// rotations' own file runs them in the one-stack layout). The figures go to
+// stderr (the README's Day 2 table).
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { ConsulFederation, MeshGatewayMode, ProxyDefaults } from '../../lib';
-import { ChangeRun } from '../support/changes';
+import { ChangeRun, poolsOnlyOn, tokenOf } from '../support/changes';
 import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { engineApi } from '../support/engine-api';
@@ -32,6 +35,8 @@ type Dc = 'dc1' | 'dc2';
 const addresses = (dc: Dc, n: number) => Array.from({ length: n }, (_, i) => `10.249.${dc === 'dc1' ? 1 : 2}.${10 + i}`);
 /** How many servers each datacenter has now. */
 const size: Record<Dc, number> = { dc1: 3, dc2: 1 };
+/** The gossip key and the replication token's generation now. */
+const rotation = { gossipKey: vars.fed_gossip_key, replication: 1 };
 
 let engine: DockerEngine;
 const images: Record<'from' | 'to', string> = { from: '', to: '' };
@@ -44,9 +49,10 @@ function pair(image: string, tag: string): AppDeployment {
   const site = new TerraformStack(app, 'day2');
   const fed = new ConsulFederation(site, 'fed', {
     primary: { name: 'dc1', servers: size.dc1 }, secondaries: [{ name: 'dc2', servers: size.dc2 }], image, serverStack: servers,
+    replicationTokenGeneration: rotation.replication,
   });
   new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
-  return run.track(new AppDeployment(engine, app, vars, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) }));
+  return run.track(new AppDeployment(engine, app, { ...vars, fed_gossip_key: rotation.gossipKey }, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) }));
 }
 
 function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
@@ -181,3 +187,29 @@ test.each([
   expectDataKept();
   await run.deployed!.expectNoChanges();
 }, 20 * 60_000);
+
+test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
+  const startedAt = () => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
+    addresses(dc, size[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.State.StartedAt}}', `consul-${dc}-server-${i}`]))));
+  const before = await startedAt();
+  const old = tokenOf((p) => api('dc1', p), 'ACL replication for secondary datacenters');
+  rotation.gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
+  rotation.replication = 2;
+  const probed = await deployUnderProbe('gossip key and replication token', size, images.to);
+
+  // The keyring one-shot runs in the servers' stack; the hand-over one-shots in the federation's, then the old token goes.
+  expect(poolsOnlyOn(api('dc1', '/v1/operator/keyring'), rotation.gossipKey)).toEqual([['WAN', size.dc1 + size.dc2], ['dc1 LAN', size.dc1], ['dc2 LAN', size.dc2]]);
+  const now = tokenOf((p) => api('dc1', p), 'ACL replication for secondary datacenters');
+  expect(now.accessor).not.toBe(old.accessor);
+  expect(engineApi(engine, `/v1/acl/token/${old.accessor}`, { scheme: 'http', host: addresses('dc1', 1)[0], caFile: '', token }).status).toBe(403);
+  api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-rotation', Protocol: 'http' }) });
+  await eventually('an entry written after the rotation reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-rotation?stale',
+    { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
+  expect(await startedAt()).toEqual(before);
+  for (const f of probed) {
+    expectUndisturbed(f);
+    expect(f.failedReads).toBe(0);
+  }
+  expectDataKept();
+  await run.deployed!.expectNoChanges();
+}, 15 * 60_000);

@@ -59,3 +59,19 @@ export class ChangeRun {
     }
   }
 }
+
+/** The one token described as `description`, read with `get` (a management-token GET in the primary): its accessor and secret. */
+export function tokenOf(get: (path: string) => any, description: string): { accessor: string; secret: string } {
+  const found = (get('/v1/acl/tokens') as any[]).filter((t) => t.Description === description);
+  if (found.length !== 1) throw new Error(`${found.length} tokens described as "${description}", not 1`);
+  return { accessor: found[0].AccessorID, secret: get(`/v1/acl/token/${found[0].AccessorID}`).SecretID };
+}
+
+/** Each keyring pool of the federation (`/v1/operator/keyring`) as `[pool, members]`, where every member holds `key` alone, as its primary key. */
+export function poolsOnlyOn(pools: any[], key: string): [string, number][] {
+  return pools.map((p): [string, number] => {
+    const only = { [key]: p.NumNodes };
+    const ok = JSON.stringify(p.Keys) === JSON.stringify(only) && JSON.stringify(p.PrimaryKeys) === JSON.stringify(only);
+    return [`${p.WAN ? 'WAN' : `${p.Datacenter} LAN`}${ok ? '' : ` holds ${Object.keys(p.Keys).length} keys`}`, p.NumNodes];
+  }).sort();
+}
