@@ -141,7 +141,9 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
   return {
     container,
     // The same text the container is created with: a server started on it needs nothing from its step.
-    configure: (config) => container.addOverride('env', [...env, `SERVER_CONFIG=${config.server}`, `LIVE_CONFIG=${config.live}`,
-      ...(config.replicationToken !== undefined ? [`REPLICATION_TOKEN=${config.replicationToken}`] : [])]),
+    configure: (config) => {
+      container.env = [...env, `SERVER_CONFIG=${config.server}`, `LIVE_CONFIG=${config.live}`,
+        ...(config.replicationToken !== undefined ? [`REPLICATION_TOKEN=${config.replicationToken}`] : [])];
+    },
   };
 }

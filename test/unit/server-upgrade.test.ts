@@ -43,6 +43,8 @@ test('each server has an upgrade step of the datacenter\'s image and the server\
         ...(i > 0 ? [addressOf(json, 'docker_container', `fed/${dc}/Server${i - 1}/Upgrade`)] : [])],
       attach: true, logs: true, tty: true,
     });
+    // Each variable once (an override would have appended to the list).
+    expect(step.env.filter((e: string) => e.startsWith('CONSUL_HTTP_ADDR='))).toHaveLength(1);
     // Byte for byte what the container was created with: a server started on it needs nothing from its step.
     expect(step.env).toContain(`SERVER_CONFIG=${server.upload[0].content}`);
     // And what it takes running: the gossip key (for a first start), and a secondary's replication token, also handed over.
