@@ -68,13 +68,14 @@ export function addressOf(json: Json, type: string, path: string): string {
 export function uploadedConfig(container: Json): Json {
   // What the agent reads from its config dir: server.json, then live.json merged into it (as Consul merges the files).
   const [server, ...rest] = (container.upload as Json[]).map((u) => JSON.parse(u.content));
-  return rest.reduce((all, more) => merge(all, more), server);
+  return rest.reduce((all, more) => mergeConfig(all, more), server);
 }
 
-function merge(into: Json, from: Json): Json {
+/** `from` merged into `into`, objects key by key, as Consul merges the files of its config dir. */
+export function mergeConfig(into: Json, from: Json): Json {
   const out = { ...into };
   for (const [key, value] of Object.entries(from)) {
-    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' ? merge(out[key], value) : value;
+    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' ? mergeConfig(out[key], value) : value;
   }
   return out;
 }
