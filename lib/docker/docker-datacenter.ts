@@ -244,7 +244,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * is applied, healthy, first.
    */
   public get readiness(): ITerraformDependable[] {
-    return this.serversElsewhere ? [...this.consulSideReadiness] : this.servers.map((s) => s.ready);
+    return this.serversElsewhere ? [...this.consulSideReadiness] : this._serverSteps;
   }
 
   /**

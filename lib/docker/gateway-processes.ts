@@ -2,7 +2,7 @@
 // gateway's replicas as containers, and what a Docker datacenter offers for
 // direct peering.
 import { Construct, IConstruct } from 'constructs';
-import { AddressPool, pollUntil, StackEngine } from './stack-engine';
+import { AddressPool, consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { DatacenterRuntime, GatewayProcesses, GatewayProcessSpec, GatewayReplica, TokenRetirement } from '../datacenter/runtime';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { replaceTrigger } from '../internal/dependencies';
@@ -78,12 +78,7 @@ function retireTokens(scope: Construct, placement: DockerPlacement, spec: TokenR
     image: engine.image(placement.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
     command: [`set -e; for a in $(${stale}); do consul acl token delete -id "$a" >/dev/null; echo "deleted token $a"; done`],
-    env: [
-      `CONSUL_HTTP_ADDR=http://${placement.serverAddress}:${CONSUL_PORTS.http}`,
-      `CONSUL_HTTP_TOKEN=${placement.managementToken}`,
-      `DESCRIPTION=${spec.description}`,
-      `KEEP=${spec.keep}`,
-    ],
+    env: [...consulCliEnv(placement.serverAddress, placement.managementToken), `DESCRIPTION=${spec.description}`, `KEEP=${spec.keep}`],
     networksAdvanced: [{ name: placement.networkName }],
     dependsOn: spec.after,
   });

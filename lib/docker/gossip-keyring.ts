@@ -8,8 +8,7 @@
 // datacenters it can see are up. Each step is idempotent: a killed rotation
 // re-applies from where it stopped.
 import { Construct } from 'constructs';
-import { pollUntil, StackEngine } from './stack-engine';
-import { CONSUL_PORTS } from '../internal/agent-config';
+import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { Container } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
 
@@ -56,11 +55,7 @@ export function rotateGossipKey(scope: Construct, engine: StackEngine, target: K
     image: engine.image(target.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
     command: [keyringScript()],
-    env: [
-      `CONSUL_HTTP_ADDR=http://${target.serverAddress}:${CONSUL_PORTS.http}`,
-      `CONSUL_HTTP_TOKEN=${target.managementToken}`,
-      `GOSSIP_KEY=${target.gossipKey}`,
-    ],
+    env: [...consulCliEnv(target.serverAddress, target.managementToken), `GOSSIP_KEY=${target.gossipKey}`],
     networksAdvanced: [{ name: target.networkName }],
     dependsOn: target.after,
   });

@@ -3,7 +3,7 @@
 // replication token. Apart from the server, because a datacenter whose
 // servers are in a stack of their own runs them from its own stack.
 import { Construct } from 'constructs';
-import { pollUntil, StackEngine } from './stack-engine';
+import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { CONSUL_PORTS } from '../internal/agent-config';
 import { AclToken, ConsulProvider, Container, DataConsulAclTokenSecretId } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -45,11 +45,7 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
     image: engine.image(server.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
     command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
-    env: [
-      `CONSUL_HTTP_ADDR=http://${server.lanAddress}:${CONSUL_PORTS.http}`,
-      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
-      `AGENT_TOKEN=${secret.secretId}`,
-    ],
+    env: [...consulCliEnv(server.lanAddress, server.managementToken), `AGENT_TOKEN=${secret.secretId}`],
     networksAdvanced: [{ name: server.networkName }],
   });
 }
@@ -88,11 +84,7 @@ export function handOverReplicationToken(scope: Construct, engine: StackEngine, 
       pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
       `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
     ].join('; ')],
-    env: [
-      `CONSUL_HTTP_ADDR=${api}`,
-      `CONSUL_HTTP_TOKEN=${server.managementToken}`,
-      `REPLICATION_TOKEN=${replicationToken}`,
-    ],
+    env: [...consulCliEnv(server.lanAddress, server.managementToken), `REPLICATION_TOKEN=${replicationToken}`],
     networksAdvanced: [{ name: server.networkName }],
   });
 }

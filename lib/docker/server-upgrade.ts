@@ -19,7 +19,7 @@
 // secondary's servers take a new version only once every server of the
 // primary runs it.
 import { Construct } from 'constructs';
-import { pollUntil, StackEngine } from './stack-engine';
+import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { CONFIG_DIR, CONSUL_PORTS, LIVE_CONFIG } from '../internal/agent-config';
 import { Container } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -127,7 +127,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
       + ` && echo "$h" | grep '"Name":"${server.nodeName}"' | grep '"Version":"'"$version"'"' | grep -q '"Healthy":true,"Voter":true'; }`,
     pollUntil('back', `${server.nodeName} did not come back healthy on Consul $version`, 300),
   ].join('\n');
-  const env = [`CONSUL_HTTP_ADDR=${api}`, `CONSUL_HTTP_TOKEN=${server.managementToken}`];
+  const env = consulCliEnv(server.lanAddress, server.managementToken);
   const container = engine.oneShot(scope, 'Upgrade', {
     name: `${server.containerName}-upgrade`,
     image: engine.image(server.image).imageId,

@@ -3,7 +3,7 @@ import { CertificateAuthority, issueServerCertificate } from './certificates';
 import { AgentTokenTarget, setAgentToken } from './server-tokens';
 import { BIN_DIR, serverStartScript, UpgradeStep, upgradeStep } from './server-upgrade';
 import { AddressPool, StackEngine } from './stack-engine';
-import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, LIVE_CONFIG, renderLiveConfig, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
+import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, heldReplicationToken, LIVE_CONFIG, renderLiveConfig, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
 import { ConsulProvider, Container, Network, Volume } from '../internal/providers';
 import { ITerraformDependable } from '../internal/tf';
@@ -202,8 +202,7 @@ export class ConsulServer extends Construct {
       leaveOnTerminate: this.props.leaveGraceSeconds !== undefined,
     }), null, 2);
     this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }, { file: `${CONFIG_DIR}/${LIVE_CONFIG}`, content: live }]);
-    const isPrimary = config.datacenter === config.primaryDatacenter;
-    this.step.configure({ server: content, live, replicationToken: isPrimary ? undefined : config.replicationToken });
+    this.step.configure({ server: content, live, replicationToken: heldReplicationToken(config) });
   }
 
   private publishedPorts() {

@@ -1,4 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
+import { CONSUL_PORTS } from '../internal/agent-config';
 import { invalidInput, validationMessage } from '../internal/errors';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
 import { Container, ContainerConfig, DockerProvider, Image, Network, Volume } from '../internal/providers';
@@ -324,6 +325,11 @@ function mirrorProvider(scope: Construct, given: DockerProvider): DockerProvider
     disableDockerDaemonCheck: given.disableDockerDaemonCheck,
     registryAuth: given.registryAuth,
   });
+}
+
+/** The environment a one-shot's `consul` CLI talks to the server at `address` (its HTTP port) with, as `token`. */
+export function consulCliEnv(address: string, token: string): string[] {
+  return [`CONSUL_HTTP_ADDR=http://${address}:${CONSUL_PORTS.http}`, `CONSUL_HTTP_TOKEN=${token}`];
 }
 
 /** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */

@@ -122,9 +122,14 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
  * which they persist over the configured one).
  */
 export function renderLiveConfig(i: Pick<ServerConfigInput, 'datacenter' | 'primaryDatacenter' | 'gossipKey' | 'replicationToken'>): Record<string, unknown> {
-  const replication = i.datacenter !== i.primaryDatacenter ? i.replicationToken : undefined;
+  const replication = heldReplicationToken(i);
   return {
     encrypt: i.gossipKey,
     ...(replication !== undefined ? { acl: { tokens: { replication } } } : {}),
   };
+}
+
+/** The replication token a server holds: a secondary's; the primary is the source of ACLs and holds none. */
+export function heldReplicationToken(i: Pick<ServerConfigInput, 'datacenter' | 'primaryDatacenter' | 'replicationToken'>): string | undefined {
+  return i.datacenter !== i.primaryDatacenter ? i.replicationToken : undefined;
 }

@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { ConsulFederation, MeshGatewayMode, ProxyDefaults } from '../../lib';
-import { ChangeRun, poolsOnlyOn, tokenOf } from '../support/changes';
+import { ChangeRun, poolsOnlyOn, startedAt, tokenOf } from '../support/changes';
 import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { engineApi } from '../support/engine-api';
@@ -189,9 +189,8 @@ test.each([
 }, 20 * 60_000);
 
 test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
-  const startedAt = () => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
-    addresses(dc, size[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.State.StartedAt}}', `consul-${dc}-server-${i}`]))));
-  const before = await startedAt();
+  const serversStarted = () => startedAt(engine, (['dc1', 'dc2'] as Dc[]).flatMap((dc) => addresses(dc, size[dc]).map((_, i) => `consul-${dc}-server-${i}`)));
+  const before = await serversStarted();
   const old = tokenOf((p) => api('dc1', p), 'ACL replication for secondary datacenters');
   rotation.gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
   rotation.replication = 2;
@@ -205,7 +204,7 @@ test('the servers in a stack of their own: a new gossip key and the next replica
   api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-rotation', Protocol: 'http' }) });
   await eventually('an entry written after the rotation reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-rotation?stale',
     { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
-  expect(await startedAt()).toEqual(before);
+  expect(await serversStarted()).toEqual(before);
   for (const f of probed) {
     expectUndisturbed(f);
     expect(f.failedReads).toBe(0);

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { ConsulFederation, ConsulVersion, MeshGatewayMode, ProxyDefaults } from '../../lib';
-import { ChangeRun, poolsOnlyOn, tokenOf as tokenIn } from '../support/changes';
+import { ChangeRun, poolsOnlyOn, startedAt, tokenOf as tokenIn } from '../support/changes';
 import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
 import { engineApi } from '../support/engine-api';
@@ -64,7 +64,7 @@ const tokenStatus = (accessor: string) => engineApi(engine, `/v1/acl/token/${acc
 const tokenOf = (description: string) => tokenIn((p) => api('dc1', p), description);
 
 /** When each server container last started: a rotation restarts none. */
-const startedAt = () => Promise.all((['dc1', 'dc2'] as Dc[]).map((dc) => engine.mustDocker(['inspect', '--format', '{{.State.StartedAt}}', `consul-${dc}-server-0`])));
+const serversStarted = () => startedAt(engine, (['dc1', 'dc2'] as Dc[]).map((dc) => `consul-${dc}-server-0`));
 
 /** Deploys the pair as `current` now says under a probe; returns what the probe saw. */
 const deployUnderProbe = (label: string) => run.deployUnderProbe(label,
@@ -121,7 +121,7 @@ beforeAll(async () => {
 afterAll(() => run.finish(), 5 * 60_000);
 
 test('a new gossip key: installed, used and the old one removed on every agent of both datacenters (LAN and WAN), no server restarted', async () => {
-  const before = await startedAt();
+  const before = await serversStarted();
   const old = current.gossipKey;
   current.gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
   const probed = await deployUnderProbe('gossip key');
@@ -132,7 +132,7 @@ test('a new gossip key: installed, used and the old one removed on every agent o
   expect(JSON.stringify(pools)).not.toContain(old);
   // Still one federation: both servers alive in the WAN pool, on the new key alone.
   expect((api('dc1', '/v1/agent/members?wan=1') as any[]).map((m) => [m.Name, m.Status]).sort()).toEqual([['dc1-server-0.dc1', 1], ['dc2-server-0.dc2', 1]]);
-  expect(await startedAt()).toEqual(before);
+  expect(await serversStarted()).toEqual(before);
   expectUnnoticed(probed);
   expectDataKept();
   await expectReplicating('gossip');
@@ -140,7 +140,7 @@ test('a new gossip key: installed, used and the old one removed on every agent o
 }, 15 * 60_000);
 
 test('replicationTokenGeneration + 1: a new token handed to dc2\'s running server before the old one is deleted; replication goes on', async () => {
-  const before = await startedAt();
+  const before = await serversStarted();
   const old = tokenOf(REPLICATION);
   current.replication = 2;
   const probed = await deployUnderProbe('replication token');
@@ -152,7 +152,7 @@ test('replicationTokenGeneration + 1: a new token handed to dc2\'s running serve
   // dc2 holds the new token (the step's hand-over), and replicates with it: the old one no longer exists.
   expect(await engine.mustDocker(['logs', 'consul-dc2-server-0-upgrade'])).toContain('dc2-server-0 runs Consul');
   await expectReplicating('replication');
-  expect(await startedAt()).toEqual(before);
+  expect(await serversStarted()).toEqual(before);
   expectUnnoticed(probed);
   expectDataKept();
   await run.deployed!.expectNoChanges();

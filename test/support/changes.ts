@@ -75,3 +75,8 @@ export function poolsOnlyOn(pools: any[], key: string): [string, number][] {
     return [`${p.WAN ? 'WAN' : `${p.Datacenter} LAN`}${ok ? '' : ` holds ${Object.keys(p.Keys).length} keys`}`, p.NumNodes];
   }).sort();
 }
+
+/** When each of the containers `names` last started: a change that restarts none leaves these as they were. */
+export function startedAt(engine: DockerEngine, names: string[]): Promise<string[]> {
+  return Promise.all(names.map((name) => engine.mustDocker(['inspect', '--format', '{{.State.StartedAt}}', name])));
+}
