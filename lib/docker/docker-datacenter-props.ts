@@ -20,6 +20,17 @@ export interface DatacenterOptions {
   readonly servers?: number;
 
   /**
+   * Deploy a change of `servers` that removes more servers at once than the
+   * deployed datacenter can lose (3 -> 1, 5 -> 1, 7 -> 3), which a plan
+   * otherwise refuses: set it only once the servers to remove have left the
+   * peer set (`consul leave`, their containers kept from restarting), and
+   * unset it after. The refusal reads the count the stack's own state
+   * recorded, so it needs a local backend (cdktf's default).
+   * @default false
+   */
+  readonly allowUnsafeServerRemoval?: boolean;
+
+  /**
    * Host port (on 127.0.0.1, and on `hostAddress` if set) the first
    * server's HTTP API is published on (HTTPS with `tls`); the datacenter's
    * `consul` provider talks to it (at `hostAddress` if set).
@@ -102,7 +113,7 @@ export interface DatacenterOptions {
 
 /** @internal */
 export const DATACENTER_OPTIONS: Record<keyof DatacenterOptions, true> = {
-  name: true, servers: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
+  name: true, servers: true, allowUnsafeServerRemoval: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
   aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true, hostAddress: true, dockerProvider: true,
 };
 

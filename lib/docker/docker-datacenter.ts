@@ -5,6 +5,7 @@ import { FederationLink, FederationPrimary, federationLinkOf, linkAcrossStacks, 
 import { DockerDatacenterRuntime } from './gateway-processes';
 import { rotateGossipKey } from './gossip-keyring';
 import { ConsulServer } from './server';
+import { guardServerRemoval } from './server-removal-guard';
 import { checkReadableFromServers, serverScopeIn } from './server-stack';
 import { handOverReplicationToken, setAgentToken } from './server-tokens';
 import { AddressPool, StackEngine, WAN_NETWORK } from './stack-engine';
@@ -195,6 +196,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         preconditions: index === 0 ? secretChecks : [],
       }));
     }
+    guardServerRemoval(serverScope, {
+      datacenter: this, baseName: `${prefix}-${this.name}`, servers: this.serverCount, allowed: props.allowUnsafeServerRemoval ?? false,
+      containerName: (index) => `${prefix}-${this.name}-server-${index}`,
+    });
     if (primaryDatacenter === this.name) {
       // The federation's keyring is rotated from its primary, beside the servers, which hold the key (see gossip-keyring.ts).
       this.keyring = rotateGossipKey(serverScope, this.serverEngine, {

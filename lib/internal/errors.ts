@@ -8,6 +8,15 @@ export function invalidInput(scope: IConstruct, problem: string, received: unkno
   return new Error(`${scope.node.path}: ${problem} (got: ${show(received)}). ${fix}`);
 }
 
+/**
+ * Same text as `invalidInput`, as a plan-time `error_message`: `problem` and
+ * `received` are Terraform templates (`${...}` interpolates values known at
+ * plan), so `received` is written as given.
+ */
+export function invalidInputAtPlan(scope: IConstruct, problem: string, received: string, fix: string): string {
+  return `${scope.node.path}: ${problem} (got: ${received}). ${fix}`;
+}
+
 /** Same text as `invalidInput`, for `node.addValidation` results. */
 export function validationMessage(problem: string, received: unknown, fix: string): string {
   return `${problem} (got: ${show(received)}). ${fix}`;

@@ -5,10 +5,11 @@
 // time, while a probe inside the engine reads the leader and a KV key every
 // 200 ms in each datacenter and writes a key a second: the image to 1.14.11;
 // back to 1.14.8 (a downgrade, refused before any server is touched; the
-// right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5 and
-// back to 3; then a new gossip key and replication token together (the
-// rotations' own file runs them in the one-stack layout). The figures go to
-// stderr (the README's Day 2 table).
+// right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5,
+// to 1 (refused at plan: it would lose the quorum) and back to 3; then a new
+// gossip key and replication token together (the rotations' own file runs
+// them in the one-stack layout). The figures go to stderr (the README's
+// Day 2 table).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -164,11 +165,8 @@ test(`a downgrade to ${from} is refused before any server is touched, naming the
   await again.expectNoChanges();
 }, 15 * 60_000);
 
-test.each([
-  ['dc2', 1, 3],
-  ['dc1', 3, 5],
-  ['dc1', 5, 3],
-] as [Dc, number, number][])('%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept (a removed leader aside), nothing lost', async (dc, before, after) => {
+/** Resizes `dc` from `before` to `after` servers under a probe, and checks what the test names say. */
+async function resize(dc: Dc, before: number, after: number): Promise<void> {
   expect(size[dc]).toBe(before);
   // The servers there throughout: the probe starts from them, and they must stay the same containers.
   const during = { ...size, [dc]: Math.min(before, after) };
@@ -186,7 +184,35 @@ test.each([
   expect(api(dc, '/v1/status/peers')).toHaveLength(after);
   expectDataKept();
   await run.deployed!.expectNoChanges();
-}, 20 * 60_000);
+}
+
+const resizeName = '%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept (a removed leader aside), nothing lost';
+test.each([
+  ['dc2', 1, 3],
+  ['dc1', 3, 5],
+] as [Dc, number, number][])(resizeName, resize, 20 * 60_000);
+
+test('dc1 from 5 to 1 server is refused at plan, from the count the servers\' stack recorded, naming both and the fix: nothing changed', async () => {
+  expect(size.dc1).toBe(5);
+  const idsBefore = await containerIds();
+  size.dc1 = 1;
+  const shrink = pair(images.to, 'shrink-refused');
+  size.dc1 = 5;
+  await shrink.init();
+  const r = await shrink.of('day2-servers').workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']);
+  expect(r.code).toBe(1);
+  const output = (r.stdout + r.stderr).replace(/\s+/g, ' ');
+  expect(output).toContain('Resource precondition failed');
+  expect(output).toContain('day2/fed/dc1: servers 5 -> 1 removes 4 at once, more than the 2 a datacenter of 5 can lose: it would lose its quorum'
+    + ' (got: {"servers":1,"deployed":5}). A datacenter goes below 3 servers only once the servers to remove have left the peer set');
+  expect(output).not.toContain('Destroying...');
+  expect(servers('dc1')).toEqual(all('dc1', to));
+  expect(await containerIds()).toEqual(idsBefore);
+}, 5 * 60_000);
+
+test.each([
+  ['dc1', 5, 3],
+] as [Dc, number, number][])(resizeName, resize, 20 * 60_000);
 
 test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
   const serversStarted = () => startedAt(engine, (['dc1', 'dc2'] as Dc[]).flatMap((dc) => addresses(dc, size[dc]).map((_, i) => `consul-${dc}-server-${i}`)));

@@ -64,6 +64,15 @@ export function addressOf(json: Json, type: string, path: string): string {
   return `${type}.${found.logicalId}`;
 }
 
+/**
+ * A stack's outputs but the server counts the Docker datacenters record for
+ * the next plan (lib/docker/server-removal-guard.ts): `<prefix>-<dc>-servers`,
+ * a plain number, never a secret.
+ */
+export function outputsBesidesServerCounts(json: Json): Record<string, any> {
+  return Object.fromEntries(Object.entries<any>(json.output ?? {}).filter(([name, o]) => !(/-servers$/.test(name) && typeof o.value === 'number')));
+}
+
 /** The agent configuration uploaded into a server container. */
 export function uploadedConfig(container: Json): Json {
   // What the agent reads from its config dir: server.json, then live.json merged into it (as Consul merges the files).
