@@ -18,4 +18,13 @@ export interface DatacenterTls {
    * container that signs the servers' certificates, which deletes it.
    */
   readonly caPrivateKey: string;
+
+  /**
+   * During a CA rotation, the CA being replaced: the library's providers
+   * trust it besides `caCertificate` until the servers present certificates
+   * of the new one (they still present the old one when the plan starts).
+   * Remove it after the rotation's deploy.
+   * @default - the providers trust `caCertificate` alone
+   */
+  readonly previousCaCertificate?: string;
 }

@@ -19,10 +19,12 @@ export type CertificateAuthority =
 
 /**
  * Creates the servers' CA inside a Docker volume with `consul tls ca create`,
- * so its key never passes through Terraform state.
+ * so its key never passes through Terraform state. Each generation has a
+ * volume of its own (`<prefix>-ca`, then `<prefix>-ca-2`, ...): a new one is a
+ * new CA, which tls-rotation.ts rolls out.
  */
-export function createCertificateAuthority(scope: Construct, engine: StackEngine, prefix: string, image: string): CertificateAuthority {
-  const caVolume = new Volume(scope, 'CaVolume', { provider: engine.provider, name: `${prefix}-ca` });
+export function createCertificateAuthority(scope: Construct, engine: StackEngine, prefix: string, image: string, generation: number): CertificateAuthority {
+  const caVolume = new Volume(scope, 'CaVolume', { provider: engine.provider, name: generation === 1 ? `${prefix}-ca` : `${prefix}-ca-${generation}` });
   const caReady = engine.oneShot(scope, 'CreateCa', {
     name: `${prefix}-create-ca`,
     image: engine.image(image).imageId,
@@ -35,12 +37,41 @@ export function createCertificateAuthority(scope: Construct, engine: StackEngine
 
 /** The user's CA, checked: its key must be a reference. */
 export function suppliedCertificateAuthority(scope: IConstruct, tls: DatacenterTls): CertificateAuthority {
-  checkKeys(scope, 'tls', tls, { caCertificate: true, caPrivateKey: true }, 'DatacenterTls');
+  checkKeys(scope, 'tls', tls, { caCertificate: true, caPrivateKey: true, previousCaCertificate: true }, 'DatacenterTls');
   if (typeof tls.caCertificate !== 'string' || (!Token.isUnresolved(tls.caCertificate) && !tls.caCertificate.includes('-----BEGIN CERTIFICATE-----'))) {
     throw invalidInput(scope, 'tls.caCertificate is not a PEM certificate', typeof tls.caCertificate === 'string' ? `${tls.caCertificate.slice(0, 40)}...` : tls.caCertificate,
       'Pass the contents of the CA file `consul tls ca create` writes (consul-agent-ca.pem), or a reference to them.');
   }
   return { kind: 'supplied', certificate: tls.caCertificate, privateKey: requireReference(scope, 'tls.caPrivateKey', tls.caPrivateKey) };
+}
+
+/** Where the one-shot finds the CA it signs with. */
+export function caFiles(ca: CertificateAuthority): { cert: string; key: string } {
+  return ca.kind === 'volume'
+    ? { cert: '/ca/consul-agent-ca.pem', key: '/ca/consul-agent-ca-key.pem' }
+    : { cert: '/upload/ca.pem', key: '/upload/ca-key.pem' };
+}
+
+/**
+ * The mark a certificate's TLS volume keeps (`issued`): the CA's fingerprint
+ * and the generation, as a shell expression of the CA file `caCert`.
+ */
+export function issuedMark(caCert: string, generation: number): string {
+  return `"$(sha256sum < ${caCert} | cut -c1-16) ${generation}"`;
+}
+
+/** The command that signs a server certificate with `ca` into `dir` (server.pem, server-key.pem) and marks it. */
+export function signInto(dir: string, o: { datacenter: string; node: string; caCert: string; caKey: string; hostAddress?: string; generation: number }): string {
+  const out = `${o.datacenter}-server-consul-0`;
+  return [
+    `t=$(mktemp -d) && cd $t`,
+    `consul tls cert create -server -dc ${o.datacenter} -node ${o.node} -ca ${o.caCert} -key ${o.caKey}`
+      + (o.hostAddress ? ` -additional-ipaddress ${o.hostAddress}` : '') + ' >/dev/null',
+    `mv ${out}-key.pem ${dir}/server-key.pem`,
+    `mv ${out}.pem ${dir}/server.pem`,
+    `echo ${issuedMark(o.caCert, o.generation)} > ${dir}/issued`,
+    'cd / && rm -rf $t',
+  ].join(' && ');
 }
 
 /**
@@ -56,19 +87,14 @@ export function issueServerCertificate(scope: Construct, engine: StackEngine, op
   readonly image: string;
   /** An address other hosts reach the server at (its host's), named in the certificate. */
   readonly hostAddress?: string;
+  /** The certificates' generation (tls-rotation.ts), marked on the certificate. */
+  readonly generation: number;
 }): { volume: Volume; issued: Container } {
   const { ca } = options;
   const volume = new Volume(scope, 'Tls', { provider: engine.provider, name: `${options.base}-tls` });
-  const out = `${options.datacenter}-server-consul-0`;
-  const [caCert, caKey] = ca.kind === 'volume' ? ['/ca/consul-agent-ca.pem', '/ca/consul-agent-ca-key.pem'] : ['/upload/ca.pem', '/upload/ca-key.pem'];
-  const sign = [
-    'cd /tmp',
-    `consul tls cert create -server -dc ${options.datacenter} -node ${options.node} -ca ${caCert} -key ${caKey}`
-      + (options.hostAddress ? ` -additional-ipaddress ${options.hostAddress}` : ''),
-    `cp ${caCert} ${TLS_DIR}/ca.pem`,
-    `mv ${out}-key.pem ${TLS_DIR}/server-key.pem`,
-    `mv ${out}.pem ${TLS_DIR}/server.pem`,
-  ].join(' && ');
+  const { cert: caCert, key: caKey } = caFiles(ca);
+  const sign = `${signInto(TLS_DIR, { datacenter: options.datacenter, node: options.node, caCert, caKey, hostAddress: options.hostAddress, generation: options.generation })}`
+    + ` && cp ${caCert} ${TLS_DIR}/ca.pem`;
   // Idempotent: an existing certificate is kept across re-applies.
   const issue = `test -f ${TLS_DIR}/server.pem || (${sign})`;
   const issued = engine.oneShot(scope, 'IssueCertificate', {

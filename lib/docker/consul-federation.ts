@@ -75,6 +75,17 @@ export interface ConsulFederationProps {
   readonly tls?: DatacenterTls;
 
   /**
+   * The generation of the servers' TLS: one more re-issues every server's
+   * certificate, and with the CA the federation creates (mesh gateways,
+   * no `tls`) creates a new CA first. A new `tls.caCertificate` is rolled
+   * out the same way whatever this is. Either way, in one deploy and with no
+   * server restarted: every server of every datacenter trusts both CAs, then
+   * presents a certificate of the new one, then trusts it alone.
+   * @default 1
+   */
+  readonly tlsGeneration?: number;
+
+  /**
    * Docker provider for every datacenter that does not name its own.
    * @default - one provider for the stack, talking to the local engine
    */
@@ -131,6 +142,7 @@ export class ConsulFederation extends Construct implements FederationScope {
     this.method = props.method ?? FederationMethod.wanGossip();
     checkShape(this, props, this.method);
     const generation = checkGeneration(this, 'replicationTokenGeneration', props.replicationTokenGeneration);
+    const tlsGeneration = checkGeneration(this, 'tlsGeneration', props.tlsGeneration);
 
     if (props.serverStack !== undefined) {
       if (this.method.throughMeshGateways) {
@@ -165,13 +177,16 @@ export class ConsulFederation extends Construct implements FederationScope {
       dockerProvider: options.dockerProvider ?? props.dockerProvider,
       namePrefix: prefix,
       serverStack: props.serverStack,
+      tlsGeneration,
     });
 
     const ca = props.tls !== undefined ? suppliedCertificateAuthority(this, props.tls)
       : meshGatewayFederation
-        ? createCertificateAuthority(this, StackEngine.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE)
+        ? createCertificateAuthority(this, StackEngine.of(this, props.dockerProvider), prefix, props.primary.image ?? props.image ?? DockerDatacenter.DEFAULT_IMAGE, tlsGeneration)
         : undefined;
-    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca, serverParent };
+    const datacenters = [props.primary.name, ...props.secondaries.map((dc) => dc.name)];
+    const previousCaCertificate = props.tls?.previousCaCertificate;
+    const primaryLink: FederationLink = { wanGossip, meshGatewayFederation, ca, serverParent, datacenters, previousCaCertificate };
     this.links.set(props.primary.name, primaryLink);
     this.primary = new DockerDatacenter(this, props.primary.name, shared(props.primary, 0));
 
@@ -190,12 +205,16 @@ export class ConsulFederation extends Construct implements FederationScope {
         ca,
         handOverReplicationToken: serverParent !== undefined,
         serverParent,
+        datacenters,
+        previousCaCertificate,
       };
       this.links.set(options.name, link);
       return new DockerDatacenter(this, options.name, shared(options, i + 1));
     });
     if (serverParent) this.primary._entriesWaitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
-    this.primary._keyringWaitsAlsoFor(this.secondaries.flatMap((dc) => dc._serverSteps));
+    // The rotations that span the federation (the keyring, each datacenter's TLS phases) start once every datacenter's servers are done.
+    const all = [this.primary, ...this.secondaries];
+    for (const dc of all) dc._rotationsWaitAlsoFor(all.filter((other) => other !== dc).flatMap((other) => other._serverSteps));
     if (generation > 1) {
       // The old token goes once every secondary's servers hold the new one (their steps, or their hand-overs).
       this.primary._runtime.retireTokens!(this, {

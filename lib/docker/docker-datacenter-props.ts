@@ -138,6 +138,15 @@ export interface DockerDatacenterProps extends DatacenterOptions {
   readonly namePrefix?: string;
 
   /**
+   * The generation of the servers' TLS certificates, with `tls`: one more
+   * re-issues every server's certificate from the CA, in one deploy and
+   * without a restart. A new `tls.caCertificate` is rolled out the same way
+   * whatever this is, both CAs trusted while the servers change over.
+   * @default 1
+   */
+  readonly tlsGeneration?: number;
+
+  /**
    * A CA for the servers' certificates: RPC TLS with both ends and hostnames
    * verified, the API over HTTPS (published on `httpPort`), and providers
    * that verify it.

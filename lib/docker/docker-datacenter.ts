@@ -9,6 +9,7 @@ import { guardServerRemoval } from './server-removal-guard';
 import { checkReadableFromServers, serverScopeIn } from './server-stack';
 import { handOverReplicationToken, setAgentToken } from './server-tokens';
 import { AddressPool, StackEngine, WAN_NETWORK } from './stack-engine';
+import { rotateServerTls } from './tls-rotation';
 import { checkConsulVersion, ConsulVersion } from '../datacenter/consul-version';
 import { claimProviderAlias, gatewaysOf } from '../datacenter/datacenter';
 import { DatacenterBase } from '../datacenter/datacenter-base';
@@ -24,6 +25,7 @@ import { Container, Network } from '../internal/providers';
 import { createReplicationToken } from '../internal/replication-token';
 import { gossipKeyVariable, requireReference, secretFormatPreconditions, tokenVariable } from '../internal/secrets';
 import { FinalizePass, IFinalizable } from '../internal/finalize-pass';
+import { checkGeneration } from '../internal/token-rotation';
 import { ITerraformDependable, TerraformStack, Token } from '../internal/tf';
 import { checkDatacenterName, checkHostAddress, checkHostPort, checkImage, checkLogLevel, checkNamePrefix, checkPort, isIpv4 } from '../internal/validation';
 
@@ -59,10 +61,12 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   private readonly consulSideReadiness: ITerraformDependable[] = [];
   /** What config entries written through this datacenter wait on too (the primary: its secondaries' replication). */
   private readonly entriesAlsoWaitFor: ITerraformDependable[] = [];
-  /** What the gossip key rotation waits on too (the primary: its secondaries, which it rotates). */
-  private readonly keyringAlsoWaitsFor: ITerraformDependable[] = [];
+  /** What the federation-wide rotations wait on too: the other datacenters' servers (keyring operations reach all, TLS phases wait for all). */
+  private readonly rotationsAlsoWaitFor: ITerraformDependable[] = [];
   /** The gossip key rotation, in a datacenter that is its own primary. */
   private readonly keyring?: Container;
+  /** The servers' TLS rotation, with a CA (tls-rotation.ts). */
+  private readonly tlsRotation?: Container;
   /** How it runs gateways and offers peering addresses (lib/datacenter/runtime.ts). */
   private readonly runtime: DockerDatacenterRuntime;
   private readonly link: FederationLink;
@@ -106,6 +110,16 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       recordFederationMember({ datacenter: this, federation: () => props.join?.replicationToken ?? this.join?.replicationToken ?? this });
     }
     this.serverCount = checkServers(this, props.servers ?? 1);
+    const tlsGeneration = checkGeneration(this, 'tlsGeneration', props.tlsGeneration);
+    if (tlsGeneration > 1 && this.ca === undefined) {
+      throw invalidInput(this, 'tlsGeneration rotates the servers\' TLS certificates, and this datacenter\'s servers have none', tlsGeneration,
+        `Remove tlsGeneration, or give the servers a CA (tls${federation ? ' of the ConsulFederation' : ''}).`);
+    }
+    if (tlsGeneration > 1 && !federation && (props.join !== undefined || props.federationMethod !== undefined)) {
+      // The phases wait for every datacenter; across stacks, the primary's would wait for stacks applied after it.
+      throw invalidInput(this, 'tlsGeneration cannot rotate the TLS of a federation split across stacks: each stack is applied alone, and a datacenter must not present a new certificate before every other trusts its CA',
+        tlsGeneration, 'Declare the datacenters in one ConsulFederation to rotate in one deploy, or re-issue by hand (consul tls cert create, consul reload).');
+    }
     this.httpPort = checkPort(this, 'httpPort', props.httpPort ?? CONSUL_PORTS.http, true);
     this.image = checkImage(this, 'image', props.image ?? DockerDatacenter.DEFAULT_IMAGE);
     const tagged = ConsulVersion.fromImage(this.image);
@@ -160,7 +174,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     // From the other stack, Docker objects are named, not referenced: the stack order stands in for the references.
     const networkName = this.serversElsewhere ? lanName : this.network.name;
     // With a supplied CA the API is HTTPS, and the providers verify its certificate.
-    const https = this.ca?.kind === 'supplied' ? { scheme: 'https', caPem: this.ca.certificate } : { scheme: 'http' };
+    // During a CA rotation the providers trust the CA being replaced too: the servers present its certificates when the plan starts.
+    const previousCa = props.tls?.previousCaCertificate ?? this.link.previousCaCertificate;
+    const https = this.ca?.kind === 'supplied'
+      ? { scheme: 'https', caPem: previousCa !== undefined ? `${this.ca.certificate}\n${previousCa}` : this.ca.certificate } : { scheme: 'http' };
     // On a host address, the providers reach the API there: from this host, or from whichever runs Terraform.
     const api = { address: this._apiAddress, ...https, token: this.managementToken };
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
@@ -181,6 +198,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         wanAddress: wanAddress?.(index),
         hostAddress: this.hostAddress,
         ca: this.ca,
+        tlsGeneration,
         httpPort: index === 0 ? this.httpPort : undefined,
         // The WAN leave takes about 2 s, the whole graceful exit about 10: the grace is a ceiling.
         leaveGraceSeconds: props.join !== undefined ? 20 : undefined,
@@ -205,6 +223,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       this.keyring = rotateGossipKey(serverScope, this.serverEngine, {
         name: `${prefix}-${this.name}-gossip-keyring`, serverAddress: this.servers[0].lanAddress, networkName: this.network.name,
         image: this.image, managementToken: this.managementToken, gossipKey: this.gossipKey, after: this._serverSteps,
+      });
+    }
+    if (this.ca) {
+      this.tlsRotation = rotateServerTls(serverScope, this.serverEngine, {
+        name: `${prefix}-${this.name}-tls-rotation`, datacenter: this.name, primaryDatacenter, datacenters: this.link.datacenters ?? [this.name],
+        servers: this.servers.map((s) => ({ node: s.nodeName, lanAddress: s.lanAddress, tlsVolume: s.tlsVolume!, hostAddress: this.hostAddress })),
+        ca: this.ca, generation: tlsGeneration, networkName: this.network.name, image: this.image, managementToken: this.managementToken, after: this._serverSteps,
       });
     }
     if (this.serversElsewhere) {
@@ -266,12 +291,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   }
 
   /**
-   * Makes the gossip key rotation of this primary wait on `items` too: its
-   * secondaries' servers (keyring operations reach every datacenter).
+   * Makes the rotations that span the federation wait on `items` too: the
+   * other datacenters' servers (the primary's keyring operations reach every
+   * datacenter; each datacenter's TLS phases wait for all of them).
    * @internal
    */
-  public _keyringWaitsAlsoFor(items: ITerraformDependable[]): void {
-    this.keyringAlsoWaitsFor.push(...items);
+  public _rotationsWaitAlsoFor(items: ITerraformDependable[]): void {
+    this.rotationsAlsoWaitFor.push(...items);
   }
 
   /** Each server's upgrade step: done once the server runs what it is configured to (in the servers' stack). @internal */
@@ -360,7 +386,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    */
   public _finalize(): void {
     const primary = this.link.primary;
-    if (this.keyring) addDependencies(this.keyring, this.keyringAlsoWaitsFor);
+    for (const rotation of [this.keyring, this.tlsRotation]) if (rotation) addDependencies(rotation, this.rotationsAlsoWaitFor);
     for (const server of this.servers) {
       server.configure({
         datacenter: this.name,

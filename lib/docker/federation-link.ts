@@ -49,6 +49,10 @@ export interface FederationLink {
   readonly handOverReplicationToken?: boolean;
   /** Where the datacenter's servers go in its serverStack (the federation's own scope there). */
   readonly serverParent?: IConstruct;
+  /** Every datacenter of the federation, by name: the TLS rotation's phases wait for all of them. */
+  readonly datacenters?: readonly string[];
+  /** The CA a rotation replaces, which the providers trust too meanwhile (`tls.previousCaCertificate`). */
+  readonly previousCaCertificate?: string;
 }
 
 /** A construct whose child datacenters it federates (ConsulFederation). @internal */

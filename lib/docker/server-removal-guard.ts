@@ -16,7 +16,7 @@
 // Only a local backend's state can be looked for before it is read (the
 // data source fails on a state that does not exist yet, i.e. every first
 // deploy): with another backend, or a workspace other than the default one,
-// the shrink is not refused.
+// the shrink is not refused. The state file is read whole at each plan.
 import { Construct } from 'constructs';
 import { invalidInputAtPlan } from '../internal/errors';
 import { FinalizePass } from '../internal/finalize-pass';
@@ -102,8 +102,9 @@ function previousDeploy(scope: Construct): string | undefined {
     const path = (backend.toTerraform() as { terraform: { backend: { local: { path: string } } } }).terraform.backend.local.path;
     const data = backend.getRemoteStateDataSource(stack, 'cdktf-consul-mesh-previous-deploy', stack.node.id) as DataTerraformRemoteStateLocal;
     data.overrideLogicalId('cdktf-consul-mesh-previous-deploy');
-    // Read only when there is a state to read: the data source fails on a first deploy otherwise.
-    data.addOverride('count', `\${terraform.workspace == "default" && fileexists(${JSON.stringify(path)}) ? 1 : 0}`);
+    // Read only when there is a state to read: the data source fails on a first deploy otherwise. Not
+    // fileexists(): the plan runs under the state's lock, which creates the file, empty, on a first deploy.
+    data.addOverride('count', `\${terraform.workspace == "default" && length(try(file(${JSON.stringify(path)}), "")) > 0 ? 1 : 0}`);
     address = `data.terraform_remote_state.${data.friendlyUniqueId}`;
   }
   PREVIOUS.set(stack, address);

@@ -22,6 +22,8 @@ export interface ConsulServerProps {
   readonly wanAddress?: string;
   /** Mesh-gateway federation: a certificate signed by the federation's CA. */
   readonly ca?: CertificateAuthority;
+  /** The generation of its certificate (tls-rotation.ts). */
+  readonly tlsGeneration: number;
   /**
    * WAN traffic goes over this address of the Docker host: the server's WAN
    * gossip and RPC ports are published there (and advertised), and so is its
@@ -67,6 +69,8 @@ export class ConsulServer extends Construct {
   private readonly step: UpgradeStep;
   /** The container's name (`<prefix>-<node>`). */
   public readonly containerName: string;
+  /** The volume of its TLS files, with a CA. */
+  public readonly tlsVolume?: string;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
   public readonly ports: { server: number; serf_wan: number; grpc_tls: number };
   /** Its address on the Docker network datacenters share, once it is on it. */
@@ -95,7 +99,9 @@ export class ConsulServer extends Construct {
     if (props.ca) {
       const tls = issueServerCertificate(this, engine, {
         ca: props.ca, datacenter: props.datacenter, node: this.nodeName, base, image: props.image, hostAddress: props.hostAddress,
+        generation: props.tlsGeneration,
       });
+      this.tlsVolume = `${base}-tls`;
       volumes.push({ volumeName: tls.volume.name, containerPath: TLS_DIR });
       dependsOn.push(tls.issued);
     }

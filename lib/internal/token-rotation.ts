@@ -19,7 +19,7 @@ export function checkGeneration(owner: IConstruct, prop: string, generation: num
   const value = generation ?? 1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw invalidInput(owner, `${prop} must be a whole number of at least 1`, generation,
-      `Use ${prop}: 1 (the default), and add one to rotate the token.`);
+      `Use ${prop}: 1 (the default), and add one to rotate.`);
   }
   return value;
 }

@@ -95,7 +95,8 @@ function expectUndisturbed(f: ProbeFigures, removed = false): void {
   expect(f.acknowledgedWrites).toBeGreaterThan(5);
   expect(f.lostWrites).toBe(0);
   expect(f.failedReadsPercent).toBeLessThan(1);
-  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(removed ? 5000 : 400);
+  // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); an election takes 1.5 s and more.
+  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(removed ? 5000 : 1000);
 }
 
 /** Deploys the pair re-synthesized after a change under a probe; returns what the probe saw. */

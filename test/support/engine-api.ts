@@ -31,6 +31,8 @@ export interface EngineApiRequest {
   readonly host?: string;
   /** @default 8500 */
   readonly port?: number;
+  /** The name the server's certificate is checked against (and SNI). @default - the host */
+  readonly servername?: string;
   /** @default "GET" */
   readonly method?: string;
   readonly body?: string;
@@ -46,7 +48,7 @@ export interface EngineApiResponse {
 const CLIENT = `
 const mod = require(process.argv[1] === 'http' ? 'http' : 'https');
 const req = mod.request({ host: process.argv[2], port: Number(process.env.PORT), path: process.argv[3], method: process.env.METHOD, headers: { 'X-Consul-Token': process.env.TOKEN },
-  ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, timeout: 10000 }, (res) => {
+  ca: process.argv[4] ? require('fs').readFileSync(process.argv[4]) : undefined, servername: process.env.SERVERNAME || undefined, timeout: 10000 }, (res) => {
   let body = ''; res.on('data', (d) => body += d); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
 });
 req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: '', error: e.message })));
@@ -57,7 +59,7 @@ export function engineApi(engine: DockerEngine, urlPath: string, request: Engine
   const argv = engine.inEngineNetwork([process.execPath, '-e', CLIENT, request.scheme ?? 'https', request.host ?? '127.0.0.1', urlPath, request.caFile]);
   const r = spawnSync(argv[0], argv.slice(1), {
     encoding: 'utf8',
-    env: { ...process.env, TOKEN: request.token, METHOD: request.method ?? 'GET', BODY: request.body ?? '', PORT: String(request.port ?? 8500) },
+    env: { ...process.env, TOKEN: request.token, METHOD: request.method ?? 'GET', BODY: request.body ?? '', PORT: String(request.port ?? 8500), SERVERNAME: request.servername ?? '' },
   });
   if (r.status !== 0) throw new Error(`${request.method ?? 'GET'} ${urlPath}: ${r.stderr}`);
   return JSON.parse(r.stdout);

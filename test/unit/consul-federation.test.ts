@@ -141,7 +141,7 @@ describe('ConsulFederation through mesh gateways', () => {
   test('issues a certificate unless one exists (a first apply must not stop at the existence test)', () => {
     const { json } = meshPair();
     const command: string = resourceAt(json, 'docker_container', 'fed/dc1/Server0/IssueCertificate').command[0];
-    expect(command).toMatch(/^test -f \/consul\/tls\/server\.pem \|\| \(cd \/tmp && consul tls cert create .* && mv dc1-server-consul-0\.pem \/consul\/tls\/server\.pem\)$/);
+    expect(command).toMatch(/^test -f \/consul\/tls\/server\.pem \|\| \(t=\$\(mktemp -d\) && cd \$t && consul tls cert create .* && mv dc1-server-consul-0\.pem \/consul\/tls\/server\.pem && echo "\$\(sha256sum < \/ca\/consul-agent-ca\.pem \| cut -c1-16\) 1" > \/consul\/tls\/issued .* && cp \/ca\/consul-agent-ca\.pem \/consul\/tls\/ca\.pem\)$/);
   });
 
   test('fails the apply when a one-shot container exits non-zero (the provider only records exit_code)', () => {

@@ -189,7 +189,7 @@ describe('token generations', () => {
     const stack = newStack();
     const dc = new DockerDatacenter(stack, 'dc', { name: 'dc1' });
     expect(() => new MeshGateway(stack, 'gw', { datacenter: dc, tokenGeneration: generation }))
-      .toThrow(new RegExp(`^test/gw: tokenGeneration must be a whole number of at least 1.*${String(generation).replace('.', '\\.')}.*add one to rotate the token`, 's'));
+      .toThrow(new RegExp(`^test/gw: tokenGeneration must be a whole number of at least 1.*${String(generation).replace('.', '\\.')}.*add one to rotate`, 's'));
     expect(() => federation({ replicationTokenGeneration: generation })).toThrow(/test\/fed: replicationTokenGeneration must be a whole number/);
   });
 });
