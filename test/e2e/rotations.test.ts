@@ -215,7 +215,13 @@ test('a new CA: every server trusts both, then presents a certificate of the new
   expect(await serversStarted()).toEqual(before);
   expectUnnoticed(probed);
   expectDataKept();
-  // Replication (dc2 to dc1, RPC over TLS across the WAN) runs on the new certificates.
+  // Consul keeps the connections it had: new ones, on the new certificates and CA alone, from a server of each
+  // datacenter restarted (hostnames verified both ways, within dc1 and across the WAN); replication runs on them.
+  await engine.mustDocker(['restart', 'consul-dc1-server-1', 'consul-dc2-server-0']);
+  const voters = () => (api('dc1', '/v1/operator/autopilot/health').Servers as any[]).filter((s) => s.Healthy && s.Voter).map((s) => s.Name).sort();
+  await eventually('dc1-server-1 a healthy voter again', async () => { try { return voters(); } catch { return []; } },
+    (names) => names.length === 3, 120_000, 1000);
+  await eventually('dc2 with a leader again', async () => { try { return api('dc2', '/v1/status/leader'); } catch { return ''; } }, (l) => l !== '', 120_000, 1000);
   await expectReplicating('ca');
   await run.deployed!.expectNoChanges();
 }, 15 * 60_000);
