@@ -200,8 +200,11 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         ca: this.ca,
         tlsGeneration,
         httpPort: index === 0 ? this.httpPort : undefined,
-        // The WAN leave takes about 2 s, the whole graceful exit about 10: the grace is a ceiling.
-        leaveGraceSeconds: props.join !== undefined ? 20 : undefined,
+        // A server stopped (removed by a shrink, or destroyed) leaves: a leader first hands leadership over,
+        // so a shrink that removes it costs no election. Across stacks the whole graceful exit (the WAN leave
+        // about 2 s, all about 10) must finish; otherwise the handover, within the first second, is what
+        // counts, and the rest of the leave would only slow every destroy: the grace is a ceiling.
+        leaveGraceSeconds: props.join !== undefined ? 20 : 3,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
         upgradeOrder: {

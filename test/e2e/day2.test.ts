@@ -6,10 +6,10 @@
 // 200 ms in each datacenter and writes a key a second: the image to 1.14.11;
 // back to 1.14.8 (a downgrade, refused before any server is touched; the
 // right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5,
-// to 1 (refused at plan: it would lose the quorum) and back to 3; then a new
-// gossip key and replication token together (the rotations' own file runs
-// them in the one-stack layout). The figures go to stderr (the README's
-// Day 2 table).
+// to 1 (refused at plan: it would lose the quorum) and back to 3 (the leader
+// among the removed); then a new gossip key and replication token together
+// (the rotations' own file runs them in the one-stack layout). The figures
+// go to stderr (the README's Day 2 table).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -87,16 +87,33 @@ function expectDataKept(): void {
 
 /**
  * What a client saw of a datacenter with three servers or more: under 1 % of reads failed, nothing lost, and no
- * leaderless time beyond one probe round, as leadership moves before a leader leaves (Consul's transfer on
- * leave). Not so when servers are removed (`removed`): they are killed, not left, and when the leader is one of
- * them the others elect a new one (1.5 s seen), which the README states.
+ * leaderless time beyond a probe round or two, as leadership moves before a leader leaves (Consul's transfer on
+ * leave), also when a shrink removes the leader (a removed server leaves when stopped).
  */
-function expectUndisturbed(f: ProbeFigures, removed = false): void {
+function expectUndisturbed(f: ProbeFigures): void {
   expect(f.acknowledgedWrites).toBeGreaterThan(5);
   expect(f.lostWrites).toBe(0);
   expect(f.failedReadsPercent).toBeLessThan(1);
-  // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); an election takes 1.5 s and more.
-  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(removed ? 5000 : 1000);
+  // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); an
+  // election takes 1.5 s and more (2.4 s when removed servers were killed, not left).
+  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(1000);
+}
+
+/**
+ * Makes one of `names` the leader of `dc`: each other leader leaves (handing leadership over) and restarts, a
+ * healthy voter again before the next look. Consul 1.14 has no transfer-leader command.
+ */
+async function leaderAmong(dc: Dc, names: string[]): Promise<string> {
+  for (let round = 0; round < 12; round++) {
+    const ip = String(api(dc, '/v1/status/leader')).split(':')[0];
+    const leader = `${dc}-server-${addresses(dc, size[dc]).indexOf(ip)}`;
+    if (names.includes(leader)) return leader;
+    await engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-${leader}`, 'consul', 'leave']);
+    await eventually(`${leader} back, every server of ${dc} a healthy voter`, async () => { try { return servers(dc); } catch { return []; } },
+      (now) => now.length === size[dc] && now.every(([, , ok]) => ok), 120_000, 1000);
+    await eventually(`${dc} with a leader`, async () => { try { return api(dc, '/v1/status/leader'); } catch { return ''; } }, (l) => l !== '', 30_000, 500);
+  }
+  throw new Error(`no server of ${names.join(', ')} became the leader of ${dc}`);
 }
 
 /** Deploys the pair re-synthesized after a change under a probe; returns what the probe saw. */
@@ -179,7 +196,7 @@ async function resize(dc: Dc, before: number, after: number): Promise<void> {
   // The servers that stay are the same containers (their data), restarted one at a time on the new configuration.
   expect(await containerIds(during)).toEqual(idsBefore);
   for (const f of probed) {
-    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f, f.datacenter === dc && after < before);
+    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f);
     else expect(f.lostWrites).toBe(0);
   }
   expect(api(dc, '/v1/status/peers')).toHaveLength(after);
@@ -187,7 +204,7 @@ async function resize(dc: Dc, before: number, after: number): Promise<void> {
   await run.deployed!.expectNoChanges();
 }
 
-const resizeName = '%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept (a removed leader aside), nothing lost';
+const resizeName = '%s from %i to %i servers by changing one prop: one server at a time, reads and the leader kept, nothing lost';
 test.each([
   ['dc2', 1, 3],
   ['dc1', 3, 5],
@@ -211,9 +228,11 @@ test('dc1 from 5 to 1 server is refused at plan, from the count the servers\' st
   expect(await containerIds()).toEqual(idsBefore);
 }, 5 * 60_000);
 
-test.each([
-  ['dc1', 5, 3],
-] as [Dc, number, number][])(resizeName, resize, 20 * 60_000);
+test('dc1 from 5 to 3 servers, the leader one of the two removed: it leaves when stopped, handing leadership over first; reads and the leader kept, nothing lost', async () => {
+  const leader = await leaderAmong('dc1', ['dc1-server-3', 'dc1-server-4']);
+  process.stderr.write(`day-2: dc1's leader before 5 -> 3: ${leader}\n`);
+  await resize('dc1', 5, 3);
+}, 20 * 60_000);
 
 test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
   const serversStarted = () => startedAt(engine, (['dc1', 'dc2'] as Dc[]).flatMap((dc) => addresses(dc, size[dc]).map((_, i) => `consul-${dc}-server-${i}`)));

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConsulFederation } from '../../lib';
-import { addressOf, newStack, resourceAt, synthJson } from '../support/synth';
+import { addressOf, newStack, resourceAt, synthJson, uploadedConfig } from '../support/synth';
 
 function federation() {
   const stack = newStack();
@@ -135,4 +135,13 @@ describe('the step\'s decisions, run in sh', () => {
     expect(r.installed).toEqual({ binary: true, config });
     expect(r.out).toContain('datacenter not healthy with 3 voting servers');
   });
+});
+
+test('a server leaves when stopped (removed by a shrink, or destroyed), a leader handing leadership over first; the grace is a ceiling of 3 s', () => {
+  const json = federation();
+  for (const id of ['fed/dc1/Server2/Container', 'fed/dc2/Server0/Container']) {
+    const server = resourceAt(json, 'docker_container', id);
+    expect(uploadedConfig(server)).toMatchObject({ leave_on_terminate: true, performance: { leave_drain_time: '1s' } });
+    expect(server.destroy_grace_seconds).toBe(3);
+  }
 });
