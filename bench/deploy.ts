@@ -28,7 +28,7 @@ type Variant = 'library' | 'split' | 'plain' | 'floor';
 /** The stack with only its networks, volumes and images (and the providers). */
 function floorOf(stack: Json): Json {
   const keep = ['docker_network', 'docker_volume', 'docker_image'];
-  return { ...stack, resource: Object.fromEntries(Object.entries(stack.resource).filter(([type]) => keep.includes(type))), data: undefined, output: undefined };
+  return { ...stack, resource: Object.fromEntries(Object.entries(stack.resource).filter(([type]) => keep.includes(type))), data: undefined, output: undefined, locals: undefined };
 }
 
 const median = (xs: number[]) => {

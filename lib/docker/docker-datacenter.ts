@@ -202,9 +202,9 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         httpPort: index === 0 ? this.httpPort : undefined,
         // A server stopped (removed by a shrink, or destroyed) leaves: a leader first hands leadership over,
         // so a shrink that removes it costs no election. Across stacks the whole graceful exit (the WAN leave
-        // about 2 s, all about 10) must finish; otherwise the handover, within the first second, is what
-        // counts, and the rest of the leave would only slow every destroy: the grace is a ceiling.
-        leaveGraceSeconds: props.join !== undefined ? 20 : 3,
+        // about 2 s, all about 10) must finish; otherwise the handover, its first step, is what counts, and the
+        // rest of the leave only slows every destroy (a 3 s grace cost the pair's destroy 5 s): the grace is a ceiling.
+        leaveGraceSeconds: props.join !== undefined ? 20 : 1,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
         upgradeOrder: {

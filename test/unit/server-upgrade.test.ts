@@ -137,11 +137,11 @@ describe('the step\'s decisions, run in sh', () => {
   });
 });
 
-test('a server leaves when stopped (removed by a shrink, or destroyed), a leader handing leadership over first; the grace is a ceiling of 3 s', () => {
+test('a server leaves when stopped (removed by a shrink, or destroyed), a leader handing leadership over first; the grace is a ceiling of 1 s', () => {
   const json = federation();
   for (const id of ['fed/dc1/Server2/Container', 'fed/dc2/Server0/Container']) {
     const server = resourceAt(json, 'docker_container', id);
     expect(uploadedConfig(server)).toMatchObject({ leave_on_terminate: true, performance: { leave_drain_time: '1s' } });
-    expect(server.destroy_grace_seconds).toBe(3);
+    expect(server.destroy_grace_seconds).toBe(1);
   }
 });
