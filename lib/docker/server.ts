@@ -69,7 +69,7 @@ export class ConsulServer extends Construct {
   private readonly step: UpgradeStep;
   /** The container's name (`<prefix>-<node>`). */
   public readonly containerName: string;
-  /** The volume of its TLS files, with a CA. */
+  /** The name of the volume of its TLS files, with a CA: a reference, so what mounts it is destroyed before it. */
   public readonly tlsVolume?: string;
   /** Its ports, where they differ from Consul's defaults (servers sharing a host address). */
   public readonly ports: { server: number; serf_wan: number; grpc_tls: number };
@@ -101,7 +101,7 @@ export class ConsulServer extends Construct {
         ca: props.ca, datacenter: props.datacenter, node: this.nodeName, base, image: props.image, hostAddress: props.hostAddress,
         generation: props.tlsGeneration,
       });
-      this.tlsVolume = `${base}-tls`;
+      this.tlsVolume = tls.volume.name;
       volumes.push({ volumeName: tls.volume.name, containerPath: TLS_DIR });
       dependsOn.push(tls.issued);
     }

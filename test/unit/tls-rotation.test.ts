@@ -171,7 +171,8 @@ describe('what the library writes', () => {
     const { json } = supplied();
     const rotation = resourceAt(json, 'docker_container', 'fed/dc2/TlsRotation');
     expect(rotation.name).toBe('consul-dc2-tls-rotation');
-    expect(rotation.volumes).toEqual([{ container_path: '/tls/0', volume_name: 'consul-dc2-server-0-tls' }]);
+    // By reference: Terraform destroys the one-shot before the volumes it mounts (Docker refuses to remove a volume in use).
+    expect(rotation.volumes).toEqual([{ container_path: '/tls/0', volume_name: `\${${addressOf(json, 'docker_volume', 'fed/dc2/Server0/Tls')}.name}` }]);
     expect(rotation.upload).toEqual([{ file: '/upload/ca.pem', content: '${var.ca}' }, { file: '/upload/ca-key.pem', content: '${var.ca_key}' }]);
     expect([...rotation.depends_on].sort()).toEqual(['dc1/Server0', 'dc1/Server1', 'dc1/Server2', 'dc2/Server0']
       .map((s) => addressOf(json, 'docker_container', `fed/${s}/Upgrade`)).sort());
