@@ -17,6 +17,7 @@
 // data source fails on a state that does not exist yet, i.e. every first
 // deploy): with another backend, or a workspace other than the default one,
 // the shrink is not refused. The state file is read whole at each plan.
+import { join } from 'path';
 import { Construct } from 'constructs';
 import { invalidInputAtPlan } from '../internal/errors';
 import { FinalizePass } from '../internal/finalize-pass';
@@ -96,11 +97,16 @@ const PREVIOUS = new WeakMap<TerraformStack, string | undefined>();
 function previousDeploy(scope: Construct): string | undefined {
   const stack = TerraformStack.of(scope);
   if (PREVIOUS.has(stack)) return PREVIOUS.get(stack);
-  const backend = stack.ensureBackendExists();
+  // The backend is looked up, not created (ensureBackendExists() would write cdktf's default backend into a
+  // stack synthesized without one, by Testing.synth, and move its state next to the process). Without one,
+  // cdktf's synth adds a local backend at this path.
+  const backend = stack.node.tryFindChild('backend');
+  const path = backend === undefined ? join(process.cwd(), `terraform.${stack.node.id}.tfstate`)
+    : backend instanceof LocalBackend ? (backend.toTerraform() as { terraform: { backend: { local: { path: string } } } }).terraform.backend.local.path
+      : undefined;
   let address: string | undefined;
-  if (backend instanceof LocalBackend) {
-    const path = (backend.toTerraform() as { terraform: { backend: { local: { path: string } } } }).terraform.backend.local.path;
-    const data = backend.getRemoteStateDataSource(stack, 'cdktf-consul-mesh-previous-deploy', stack.node.id) as DataTerraformRemoteStateLocal;
+  if (path !== undefined) {
+    const data = new DataTerraformRemoteStateLocal(stack, 'cdktf-consul-mesh-previous-deploy', { path, workspace: '${terraform.workspace}' });
     data.overrideLogicalId('cdktf-consul-mesh-previous-deploy');
     // Read only when there is a state to read: the data source fails on a first deploy otherwise. Not
     // fileexists(): the plan runs under the state's lock, which creates the file, empty, on a first deploy.

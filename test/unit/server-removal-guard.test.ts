@@ -48,6 +48,8 @@ test('without a backend the stack reads back cdktf\'s default local state; with 
   new DockerDatacenter(plain, 'dc1', { name: 'dc1', servers: 3 });
   const json = synthJson(plain) as any;
   expect(json.data.terraform_remote_state['cdktf-consul-mesh-previous-deploy'].config.path).toMatch(/\/terraform\.plain\.tfstate$/);
+  // The library writes no backend of its own: cdktf adds its default at synth (Testing.synth does not).
+  expect(json.terraform.backend).toBeUndefined();
   expect(guarded(json)).toHaveLength(1);
 
   const pg = new TerraformStack(Testing.app(), 'pg');
