@@ -33,7 +33,11 @@ function withoutPaths(json: any): unknown {
   const copy = JSON.parse(JSON.stringify(json));
   if (copy.terraform?.backend?.local) copy.terraform.backend.local.path = '<cwd>/terraform.<stack>.tfstate';
   for (const remote of Object.values<any>(copy.data?.terraform_remote_state ?? {})) {
-    if (remote.backend === 'local') remote.config.path = `<cwd>/${path.basename(remote.config.path)}`;
+    if (remote.backend !== 'local') continue;
+    const normal = `<cwd>/${path.basename(remote.config.path)}`;
+    // The shrink guard reads its own state where the backend keeps it (lib/docker/server-removal-guard.ts).
+    if (typeof remote.count === 'string') remote.count = remote.count.split(remote.config.path).join(normal);
+    remote.config.path = normal;
   }
   return copy;
 }
