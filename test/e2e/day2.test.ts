@@ -88,15 +88,16 @@ function expectDataKept(): void {
 /**
  * What a client saw of a datacenter with three servers or more: under 1 % of reads failed, nothing lost, and no
  * leaderless time beyond a probe round or two, as leadership moves before a leader leaves (Consul's transfer on
- * leave), also when a shrink removes the leader (a removed server leaves when stopped).
+ * leave). A leader a shrink removes leaves when stopped and hands over too, but sometimes to the other server
+ * being removed, stopped at the same time (`leaderRemoved`: 0.6 s and 0.9 s seen).
  */
-function expectUndisturbed(f: ProbeFigures): void {
+function expectUndisturbed(f: ProbeFigures, leaderRemoved = false): void {
   expect(f.acknowledgedWrites).toBeGreaterThan(5);
   expect(f.lostWrites).toBe(0);
   expect(f.failedReadsPercent).toBeLessThan(1);
-  // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); an
-  // election takes 1.5 s and more (2.4 s when removed servers were killed, not left).
-  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(1000);
+  // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); with
+  // removed servers killed, not left, the others elected a leader in 1.5 s to 2.4 s.
+  expect(f.longestLeaderlessMs).toBeLessThanOrEqual(leaderRemoved ? 1400 : 1000);
 }
 
 /**
@@ -184,7 +185,7 @@ test(`a downgrade to ${from} is refused before any server is touched, naming the
 }, 15 * 60_000);
 
 /** Resizes `dc` from `before` to `after` servers under a probe, and checks what the test names say. */
-async function resize(dc: Dc, before: number, after: number): Promise<void> {
+async function resize(dc: Dc, before: number, after: number, leaderRemoved = false): Promise<void> {
   expect(size[dc]).toBe(before);
   // The servers there throughout: the probe starts from them, and they must stay the same containers.
   const during = { ...size, [dc]: Math.min(before, after) };
@@ -196,7 +197,7 @@ async function resize(dc: Dc, before: number, after: number): Promise<void> {
   // The servers that stay are the same containers (their data), restarted one at a time on the new configuration.
   expect(await containerIds(during)).toEqual(idsBefore);
   for (const f of probed) {
-    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f);
+    if (size[f.datacenter as Dc] >= 3) expectUndisturbed(f, leaderRemoved && f.datacenter === dc);
     else expect(f.lostWrites).toBe(0);
   }
   expect(api(dc, '/v1/status/peers')).toHaveLength(after);
@@ -208,7 +209,7 @@ const resizeName = '%s from %i to %i servers by changing one prop: one server at
 test.each([
   ['dc2', 1, 3],
   ['dc1', 3, 5],
-] as [Dc, number, number][])(resizeName, resize, 20 * 60_000);
+] as [Dc, number, number][])(resizeName, (dc, before, after) => resize(dc, before, after), 20 * 60_000);
 
 test('dc1 from 5 to 1 server is refused at plan, from the count the servers\' stack recorded, naming both and the fix: nothing changed', async () => {
   expect(size.dc1).toBe(5);
@@ -231,7 +232,7 @@ test('dc1 from 5 to 1 server is refused at plan, from the count the servers\' st
 test('dc1 from 5 to 3 servers, the leader one of the two removed: it leaves when stopped, handing leadership over first; reads and the leader kept, nothing lost', async () => {
   const leader = await leaderAmong('dc1', ['dc1-server-3', 'dc1-server-4']);
   process.stderr.write(`day-2: dc1's leader before 5 -> 3: ${leader}\n`);
-  await resize('dc1', 5, 3);
+  await resize('dc1', 5, 3, true);
 }, 20 * 60_000);
 
 test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
