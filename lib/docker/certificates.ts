@@ -93,7 +93,7 @@ export function issueServerCertificate(scope: Construct, engine: StackEngine, op
   const { ca } = options;
   const volume = new Volume(scope, 'Tls', { provider: engine.provider, name: `${options.base}-tls` });
   const { cert: caCert, key: caKey } = caFiles(ca);
-  const sign = `${signInto(TLS_DIR, { datacenter: options.datacenter, node: options.node, caCert, caKey, hostAddress: options.hostAddress, generation: options.generation })}`
+  const sign = signInto(TLS_DIR, { datacenter: options.datacenter, node: options.node, caCert, caKey, hostAddress: options.hostAddress, generation: options.generation })
     + ` && cp ${caCert} ${TLS_DIR}/ca.pem`;
   // Idempotent: an existing certificate is kept across re-applies.
   const issue = `test -f ${TLS_DIR}/server.pem || (${sign})`;

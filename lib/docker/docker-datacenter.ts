@@ -219,7 +219,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     }
     guardServerRemoval(serverScope, {
       datacenter: this, baseName: `${prefix}-${this.name}`, servers: this.serverCount, allowed: props.allowUnsafeServerRemoval ?? false,
-      containerName: (index) => `${prefix}-${this.name}-server-${index}`,
+      keptServer: this.servers[0].containerName,
     });
     if (primaryDatacenter === this.name) {
       // The federation's keyring is rotated from its primary, beside the servers, which hold the key (see gossip-keyring.ts).

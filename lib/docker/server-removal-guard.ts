@@ -32,8 +32,8 @@ export interface ServerRemovalGuardProps {
   readonly baseName: string;
   /** The server count being deployed. */
   readonly servers: number;
-  /** The container name of server `index` (for the steps to take instead). */
-  readonly containerName: (index: number) => string;
+  /** The container of the server a shrink to 1 keeps (for the steps to take instead). */
+  readonly keptServer: string;
   /** Deploy a shrink anyway: the servers it removes have left the peer set already. */
   readonly allowed: boolean;
 }
@@ -83,7 +83,7 @@ function stepsInstead(props: ServerRemovalGuardProps): string {
   if (props.servers >= 3) return 'Deploy 5 servers first (7 -> 5 keeps a majority), then 3.';
   // No count below 3 is reached by killing servers: the others must leave first, gracefully.
   return 'A datacenter goes below 3 servers only once the servers to remove have left the peer set: for each server but '
-    + `${props.containerName(0)}, one at a time, run \`docker update --restart=no <name>\` and \`docker exec <name> consul leave\`, `
+    + `${props.keptServer}, one at a time, run \`docker update --restart=no <name>\` and \`docker exec <name> consul leave\`, `
     + 'then deploy with allowUnsafeServerRemoval: true.';
 }
 

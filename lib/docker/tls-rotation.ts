@@ -71,6 +71,8 @@ export function tlsRotationScript(t: Pick<TlsRotationTarget, 'datacenter' | 'ser
     // Certificates issued before marks existed: the first generation of the only CA the server knows.
     `issued() { if [ -f /tls/$1/issued ]; then [ "$(cat /tls/$1/issued)" = "$want" ]; else only $1 && [ ${t.generation} = 1 ]; fi; }`,
     `current() { for i in ${ids}; do only $i && issued $i || return 1; done; }`,
+    // Server $1's CA file becomes the files that follow, replaced whole (a server reloading never reads half of it).
+    `set_ca() { i=$1; shift; cat "$@" > /tls/$i/ca.new; mv /tls/$i/ca.new /tls/$i/ca.pem; }`,
     `key=${TLS_ROTATION_KEYS}/$(echo "$want" | tr ' ' '-')`,
     // This datacenter's phase, recorded in the primary; it never goes back (a re-run after a kill starts from phase 1).
     `at() { consul kv get -datacenter=${t.primaryDatacenter} "$key/$1" 2>/dev/null || echo 0; }`,
@@ -80,11 +82,11 @@ export function tlsRotationScript(t: Pick<TlsRotationTarget, 'datacenter' | 'ser
     `reload() { env CONSUL_HTTP_ADDR="$1" consul reload >/dev/null; ${pollUntil('env CONSUL_HTTP_ADDR="$1" consul operator raft list-peers >/dev/null 2>&1', 'a server did not reach its leader after a TLS reload', 60)}; }`,
     // Nothing to do (every first deploy): no other datacenter is waiting for this one, which reached phase 3 before if it ever rotated.
     `if current; then echo "every server of ${t.datacenter} trusts only the configured CA and presents a certificate of it"; exit 0; fi`,
-    per((s, i) => `if ! trusts ${i}; then\n  cat /tls/${i}/ca.pem ${cert} > /tls/${i}/ca.new\n  mv /tls/${i}/ca.new /tls/${i}/ca.pem\n  reload ${api(s)}\nfi`),
+    per((s, i) => `if ! trusts ${i}; then\n  set_ca ${i} /tls/${i}/ca.pem ${cert}\n  reload ${api(s)}\nfi`),
     'phase 1',
     per((s, i) => `if ! issued ${i}; then\n  (${signInto(`/tls/${i}`, { datacenter: t.datacenter, node: s.node, caCert: cert, caKey: key, hostAddress: s.hostAddress, generation: t.generation })})\n  reload ${api(s)}\nfi`),
     'phase 2',
-    per((s, i) => `if ! only ${i}; then\n  cp ${cert} /tls/${i}/ca.new\n  mv /tls/${i}/ca.new /tls/${i}/ca.pem\n  reload ${api(s)}\nfi`),
+    per((s, i) => `if ! only ${i}; then\n  set_ca ${i} ${cert}\n  reload ${api(s)}\nfi`),
     'phase 3',
     `echo "TLS rotated in ${t.datacenter}: every server trusts only the configured CA and presents a certificate of it"`,
   ].join('\n');
