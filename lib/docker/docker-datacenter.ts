@@ -205,6 +205,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         // about 2 s, all about 10) must finish; otherwise the handover, its first step, is what counts, and the
         // rest of the leave only slows every destroy (a 3 s grace cost the pair's destroy 5 s): the grace is a ceiling.
         leaveGraceSeconds: props.join !== undefined ? 20 : 1,
+        shortLeaveDrain: props.join !== undefined,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
         upgradeOrder: {

@@ -34,6 +34,11 @@ export interface ConsulServerProps {
   readonly httpPort?: number;
   /** Leave the federation when stopped, waiting up to this many seconds for it. */
   readonly leaveGraceSeconds?: number;
+  /**
+   * Linger 1 s after leaving, not 5: for a whole leave within the grace. Otherwise the 5 s drain also serves
+   * the reads in flight when an upgrade step makes the server leave.
+   */
+  readonly shortLeaveDrain?: boolean;
   /** A secondary replicating ACLs: healthy only once replication has run. */
   readonly waitForReplication: boolean;
   readonly managementToken: string;
@@ -197,7 +202,7 @@ export class ConsulServer extends Construct {
   }
 
   /** Writes the agent configuration the container starts with, and its upgrade step brings it to (restarting it only for what a running server cannot take). */
-  public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan' | 'ports' | 'leaveOnTerminate'>): void {
+  public configure(config: Omit<ServerConfigInput, 'nodeName' | 'advertiseAddr' | 'advertiseAddrWan' | 'ports' | 'leaveOnTerminate' | 'shortLeaveDrain'>): void {
     const live = JSON.stringify(renderLiveConfig(config), null, 2);
     const content = JSON.stringify(renderServerConfig({
       ...config,
@@ -206,6 +211,7 @@ export class ConsulServer extends Construct {
       advertiseAddrWan: this.props.hostAddress ?? this.props.wanAddress,
       ...(this.props.hostAddress !== undefined ? { ports: this.ports } : {}),
       leaveOnTerminate: this.props.leaveGraceSeconds !== undefined,
+      shortLeaveDrain: this.props.shortLeaveDrain,
     }), null, 2);
     this.container.putUpload([{ file: `${CONFIG_DIR}/server.json`, content }, { file: `${CONFIG_DIR}/${LIVE_CONFIG}`, content: live }]);
     this.step.configure({ server: content, live, replicationToken: heldReplicationToken(config) });
