@@ -3,7 +3,10 @@
 // source; the management token as a variable) is applied, planned,
 // re-applied and destroyed with its state encrypted; the secrets, read from
 // Consul itself, appear in no state, backup or plan file; a wrong or missing
-// passphrase fails, naming the cause, and leaves the state as it was.
+// passphrase fails, naming the cause, and leaves the state as it was. The
+// state is first written with OpenTofu's own key derivation count (600,000),
+// as by releases before the library set its own, and stays readable when
+// the stack changes to the default.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -18,6 +21,11 @@ const consulBin = requireTool('consul');
 const passphrase = crypto.randomBytes(24).toString('base64');
 let cluster: ConsulCluster;
 let workspace: TerraformWorkspace;
+/** The stack, encrypted with `iterations` key derivation rounds (the library's default when undefined). */
+let encrypted: (iterations?: number) => object;
+
+/** The PBKDF2 parameters OpenTofu stored beside the state's encrypted data. */
+const derivation = (file: string) => JSON.parse(Buffer.from(JSON.parse(fs.readFileSync(file, 'utf8')).meta['key_provider.pbkdf2.state'], 'base64').toString());
 
 /** Every file OpenTofu left in the working directory (state, backup, plan), with its text. */
 function filesOf(dir: string): [string, string][] {
@@ -32,14 +40,17 @@ const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync
 beforeAll(async () => {
   cluster = await ConsulCluster.start({ consulBin, secondary: false });
   await cluster.waitForLeaders();
-  const stack = new TerraformStack(Testing.app(), 'encrypted');
-  const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
-  const dc = new ExistingDatacenter(stack, 'dc1', {
-    name: 'dc1', address: cluster.dc1.httpAddr, token: token.stringValue, consulVersion: ConsulVersion.of(toolVersion('consul')),
-  });
-  dc.addMeshGateway('gateway');
-  new StateEncryption(stack, 'state');
-  workspace = new TerraformWorkspace(synthJson(stack), { vars: { token: cluster.managementToken, state_passphrase: passphrase }, prefix: 'state-encryption-tf-' });
+  encrypted = (iterations) => {
+    const stack = new TerraformStack(Testing.app(), 'encrypted');
+    const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
+    const dc = new ExistingDatacenter(stack, 'dc1', {
+      name: 'dc1', address: cluster.dc1.httpAddr, token: token.stringValue, consulVersion: ConsulVersion.of(toolVersion('consul')),
+    });
+    dc.addMeshGateway('gateway');
+    new StateEncryption(stack, 'state', { keyDerivationIterations: iterations });
+    return synthJson(stack);
+  };
+  workspace = new TerraformWorkspace(encrypted(600_000), { vars: { token: cluster.managementToken, state_passphrase: passphrase }, prefix: 'state-encryption-tf-' });
   await workspace.apply();
 }, 180_000);
 
@@ -47,6 +58,15 @@ afterAll(async () => {
   await workspace?.destroy().catch(() => undefined);
   workspace?.remove();
   await cluster?.stop();
+});
+
+test('a state written with OpenTofu\'s own 600,000 key derivation rounds is read by the default stack, which writes it back with 210,000 (PBKDF2-HMAC-SHA512)', async () => {
+  const state = path.join(workspace.dir, 'terraform.tfstate');
+  expect(derivation(state)).toMatchObject({ iterations: 600_000, hash_function: 'sha512' });
+  workspace.write(encrypted());
+  await workspace.expectNoChanges();
+  await workspace.must(['apply', '-auto-approve', '-input=false', '-no-color']);
+  expect(derivation(state)).toMatchObject({ iterations: 210_000, hash_function: 'sha512', key_length: 32 });
 });
 
 test('no state, backup or plan file holds a secret Consul knows: the gateway token\'s SecretID, the management token', async () => {

@@ -10,7 +10,7 @@ describe('StateEncryption', () => {
     expect(json.variable.state_passphrase).toEqual({ type: 'string', sensitive: true, description: expect.stringContaining('at least 16 characters') });
     expect(encryption.passphraseVariable).toBe('state_passphrase');
     expect(json.terraform.encryption).toEqual({
-      key_provider: { pbkdf2: { state: { passphrase: '${var.state_passphrase}' } } },
+      key_provider: { pbkdf2: { state: { passphrase: '${var.state_passphrase}', iterations: 210_000 } } },
       method: { aes_gcm: { state: { keys: '${key_provider.pbkdf2.state}' } } },
       state: { method: 'method.aes_gcm.state', enforced: true },
       plan: { method: 'method.aes_gcm.state', enforced: true },
@@ -35,5 +35,14 @@ describe('StateEncryption', () => {
     const other = new TerraformStack(stack.node.root, 'other');
     expect(() => new StateEncryption(other, 'enc', { passphraseVariable: 'State-Passphrase' }))
       .toThrow(/^other\/enc: passphraseVariable must be a variable name.*\(got: "State-Passphrase"\)/);
+    const third = new TerraformStack(stack.node.root, 'third');
+    expect(() => new StateEncryption(third, 'enc', { keyDerivationIterations: 100_000 }))
+      .toThrow(/^third\/enc: keyDerivationIterations must be a whole number of at least 200000 \(OpenTofu refuses fewer\) \(got: 100000\)\. Leave it unset for 210000/);
+  });
+
+  test('takes a larger key derivation count, which OpenTofu stores beside each file it writes', () => {
+    const stack = newStack();
+    new StateEncryption(stack, 'encryption', { keyDerivationIterations: 600_000 });
+    expect(synthJson(stack).terraform.encryption.key_provider.pbkdf2.state).toEqual({ passphrase: '${var.state_passphrase}', iterations: 600_000 });
   });
 });
