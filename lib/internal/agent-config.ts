@@ -49,8 +49,9 @@ export interface ServerConfigInput {
 
 /**
  * What a server restarts for when it changes (the upgrade steps roll the
- * datacenter through it). The gossip key and the replication token are not
- * in it: they change on running servers (`renderLiveConfig`).
+ * datacenter through it). The gossip key, the replication token and what
+ * depends on how many servers there are (whom to join, how many to expect)
+ * are not in it: see `renderLiveConfig`.
  */
 export function renderServerConfig(i: ServerConfigInput): Record<string, unknown> {
   const isPrimary = i.datacenter === i.primaryDatacenter;
@@ -62,7 +63,6 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     primary_datacenter: i.primaryDatacenter,
     node_name: i.nodeName,
     server: true,
-    bootstrap_expect: i.bootstrapExpect,
     data_dir: DATA_DIR,
     log_level: i.logLevel,
     // No calls home: these machines (and many production networks) reach nothing outside.
@@ -76,11 +76,10 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     client_addr: '0.0.0.0',
     advertise_addr: i.advertiseAddr,
     ...(i.advertiseAddrWan ? { advertise_addr_wan: i.advertiseAddrWan } : {}),
-    retry_join: i.retryJoin,
     // Joins retry every second instead of Consul's 30 s: a server that starts
     // before its peers answer joins a second after they do.
     retry_interval: '1s',
-    ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan, retry_interval_wan: '1s' } : {}),
+    ...(i.retryJoinWan.length > 0 ? { retry_interval_wan: '1s' } : {}),
     ...(i.primaryGateways.length > 0 ? { primary_gateways: i.primaryGateways, primary_gateways_interval: '5s' } : {}),
     ports: { ...CONSUL_PORTS, ...(i.https ? {} : { https: -1 }), ...i.ports },
     ...(i.leaveOnTerminate ? { leave_on_terminate: true } : {}),
@@ -117,16 +116,22 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
 }
 
 /**
- * The settings a running server takes without a restart, in a file of their
+ * The settings a running server needs no restart for, in a file of their
  * own (Consul merges the files of its config dir): the gossip key (read at a
- * server's first start only; rotated through the keyring) and a secondary's
+ * server's first start only; rotated through the keyring), a secondary's
  * replication token (handed to running servers with `set-agent-token`,
- * which they persist over the configured one).
+ * which they persist over the configured one), and whom to join and how
+ * many servers to expect: read only when a server starts without peers
+ * (bootstrap_expect once, before the first election), so servers that stay
+ * go on running through a resize, and take the new lists at their next start.
  */
-export function renderLiveConfig(i: Pick<ServerConfigInput, 'datacenter' | 'primaryDatacenter' | 'gossipKey' | 'replicationToken'>): Record<string, unknown> {
+export function renderLiveConfig(i: Pick<ServerConfigInput, 'datacenter' | 'primaryDatacenter' | 'gossipKey' | 'replicationToken' | 'bootstrapExpect' | 'retryJoin' | 'retryJoinWan'>): Record<string, unknown> {
   const replication = heldReplicationToken(i);
   return {
     encrypt: i.gossipKey,
+    bootstrap_expect: i.bootstrapExpect,
+    retry_join: i.retryJoin,
+    ...(i.retryJoinWan.length > 0 ? { retry_join_wan: i.retryJoinWan } : {}),
     ...(replication !== undefined ? { acl: { tokens: { replication } } } : {}),
   };
 }

@@ -62,6 +62,31 @@ test('each server has an upgrade step of the datacenter\'s image and the server\
   expect(resourceAt(json, 'consul_acl_token', 'fed/dc2/Server0/AgentToken').depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade')]);
 });
 
+test('a resize changes only what the servers that stay take without a restart: whom they join and how many they expect', () => {
+  const env = (servers: number, at: string) => {
+    const stack = newStack();
+    new ConsulFederation(stack, 'fed', { primary: { name: 'dc1', servers }, secondaries: [{ name: 'dc2' }], image: 'hashicorp/consul:1.14.11' });
+    const step = resourceAt(synthJson(stack), 'docker_container', `fed/${at}/Upgrade`);
+    const get = (name: string) => JSON.parse((step.env as string[]).find((e) => e.startsWith(`${name}=`))!.slice(name.length + 1));
+    return { server: get('SERVER_CONFIG'), live: get('LIVE_CONFIG') };
+  };
+  for (const at of ['dc1/Server0', 'dc2/Server0']) {
+    const [three, five] = [env(3, at), env(5, at)];
+    // What a server restarts for is the same: it goes on running.
+    expect(five.server).toEqual(three.server);
+    expect(three.server).not.toHaveProperty('bootstrap_expect');
+    expect(three.server).not.toHaveProperty('retry_join');
+    expect(three.server).not.toHaveProperty('retry_join_wan');
+    expect(five.live).not.toEqual(three.live);
+  }
+  expect([env(3, 'dc1/Server0').live, env(5, 'dc1/Server0').live]).toMatchObject([
+    { bootstrap_expect: 3, retry_join: ['10.249.1.11', '10.249.1.12'] },
+    { bootstrap_expect: 5, retry_join: ['10.249.1.11', '10.249.1.12', '10.249.1.13', '10.249.1.14'] },
+  ]);
+  // dc2's servers join the WAN through dc1's servers, whose number changed.
+  expect(env(5, 'dc2/Server0').live.retry_join_wan).toHaveLength(5);
+});
+
 describe('the step\'s decisions, run in sh', () => {
   const json = federation();
   const step = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Upgrade');
