@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { CONFIG_DIR, CONSUL_PORTS, LIVE_CONFIG } from '../internal/agent-config';
 import { Container } from '../internal/providers';
+import { replaceTrigger } from '../internal/dependencies';
 import { ITerraformDependable } from '../internal/tf';
 
 /** Where a server's Consul binary and configuration live: the server runs what is here, and its upgrade step replaces it. */
@@ -62,6 +63,13 @@ export interface UpgradeTarget {
   readonly primary?: { readonly datacenter: string; readonly servers?: number };
   /** The server's container, and the previous server's step. */
   readonly after: ITerraformDependable[];
+  /** The server's container: a new one (recreated) runs the step again, which waits until it is up. */
+  readonly server: Container;
+  /**
+   * Shell conditions, run in the step on the server's network, that hold once the server is up: it knows a leader
+   * (and a secondary given its replication token from the start replicates ACLs).
+   */
+  readonly up: string[];
 }
 
 /** The configuration a step brings its server to. */
@@ -96,6 +104,9 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     + (n !== undefined ? ` && [ "$(echo "$h" | grep -c '"Healthy":true,"Voter":true')" -eq ${n} ]` : '');
   const script = [
     'set -e',
+    // What reads through the server waits on this step, so the step waits until the server is up: a Docker health
+    // check would run a process in the server every few seconds for as long as it lives (0.03 of a core each).
+    pollUntil(`{ ${server.up.join(' && ')}; }`, `${server.nodeName} did not come up (a leader known${server.up.length > 1 ? ', ACLs replicated' : ''})`, 180),
     'printf \'%s\' "$SERVER_CONFIG" > /upgrade/server.json.new',
     'version=$(consul version | sed -n \'1s/^Consul v//p\')',
     'target="$version $(sha256sum /upgrade/server.json.new | cut -c1-64)"',
@@ -137,7 +148,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     volumes: [{ volumeName: server.binVolume, containerPath: '/upgrade' }],
     networksAdvanced: [{ name: server.networkName }],
     dependsOn: server.after,
-  }, { showLogs: true });
+  }, { showLogs: true, replaceTriggeredBy: [replaceTrigger(server.server)] });
   return {
     container,
     // The same text the container is created with: a server started on it needs nothing from its step.

@@ -39,7 +39,7 @@ export interface ConsulServerProps {
    * the reads in flight when an upgrade step makes the server leave.
    */
   readonly shortLeaveDrain?: boolean;
-  /** A secondary replicating ACLs: healthy only once replication has run. */
+  /** A secondary replicating ACLs: up only once replication has run. */
   readonly waitForReplication: boolean;
   readonly managementToken: string;
   /** Where the agent token is created (the primary's ACLs). */
@@ -54,10 +54,12 @@ export interface ConsulServerProps {
 
 /**
  * One Consul server container with its data volume, its agent token, and in
- * mesh-gateway federation its TLS certificate. A health check makes
- * Terraform wait for a leader (and, in a secondary, ACL replication) instead
- * of sleeping. Its configuration is rendered by its datacenter once the tree
- * is complete (`ConsulServer.configure`).
+ * mesh-gateway federation its TLS certificate. Its upgrade step, on which
+ * everything that reads through the server waits, first waits for a leader
+ * (and, in a secondary, ACL replication) instead of sleeping; the container
+ * has no Docker health check, which would run a process in it every few
+ * seconds for as long as it lives. Its configuration is rendered by its
+ * datacenter once the tree is complete (`ConsulServer.configure`).
  */
 export class ConsulServer extends Construct {
   /** The Consul node name. */
@@ -113,7 +115,8 @@ export class ConsulServer extends Construct {
 
     // A leader's RPC port: 8300, or with servers on a host address 8310, 8320, ...
     const leaderPort = props.hostAddress !== undefined ? '83[0-9]0' : String(CONSUL_PORTS.server);
-    const healthy = [`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/status/leader | grep -q ':${leaderPort}'`];
+    const api = `http://${this.lanAddress}:${CONSUL_PORTS.http}`;
+    const up = [`wget -qO- ${api}/v1/status/leader 2>/dev/null | grep -q ':${leaderPort}'`];
     if (props.waitForReplication) {
       // A secondary is useful only once ACLs replicate: until then gateway
       // registration in it fails with 403. "Running" only means the routine
@@ -121,7 +124,7 @@ export class ConsulServer extends Construct {
       // The token is in the config from the start, not handed over later:
       // config entry replication, started with no token, lists entries as
       // anonymous (nothing) and then blocks until they change again.
-      healthy.push(`wget -qO- http://127.0.0.1:${CONSUL_PORTS.http}/v1/acl/replication`
+      up.push(`wget -qO- ${api}/v1/acl/replication 2>/dev/null`
         + ` | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`);
     }
     this.container = new Container(this, 'Container', {
@@ -134,15 +137,6 @@ export class ConsulServer extends Construct {
       volumes,
       networksAdvanced: this.networks(),
       ports: this.publishedPorts(),
-      healthcheck: {
-        test: ['CMD-SHELL', healthy.join(' && ')],
-        interval: '2s',
-        timeout: '2s',
-        retries: 90,
-        startPeriod: '2s',
-      },
-      wait: true,
-      waitTimeout: 180,
       restart: 'unless-stopped',
       ...(props.leaveGraceSeconds !== undefined ? { destroyGraceSeconds: props.leaveGraceSeconds } : {}),
       dependsOn: dependsOnAll(dependsOn),
@@ -165,6 +159,7 @@ export class ConsulServer extends Construct {
       nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
       managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
       after: [this.container, ...(props.upgradeOrder.previous ? [props.upgradeOrder.previous.ready] : [])],
+      server: this.container, up,
     });
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }

@@ -189,7 +189,7 @@ export class StackEngine extends Construct implements IFinalizable {
    * postcondition makes a failed step fail the apply instead of passing silently.
    */
   public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle' | 'logs' | 'tty'>,
-    options: { readonly showLogs?: boolean } = {}): Container {
+    options: { readonly showLogs?: boolean; readonly replaceTriggeredBy?: string[] } = {}): Container {
     return new Container(scope, id, {
       ...config,
       provider: this.provider,
@@ -204,6 +204,7 @@ export class StackEngine extends Construct implements IFinalizable {
             ? `${config.name} exited non-zero:\n\${self.container_logs == null ? "(see docker logs ${config.name})" : trimspace(self.container_logs)}`
             : `${config.name} exited non-zero: see \`docker logs ${config.name}\`.`,
         }],
+        ...(options.replaceTriggeredBy ? { replaceTriggeredBy: options.replaceTriggeredBy } : {}),
       },
     });
   }

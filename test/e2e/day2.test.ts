@@ -100,14 +100,16 @@ function expectDataKept(): void {
  * leaderless time beyond a probe round or two, as leadership moves before a leader leaves (Consul's transfer on
  * leave). A leader a shrink removes leaves when stopped and hands over too, but sometimes to the other server
  * being removed, stopped at the same time, which then costs an election (`leaderRemoved`: 0.6 s, 0.9 s twice and
- * 1.5 s seen), as before servers left (1.5 s to 2.4 s); then the reads of those rounds fail, and no others (a
- * shrink now takes 10 s, so 2 failed reads are 1.8 %).
+ * 1.5 s seen), as before servers left (1.5 s to 2.4 s). Its failed reads are counted, not taken as a share: a
+ * shrink now takes 10-17 s, so 3 failed reads are 1.5 %.
  */
 function expectUndisturbed(f: ProbeFigures, leaderRemoved = false): void {
   expect(f.acknowledgedWrites).toBeGreaterThan(5);
   expect(f.lostWrites).toBe(0);
-  // Two reads a 200 ms round (the leader, a key), each failing while no server names a leader.
-  if (leaderRemoved) expect(f.failedReads).toBeLessThanOrEqual(2 * Math.ceil(f.longestLeaderlessMs / 200));
+  // Two reads a 200 ms round (the leader, a key): those of the rounds without a leader fail, and those of up to two
+  // rounds of the handover itself (a read forwarded to the leader as it leaves; 2 to 4 reads seen, with and without
+  // rounds without a leader), whatever the deploy's length.
+  if (leaderRemoved) expect(f.failedReads).toBeLessThanOrEqual(4 + 2 * Math.ceil(f.longestLeaderlessMs / 200));
   else expect(f.failedReadsPercent).toBeLessThan(1);
   // A leadership transfer shows as one or two probe rounds without a leader (0.4 s seen on a loaded machine); with
   // removed servers killed, not left, the others elected a leader in 1.5 s to 2.4 s.

@@ -43,7 +43,7 @@ async function api(dc: Dc, path: string, method = 'GET', body?: unknown) {
 
 const leaderOf = async (dc: Dc) => (await api(dc, '/v1/status/leader')).json;
 const replication = async () => (await api('dc2', '/v1/acl/replication')).json;
-const health = (name: string) => engine.mustDocker(['inspect', '--format', '{{.State.Running}} {{.State.Health.Status}}', name]);
+const running = (name: string) => engine.mustDocker(['inspect', '--format', '{{.State.Running}}', name]);
 
 /** `consul members -wan` inside a server container, with the management token: "node status" lines. */
 async function wanMembers(inside: Dc): Promise<string[]> {
@@ -199,7 +199,7 @@ describe('a secondary started while the primary is down', () => {
 
   test('comes up with a leader of its own while dc1 is stopped, and reports replication failing', async () => {
     await engine.mustDocker(['stop', SERVER.dc1]);
-    expect(await health(SERVER.dc1)).toMatch(/^false /);
+    expect(await running(SERVER.dc1)).toBe('false');
     const restartedAt = Date.now();
     await engine.mustDocker(['restart', SERVER.dc2]);
 
@@ -241,9 +241,8 @@ describe('a secondary started while the primary is down', () => {
     const local = await api('dc2', `/v1/acl/token/${created.json.AccessorID}?stale`);
     expect({ status: local.status, description: local.json?.Description }).toEqual({ status: 200, description: 'faults test: replicated after the outage' });
 
-    // And docker sees both servers healthy again (dc2's health check includes replication).
-    await eventually('both servers healthy', async () => [await health(SERVER.dc1), await health(SERVER.dc2)],
-      (h) => h.every((x) => x === 'true healthy'));
+    // Both containers running (Docker's restart policy kept dc2's, and dc1's was started again).
+    expect([await running(SERVER.dc1), await running(SERVER.dc2)]).toEqual(['true', 'true']);
   }, 5 * 60_000);
 });
 
@@ -267,8 +266,9 @@ describe('a killed dc1 server, in one stack', () => {
   }, 5 * 60_000);
 
   test('comes back with its ACLs and config entries from its data volume: a targeted apply, then a plain one', async () => {
-    const server = Object.keys(stack.resource.docker_container).find((id) => id.startsWith('fed_dc1_Server0_Container'))!;
-    await deployment.applyTargets([`docker_container.${server}`]);
+    // The server's upgrade step: targeting it brings back the container it depends on, and it waits until that is up.
+    const step = Object.keys(stack.resource.docker_container).find((id) => id.startsWith('fed_dc1_Server0_Upgrade'))!;
+    await deployment.applyTargets([`docker_container.${step}`]);
     await deployment.apply();
     await deployment.expectNoChanges();
 

@@ -132,8 +132,9 @@ describe('a ConsulFederation with serverStack', () => {
     const serverContainers = Object.values<any>(servers.resource.docker_container).filter((c) => c.upload !== undefined);
     const configs = serverContainers.map((c) => uploadedConfig(c));
     expect(configs.map((c) => [c.datacenter, c.acl.tokens.replication])).toEqual([['dc1', undefined], ['dc2', undefined]]);
-    // Healthy = a leader: without the token, replication cannot run yet.
-    expect(serverContainers.map((c) => c.healthcheck.test[1].includes('/v1/acl/replication'))).toEqual([false, false]);
+    // Up = a leader: without the token, replication cannot run yet.
+    const upgradeSteps = Object.values<any>(servers.resource.docker_container).filter((c) => c.name.endsWith('-upgrade'));
+    expect(upgradeSteps.map((c) => c.command[0].split('\n')[1].includes('/v1/acl/replication'))).toEqual([false, false]);
 
     const site = written(app, 'pair');
     const handOvers = Object.entries<any>(site.resource.docker_container).filter(([, c]) => c.name.endsWith('-replication-token'));

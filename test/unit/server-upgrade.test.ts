@@ -43,6 +43,8 @@ test('each server has an upgrade step of the datacenter\'s image and the server\
         ...(i > 0 ? [addressOf(json, 'docker_container', `fed/${dc}/Server${i - 1}/Upgrade`)] : [])],
       attach: true, logs: true, tty: true,
     });
+    // A recreated server (a dead one a plain apply brings back) runs its step again, which waits until it is up.
+    expect(step.lifecycle.replace_triggered_by).toEqual([addressOf(json, 'docker_container', `fed/${dc}/Server${i}/Container`)]);
     // Each variable once (an override would have appended to the list).
     expect(step.env.filter((e: string) => e.startsWith('CONSUL_HTTP_ADDR='))).toHaveLength(1);
     // Byte for byte what the container was created with: a server started on it needs nothing from its step.
@@ -100,13 +102,17 @@ describe('the step\'s decisions, run in sh', () => {
    * Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`),
    * and `replicationToken` to hand over. `consul` records what else it is asked (`calls`).
    */
-  function run(running: string, version: string, replicationToken = '') {
+  function run(running: string, version: string, replicationToken = '', serverUp = true) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-upgrade-'));
     fs.mkdirSync(path.join(dir, 'bin'));
-    // The step's tools, and no wget: a step that gets as far as the API fails its first call at once.
+    // The step's tools, and a wget that knows only the leader (of a server that is up): a step that gets as far as
+    // the rest of the API fails its first call at once.
     for (const tool of ['cat', 'cp', 'mv', 'rm', 'sed', 'tr', 'grep', 'head', 'cut', 'sleep', 'sha256sum']) {
       fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, 'bin', tool));
     }
+    fs.writeFileSync(path.join(dir, 'bin', 'wget'), `#!/bin/sh
+case "$*" in *10.249.1.11:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'' : 'exit 4'} ;; *) exit 4 ;; esac
+`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; else echo "$*" >> ${dir}/calls; fi\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
@@ -122,6 +128,12 @@ describe('the step\'s decisions, run in sh', () => {
   test('the version and configuration it runs already: nothing installed but what it takes running, no restart', () => {
     expect(run(`1.14.11 ${sha(config)}`, '1.14.11')).toEqual({
       code: 0, out: 'dc1-server-1 runs Consul 1.14.11 and its configuration\n', installed: { binary: false, config: undefined }, live, calls: [],
+    });
+  });
+
+  test('waits until its server is up (a leader known) before anything else: what reads through the server waits on the step', () => {
+    expect(run(`1.14.11 ${sha(config)}`, '1.14.11', 'the-new-token', false)).toEqual({
+      code: 1, out: 'dc1-server-1 did not come up (a leader known) within 180 s\n', installed: { binary: false, config: undefined }, live: undefined, calls: [],
     });
   });
 
