@@ -273,9 +273,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   }
 
   /**
-   * The containers Terraform waits on (healthy = leader elected, ACLs
-   * replicating). None when the servers are in a stack of their own, which
-   * is applied, healthy, first.
+   * The one-shots Terraform waits on (the servers' upgrade steps: each waits
+   * until its server knows a leader and, where it applies, replicates ACLs).
+   * None when the servers are in a stack of their own, which is applied, its
+   * servers up, first.
    */
   public get readiness(): ITerraformDependable[] {
     return this.serversElsewhere ? [...this.consulSideReadiness] : this._serverSteps;
