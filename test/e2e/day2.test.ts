@@ -125,7 +125,9 @@ async function leaderAmong(dc: Dc, names: string[]): Promise<string> {
     const ip = String(api(dc, '/v1/status/leader')).split(':')[0];
     const leader = `${dc}-server-${addresses(dc, size[dc]).indexOf(ip)}`;
     if (names.includes(leader)) return leader;
-    await engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-${leader}`, 'consul', 'leave']);
+    // The server exits once it has left, and Docker kills what still runs in it: the CLI, if it has not returned yet (137).
+    const left = await engine.docker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-${leader}`, 'consul', 'leave']);
+    if (left.status !== 0 && left.status !== 137) throw new Error(`consul leave in consul-${leader}: exit ${left.status}: ${left.stderr.trim()}`);
     await eventually(`${leader} back, every server of ${dc} a healthy voter`, async () => { try { return servers(dc); } catch { return []; } },
       (now) => now.length === size[dc] && now.every(([, , ok]) => ok), 120_000, 1000);
     await eventually(`${dc} with a leader`, async () => { try { return api(dc, '/v1/status/leader'); } catch { return ''; } }, (l) => l !== '', 30_000, 500);
