@@ -32,15 +32,14 @@ export const BIN_DIR = '/consul/bin';
 const RUNNING = `${BIN_DIR}/running`;
 
 /**
- * The server container's command: run the binary and configuration in
- * BIN_DIR once its step has installed them (until then the image's, which
- * the container keeps: its image changes are ignored), and record what this
- * start runs. The image's binary is not copied into BIN_DIR: 150 MB a server.
+ * The server container's command: run the binary (seeded from the image on
+ * first start) and configuration in BIN_DIR (until its step installs one,
+ * the uploaded one), and record what this start runs.
  */
 export function serverStartScript(): string {
   return [
     `b=${BIN_DIR}/consul`,
-    '[ -x "$b" ] || b=$(command -v consul)',
+    '[ -x "$b" ] || { cp "$(command -v consul)" "$b.new" && mv "$b.new" "$b"; }',
     `for f in server.json ${LIVE_CONFIG}; do if [ -f ${BIN_DIR}/$f ]; then cp ${BIN_DIR}/$f ${CONFIG_DIR}/$f; fi; done`,
     `echo "$("$b" version | sed -n '1s/^Consul v//p') $(sha256sum ${CONFIG_DIR}/server.json | cut -c1-64)" > ${RUNNING}`,
     `exec "$b" agent -config-dir=${CONFIG_DIR}`,

@@ -89,28 +89,6 @@ test('a resize changes only what the servers that stay take without a restart: w
   expect(env(5, 'dc2/Server0').live.retry_join_wan).toHaveLength(5);
 });
 
-test('a server runs the image\'s Consul until its step installs one, without copying it, and records what it runs', () => {
-  const command = resourceAt(federation(), 'docker_container', 'fed/dc1/Server1/Container').command[0] as string;
-  const start = (installed: boolean) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-start-'));
-    for (const d of ['bin', 'image', 'config']) fs.mkdirSync(path.join(dir, d));
-    const fake = (version: string) => `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; else echo "${version} $*"; fi\n`;
-    fs.writeFileSync(path.join(dir, 'image', 'consul'), fake('1.14.8'), { mode: 0o755 });
-    if (installed) fs.writeFileSync(path.join(dir, 'bin', 'consul'), fake('1.14.11'), { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, 'config', 'server.json'), '{}');
-    const local = command.replace(/\/consul\/bin/g, `${dir}/bin`).replace(/\/consul\/config/g, `${dir}/config`);
-    const tools = ['sed', 'sha256sum', 'cut', 'cp', 'cat'].map((t) => spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim());
-    fs.mkdirSync(path.join(dir, 'tools'));
-    for (const t of tools) fs.symlinkSync(t, path.join(dir, 'tools', path.basename(t)));
-    const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: `${dir}/image:${dir}/tools` } });
-    const result = { out: r.stdout.trim(), running: fs.readFileSync(path.join(dir, 'bin', 'running'), 'utf8').split(' ')[0], copied: fs.readdirSync(path.join(dir, 'bin')).sort() };
-    fs.rmSync(dir, { recursive: true, force: true });
-    return result;
-  };
-  expect(start(false)).toEqual({ out: expect.stringMatching(/^1\.14\.8 agent -config-dir=.*\/config$/), running: '1.14.8', copied: ['running'] });
-  expect(start(true)).toEqual({ out: expect.stringMatching(/^1\.14\.11 agent /), running: '1.14.11', copied: ['consul', 'running'] });
-});
-
 describe('the step\'s decisions, run in sh', () => {
   const json = federation();
   const step = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Upgrade');
