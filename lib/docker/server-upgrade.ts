@@ -61,10 +61,10 @@ export interface UpgradeTarget {
   readonly servers: number;
   /** A secondary's primary, whose servers take a new version first, and how many it has when known (same app). */
   readonly primary?: { readonly datacenter: string; readonly servers?: number };
-  /** The server's container, and the previous server's step. */
-  readonly after: ITerraformDependable[];
-  /** The server's container: a new one (recreated) runs the step again, which waits until it is up. */
+  /** The server's container: the step runs after it, and again after a new one (recreated), waiting until it is up. */
   readonly server: Container;
+  /** The previous server's step, which this one runs after. */
+  readonly previousStep?: ITerraformDependable;
   /**
    * Shell conditions, run in the step on the server's network, that hold once the server is up: it knows a leader
    * (and a secondary given its replication token from the start replicates ACLs).
@@ -147,7 +147,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     env,
     volumes: [{ volumeName: server.binVolume, containerPath: '/upgrade' }],
     networksAdvanced: [{ name: server.networkName }],
-    dependsOn: server.after,
+    dependsOn: [server.server, ...(server.previousStep ? [server.previousStep] : [])],
   }, { showLogs: true, replaceTriggeredBy: [replaceTrigger(server.server)] });
   return {
     container,

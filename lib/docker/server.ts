@@ -158,8 +158,7 @@ export class ConsulServer extends Construct {
     this.step = upgradeStep(this, engine, {
       nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
       managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
-      after: [this.container, ...(props.upgradeOrder.previous ? [props.upgradeOrder.previous.ready] : [])],
-      server: this.container, up,
+      server: this.container, previousStep: props.upgradeOrder.previous?.ready, up,
     });
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }

@@ -68,7 +68,8 @@ export function renderServerConfig(i: ServerConfigInput): Record<string, unknown
     // No calls home: these machines (and many production networks) reach nothing outside.
     disable_update_check: true,
     // HashiCorp's production setting: elections in ~1 s instead of 5-10 s (apply 23 s -> 8 s in the e2e suite).
-    // A leaving server (stack destroyed) waits 1 s for in-flight RPCs instead of 5 s.
+    // A server whose whole leave must fit its stop's grace (a secondary across stacks) waits 1 s for in-flight
+    // RPCs instead of 5 s; others keep the 5 s, which serves the reads in flight when an upgrade step makes one leave.
     performance: { raft_multiplier: 1, ...(i.shortLeaveDrain ? { leave_drain_time: '1s' } : {}) },
     // Containers on two networks have two private addresses: bind everywhere,
     // advertise the one on each network explicitly.

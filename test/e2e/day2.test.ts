@@ -7,8 +7,9 @@
 // back to 1.14.8 (a downgrade, refused before any server is touched; the
 // right image then converges); dc2 from 1 to 3 servers, dc1 from 3 to 5,
 // to 1 (refused at plan: it would lose the quorum) and back to 3 (the leader
-// among the removed), none of them restarting the servers that stay; then a new gossip key and replication token together
-// (the rotations' own file runs them in the one-stack layout). The figures
+// among the removed), none of them restarting the servers that stay; then a
+// new gossip key and replication token together (the rotations' own file
+// runs them in the one-stack layout). The figures
 // go to stderr (the README's Day 2 table).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -76,9 +77,13 @@ function servers(dc: Dc): [string, string, boolean][] {
 const settled = (dc: Dc, version: string) => eventually(`every server of ${dc} on Consul ${version}, a healthy voter`,
   async () => { try { return servers(dc); } catch { return []; } }, (now) => JSON.stringify(now) === JSON.stringify(all(dc, version)), 60_000, 500);
 
+/** The container names of the first `counts[dc]` servers of each datacenter (all of them by default). */
+const serverNames = (counts: Record<Dc, number> = size) => (['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
+  addresses(dc, counts[dc]).map((_, i) => `consul-${dc}-server-${i}`));
+
 /** The container ids of the first `counts[dc]` servers of each datacenter (all of them by default). */
-const containerIds = async (counts: Record<Dc, number> = size) => Promise.all((['dc1', 'dc2'] as Dc[]).flatMap((dc) =>
-  addresses(dc, counts[dc]).map((_, i) => engine.mustDocker(['inspect', '--format', '{{.Id}}', `consul-${dc}-server-${i}`]))));
+const containerIds = async (counts: Record<Dc, number> = size) =>
+  Promise.all(serverNames(counts).map((name) => engine.mustDocker(['inspect', '--format', '{{.Id}}', name])));
 
 /** Probes both datacenters, starting from the servers they have throughout the change (the fewer of before and after). */
 const probing = (during: Record<Dc, number>) =>
@@ -208,8 +213,7 @@ async function resize(dc: Dc, before: number, after: number, leaderRemoved = fal
   // The servers there throughout: the probe starts from them, and they must stay the same containers.
   const during = { ...size, [dc]: Math.min(before, after) };
   const idsBefore = await containerIds(during);
-  const kept = (['dc1', 'dc2'] as Dc[]).flatMap((d) => addresses(d, during[d]).map((_, i) => `consul-${d}-server-${i}`));
-  const keptStarted = await startedAt(engine, kept);
+  const keptStarted = await startedAt(engine, serverNames(during));
   size[dc] = after;
   const probed = await deployUnderProbe(`${dc} ${before} -> ${after} servers`, during, images.to);
 
@@ -217,7 +221,7 @@ async function resize(dc: Dc, before: number, after: number, leaderRemoved = fal
   // The servers that stay, in both datacenters, are the same containers (their data), not restarted: whom they join
   // and how many they expect changed, which a running server does not read again; their next start takes it.
   expect(await containerIds(during)).toEqual(idsBefore);
-  expect(await startedAt(engine, kept)).toEqual(keptStarted);
+  expect(await startedAt(engine, serverNames(during))).toEqual(keptStarted);
   // What the next start takes, as the steps installed it: every other server now there, and the new count.
   for (const d of ['dc1', 'dc2'] as Dc[]) {
     for (const [i, address] of addresses(d, during[d]).entries()) {
@@ -265,7 +269,7 @@ test('dc1 from 5 to 3 servers, the leader one of the two removed: it leaves when
 }, 20 * 60_000);
 
 test('the servers in a stack of their own: a new gossip key and the next replication token generation in one deploy, no server restarted', async () => {
-  const serversStarted = () => startedAt(engine, (['dc1', 'dc2'] as Dc[]).flatMap((dc) => addresses(dc, size[dc]).map((_, i) => `consul-${dc}-server-${i}`)));
+  const serversStarted = () => startedAt(engine, serverNames());
   const before = await serversStarted();
   const old = tokenOf((p) => api('dc1', p), 'ACL replication for secondary datacenters');
   rotation.gossipKey = spawnSync(consulBin, ['keygen'], { encoding: 'utf8' }).stdout.trim();
