@@ -201,10 +201,14 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         tlsGeneration,
         httpPort: index === 0 ? this.httpPort : undefined,
         // A server stopped (removed by a shrink, or destroyed) leaves: a leader first hands leadership over,
-        // so a shrink that removes it costs no election. Across stacks the whole graceful exit (the WAN leave
-        // about 2 s, all about 10) must finish; otherwise the handover, its first step, is what counts, and the
-        // rest of the leave only slows every destroy (a 3 s grace cost the pair's destroy 5 s): the grace is a ceiling.
-        leaveGraceSeconds: props.join !== undefined ? 20 : 1,
+        // so a shrink that removes it costs no election, and a secondary's first server, stopped when its
+        // datacenter is removed, tells the WAN pool it left (1 s is enough for the intent; without it the
+        // primary lists it as failed for 72 h). Across stacks the whole graceful exit (the WAN leave about 2 s,
+        // all about 10) must finish; otherwise the rest of the leave only slows every destroy (a 3 s grace cost
+        // the pair's destroy 5 s): the grace is a ceiling. The primary's first server is not waited for: a shrink
+        // keeps server 0 and a primary leaves no federation, so it stops only with everything (or to be
+        // replaced, when it keeps its raft membership), and its grace was 1.3 s of the pair's 9.9 s destroy.
+        leaveGraceSeconds: props.join !== undefined ? 20 : index === 0 && primaryDatacenter === this.name ? 0 : 1,
         shortLeaveDrain: props.join !== undefined,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,

@@ -32,7 +32,7 @@ export interface ConsulServerProps {
   readonly hostAddress?: string;
   /** Publish the HTTP API (HTTPS with a supplied CA) on this host port (127.0.0.1, and `hostAddress`). */
   readonly httpPort?: number;
-  /** Leave the federation when stopped, waiting up to this many seconds for it. */
+  /** Leave the federation when stopped, waiting up to this many seconds for it (0: stopped at once). */
   readonly leaveGraceSeconds?: number;
   /**
    * Linger 1 s after leaving, not 5: for a whole leave within the grace. Otherwise the 5 s drain also serves

@@ -174,7 +174,7 @@ case "$*" in *10.249.1.11:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1
   });
 });
 
-test('a server leaves when stopped (removed by a shrink, or destroyed), a leader handing leadership over first; the grace is a ceiling of 1 s', () => {
+test('a server leaves when stopped (removed by a shrink, or destroyed), a leader handing leadership over first; the grace is a ceiling of 1 s, none for the primary\'s first server', () => {
   const json = federation();
   for (const id of ['fed/dc1/Server2/Container', 'fed/dc2/Server0/Container']) {
     const server = resourceAt(json, 'docker_container', id);
@@ -183,4 +183,8 @@ test('a server leaves when stopped (removed by a shrink, or destroyed), a leader
     expect(uploadedConfig(server).performance.leave_drain_time).toBeUndefined();
     expect(server.destroy_grace_seconds).toBe(1);
   }
+  // The primary's first server is never removed alone: it leaves too (one configuration for all), but is not waited for.
+  const first = resourceAt(json, 'docker_container', 'fed/dc1/Server0/Container');
+  expect(uploadedConfig(first)).toMatchObject({ leave_on_terminate: true });
+  expect(first.destroy_grace_seconds).toBe(0);
 });
