@@ -7,7 +7,7 @@ import { rotateGossipKey } from './gossip-keyring';
 import { ConsulServer } from './server';
 import { guardServerRemoval } from './server-removal-guard';
 import { checkReadableFromServers, serverScopeIn } from './server-stack';
-import { handOverReplicationToken, setAgentToken } from './server-tokens';
+import { setAgentToken } from './server-tokens';
 import { AddressPool, StackEngine, WAN_NETWORK } from './stack-engine';
 import { rotateServerTls } from './tls-rotation';
 import { checkConsulVersion, ConsulVersion } from '../datacenter/consul-version';
@@ -244,9 +244,10 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       for (const server of this.servers) {
         const site = new Construct(this, server.node.id);
         const target = server.tokenTarget(networkName);
-        setAgentToken(site, this.engine, target);
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
-          this.consulSideReadiness.push(handOverReplicationToken(site, this.engine, target, this.link.replicationToken, this.primaryDatacenter));
+          this.consulSideReadiness.push(setAgentToken(site, this.engine, target, { token: this.link.replicationToken, primaryDatacenter: this.primaryDatacenter }));
+        } else {
+          setAgentToken(site, this.engine, target);
         }
       }
       TerraformStack.of(this).addDependency(props.serverStack!);

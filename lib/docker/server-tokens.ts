@@ -1,7 +1,7 @@
 // The one-shots that hand a running server its tokens: its agent token,
 // and (servers in a stack applied before the token exists) its ACL
-// replication token. Apart from the server, because a datacenter whose
-// servers are in a stack of their own runs them from its own stack.
+// replication token, both in one container. Apart from the server, because a
+// datacenter whose servers are in a stack of their own runs them from its own stack.
 import { Construct } from 'constructs';
 import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
 import { CONSUL_PORTS } from '../internal/agent-config';
@@ -28,8 +28,12 @@ export interface AgentTokenTarget {
 /**
  * The agent token can only exist once the datacenter does: create a
  * node-identity token, then hand it to the running agent, which persists it.
+ * With `replicationToken`, the same one-shot hands over that token too (see
+ * below): one container per server instead of two, each a start the Docker
+ * engine pays for, in a secondary's every deploy. Returns the one-shot.
  */
-export function setAgentToken(scope: Construct, engine: StackEngine, server: AgentTokenTarget): void {
+export function setAgentToken(scope: Construct, engine: StackEngine, server: AgentTokenTarget,
+  replication?: { readonly token: string; readonly primaryDatacenter: string }): Container {
   const token = new AclToken(scope, 'AgentToken', {
     provider: server.globalProvider,
     description: `Agent token of ${server.nodeName}`,
@@ -40,21 +44,26 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
     provider: server.globalProvider,
     accessorId: token.accessorId,
   });
-  engine.oneShot(scope, 'SetAgentToken', {
-    name: `${server.containerName}-set-agent-token`,
+  const setAgent = 'consul acl set-agent-token agent "$AGENT_TOKEN"';
+  return engine.oneShot(scope, replication ? 'Tokens' : 'SetAgentToken', {
+    name: `${server.containerName}-${replication ? 'tokens' : 'set-agent-token'}`,
     image: engine.image(server.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
-    command: ['consul acl set-agent-token agent "$AGENT_TOKEN"'],
-    env: [...consulCliEnv(server.lanAddress, server.managementToken), `AGENT_TOKEN=${secret.secretId}`],
+    command: [replication ? handOverReplicationToken(server, replication.primaryDatacenter, setAgent) : setAgent],
+    env: [
+      ...consulCliEnv(server.lanAddress, server.managementToken),
+      `AGENT_TOKEN=${secret.secretId}`,
+      ...(replication ? [`REPLICATION_TOKEN=${replication.token}`] : []),
+    ],
     networksAdvanced: [{ name: server.networkName }],
   });
 }
 
 /**
- * Gives a running secondary server its ACL replication token and waits until
- * replication has run, for a server that started without it (its stack is
- * applied before the token exists). The agent persists the token, so a
- * recreated container keeps it.
+ * The script that gives a running secondary server its ACL replication token
+ * (after `first`) and waits until replication has run, for a server that
+ * started without it (its stack is applied before the token exists). The
+ * agent persists the token, so a recreated container keeps it.
  *
  * Config entry replication needs more: begun without a token, it is parked in
  * a blocking query made as anonymous, which an entry write answers (with
@@ -65,26 +74,20 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
  * again every 0.5 s, until this server has it (its replicator lists with the
  * token), then deleted: whatever is written after replicates.
  */
-export function handOverReplicationToken(scope: Construct, engine: StackEngine, server: AgentTokenTarget, replicationToken: string, primaryDatacenter: string): Container {
+function handOverReplicationToken(server: AgentTokenTarget, primaryDatacenter: string, first: string): string {
   const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
   const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
   const probe = `cmesh-replication-probe-${server.nodeName}`;
   // Each write changes the entry (a counter of its own), so each is a change the replicator wakes for.
   const write = `i=$((i+1)); printf '{"Kind":"service-defaults","Name":"${probe}","Meta":{"write":"%s"}}' "$i" | consul config write -datacenter ${primaryDatacenter} - >/dev/null`;
   const seen = `consul config read -kind service-defaults -name ${probe} -stale >/dev/null 2>&1`;
-  return engine.oneShot(scope, 'ReplicationToken', {
-    name: `${server.containerName}-replication-token`,
-    image: engine.image(server.image).imageId,
-    entrypoint: ['/bin/sh', '-c'],
-    command: [[
-      'set -e',
-      'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
-      pollUntil(replicated, 'ACL replication did not run', 120),
-      'i=0',
-      pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
-      `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
-    ].join('; ')],
-    env: [...consulCliEnv(server.lanAddress, server.managementToken), `REPLICATION_TOKEN=${replicationToken}`],
-    networksAdvanced: [{ name: server.networkName }],
-  });
+  return [
+    'set -e',
+    first,
+    'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
+    pollUntil(replicated, 'ACL replication did not run', 120),
+    'i=0',
+    pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
+    `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
+  ].join('; ');
 }

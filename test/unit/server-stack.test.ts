@@ -137,14 +137,17 @@ describe('a ConsulFederation with serverStack', () => {
     expect(upgradeSteps.map((c) => c.command[0].split('\n')[1].includes('/v1/acl/replication'))).toEqual([false, false]);
 
     const site = written(app, 'pair');
-    const handOvers = Object.entries<any>(site.resource.docker_container).filter(([, c]) => c.name.endsWith('-replication-token'));
-    expect(handOvers.map(([, c]) => c.name)).toEqual(['consul-dc2-server-0-replication-token']);
-    const [handOverId, handOver] = handOvers[0];
+    // One one-shot per secondary server hands over both its tokens: the agent's, then the replication token.
+    const handOvers = Object.entries<any>(site.resource.docker_container).filter(([, c]) => /-(tokens|set-agent-token|replication-token)$/.test(c.name));
+    expect(handOvers.map(([, c]) => c.name)).toEqual(['consul-dc1-server-0-set-agent-token', 'consul-dc2-server-0-tokens']);
+    const [handOverId, handOver] = handOvers[1];
     expect(handOver.env).toContain('REPLICATION_TOKEN=${data.consul_acl_token_secret_id.fed_ReplicationTokenSecret_705D493C.secret_id}');
+    expect(handOver.env).toContainEqual(expect.stringMatching(/^AGENT_TOKEN=\$\{data\.consul_acl_token_secret_id\.fed_dc2_Server0_AgentTokenSecret_[0-9A-F]+\.secret_id\}$/));
     // Then a probe entry, written in dc1 until dc2 has it (config entry replication lists with the token), and deleted.
     const steps = handOver.command[0].split('; ');
     expect(steps[0]).toBe('set -e');
-    expect(steps[1]).toBe('consul acl set-agent-token replication "$REPLICATION_TOKEN"');
+    expect(steps[1]).toBe('consul acl set-agent-token agent "$AGENT_TOKEN"');
+    expect(steps[2]).toBe('consul acl set-agent-token replication "$REPLICATION_TOKEN"');
     expect(handOver.command[0]).toMatch(/until \{ i=\$\(\(i\+1\)\); printf '\{"Kind":"service-defaults","Name":"cmesh-replication-probe-dc2-server-0",.*consul config write -datacenter dc1 - .*consul config read -kind service-defaults -name cmesh-replication-probe-dc2-server-0 -stale/);
     expect(steps[steps.length - 1]).toBe('consul config delete -kind service-defaults -name cmesh-replication-probe-dc2-server-0 -datacenter dc1');
     // Entries written to the primary wait until dc2 replicates: entry replication that began without a token would not look again.
@@ -159,7 +162,7 @@ describe('a ConsulFederation with serverStack', () => {
     new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
     app.synth();
     const site = written(app, 'pair');
-    const handOver = Object.keys(site.resource.docker_container).find((id) => id.startsWith('fed_dc2_Server0_ReplicationToken'));
+    const handOver = Object.keys(site.resource.docker_container).find((id) => id.startsWith('fed_dc2_Server0_Tokens'));
     const policy = (dc: string) => Object.entries<any>(site.resource.consul_acl_policy).find(([id]) => id.startsWith(`fed_${dc}_gateway_Acl_Policy`))![1];
     // An ACL policy, a token and a registration in dc1 read nothing dc2 replicates.
     expect(policy('dc1').depends_on).toBeUndefined();
