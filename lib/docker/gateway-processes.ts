@@ -8,7 +8,7 @@ import { CONSUL_PORTS } from '../internal/agent-config';
 import { replaceTrigger } from '../internal/dependencies';
 import { invalidInput } from '../internal/errors';
 import { portText } from '../internal/plan-checks';
-import { Container } from '../internal/providers';
+import { Container, Volume } from '../internal/providers';
 import { FinalizePass } from '../internal/finalize-pass';
 import { Annotations, ITerraformDependable, Token } from '../internal/tf';
 
@@ -103,9 +103,9 @@ class DockerGatewayProcesses implements GatewayProcesses {
 }
 
 /**
- * Builds, under `gateway` (`Replica<n>/...`), each replica's registration (a
- * one-shot `consul connect envoy -register -bootstrap` with the gateway's own
- * token, writing into its own volume) and its Envoy container.
+ * Builds, under `gateway` (`Replica<n>/...`), each replica's bootstrap
+ * volume, its registration (a one-shot `consul connect envoy -register
+ * -bootstrap` with the gateway's own token) and its Envoy container.
  */
 function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec: GatewayProcessSpec): DockerReplica[] {
   const { engine } = placement;
@@ -131,6 +131,7 @@ function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec
     const wan = spec.kind !== 'mesh' ? undefined : placement.hostAddress ?? placement.wanPool.allocate();
     const base = `${placement.prefix}-${placement.datacenterName}-${proxyId}`;
     const scope = new Construct(gateway, `Replica${r}`);
+    const bootstrap = new Volume(scope, 'Bootstrap', { provider: engine.provider, name: `${base}-bootstrap` });
     const flags = [
       `-gateway=${spec.kind}`, '-register',
       `-service ${spec.service}`, `-proxy-id ${proxyId}`,
@@ -160,9 +161,7 @@ function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec
         `CONSUL_HTTP_TOKEN=${spec.tokenSecret}`,
       ],
       networksAdvanced: [{ name: placement.networkName }],
-      // An anonymous volume, which Envoy mounts from this container: removed with it, where a named volume
-      // is a resource of its own whose delete the docker provider follows with a 2 s wait (half of a stack's destroy).
-      volumes: [{ containerPath: '/bootstrap' }],
+      volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap' }],
       dependsOn: [...placement.readiness, ...spec.dependsOn],
     });
     const envoy = spec.startEnvoy ? new Container(scope, 'Envoy', {
@@ -175,7 +174,7 @@ function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec
         ...(wan && !onHost ? [{ name: placement.wanNetworkName(), ipv4Address: wan }] : []),
       ],
       ...(onHost ? { ports: [{ internal: spec.port, external, ip: placement.hostAddress }] } : {}),
-      volumes: [{ fromContainer: `${registration.name}:ro` }],
+      volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap', readOnly: true }],
       restart: 'unless-stopped',
       dependsOn: [registration],
       // Envoy reads its bootstrap (token included) only at start: a new registration (a rotated token, a new image) restarts it.

@@ -184,7 +184,7 @@ describe('the deployed federation', () => {
   });
 
   test.each([['dc1', 1, 10], ['dc2', 2, 11]] as [Dc, number, number][])(
-    'the %s mesh gateway is registered with its LAN and WAN addresses, and its Envoy bootstrap is in the registration volume',
+    'the %s mesh gateway is registered with its LAN and WAN addresses, and its Envoy bootstrap is in the volume',
     async (dc, lan, wan) => {
       const catalog = await api(dc, '/v1/catalog/service/mesh-gateway');
       expect(catalog.json).toHaveLength(1);
@@ -199,7 +199,7 @@ describe('the deployed federation', () => {
           wan: { Address: `10.249.0.${wan}`, Port: 8443 },
         },
       });
-      const raw = await engine.mustDocker(['run', '--rm', '--network', 'none', '--volumes-from', `consul-${dc}-mesh-gateway-0-register:ro`,
+      const raw = await engine.mustDocker(['run', '--rm', '--network', 'none', '--volume', `consul-${dc}-mesh-gateway-0-bootstrap:/bootstrap:ro`,
         '--entrypoint', 'cat', image, '/bootstrap/envoy.json']);
       const bootstrap = JSON.parse(raw);
       expect(bootstrap.node).toMatchObject({ id: 'mesh-gateway-0', cluster: 'mesh-gateway' });

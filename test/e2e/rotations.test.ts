@@ -177,7 +177,7 @@ test('tokenGeneration + 1 of dc2\'s mesh gateway: registered again with a new to
   expect(tokenStatus(old.accessor)).toBe(403);
   expect(await engine.mustDocker(['logs', 'consul-dc2-mesh-gateway-retire-tokens'])).toBe(`deleted token ${old.accessor}`);
   // The bootstrap Envoy starts from carries the new token, not the old.
-  const bootstrap = await engine.mustDocker(['run', '--rm', '--entrypoint', 'cat', '--volumes-from', 'consul-dc2-mesh-gateway-0-register:ro', image, '/bootstrap/envoy.json']);
+  const bootstrap = await engine.mustDocker(['run', '--rm', '--entrypoint', 'cat', '-v', 'consul-dc2-mesh-gateway-0-bootstrap:/b', image, '/b/envoy.json']);
   expect(bootstrap).toContain(now.secret);
   expect(bootstrap).not.toContain(old.secret);
   expect(xdsWith(now.secret)).toEqual({ served: true });

@@ -61,12 +61,6 @@ describe('MeshGateway', () => {
     expect(envoy.command).toEqual(['envoy', '--config-path', '/bootstrap/envoy.json']);
     expect(envoy.networks_advanced.map((n: any) => n.ipv4_address)).toEqual(['10.249.2.12', '10.249.0.11']);
     expect(envoy.depends_on).toEqual([addressOf(json, 'docker_container', 'fed/dc2/gw/Replica1/Registration')]);
-    // The bootstrap lives in the registration's anonymous volume, removed with it: no volume resource to delete.
-    const registration = resourceAt(json, 'docker_container', 'fed/dc2/gw/Replica1/Registration');
-    expect(registration.volumes).toEqual([{ container_path: '/bootstrap' }]);
-    expect(registration.remove_volumes).not.toBe(false);
-    expect(envoy.volumes).toEqual([{ from_container: `\${${addressOf(json, 'docker_container', 'fed/dc2/gw/Replica1/Registration')}.name}:ro` }]);
-    expect(Object.keys(resourcesOf(json, 'docker_volume')).filter((p) => p.includes('/gw/'))).toEqual([]);
   });
 
   test('leaves Envoy out when startEnvoy is false, keeping registration', () => {

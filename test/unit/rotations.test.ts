@@ -54,13 +54,15 @@ describe('the gossip key', () => {
      * A `consul keyring` that keeps, per pool (WAN, dc1 LAN, dc2 LAN), the installed keys, the
      * primary key and how many members have each; `-remove` of the primary key fails, as Consul's does.
      */
-    function run(pools: Record<string, string[]>, members: Record<string, number>, primary: string) {
+    function run(pools: Record<string, string[]>, members: Record<string, number>, primary: string, options: { failOnce?: string; tries?: number } = {}) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-keyring-'));
       fs.writeFileSync(path.join(dir, 'keys'), Object.entries(pools).flatMap(([pool, keys]) => keys.map((k) => `${pool} ${k}`)).join('\n') + '\n');
       fs.writeFileSync(path.join(dir, 'primary'), primary);
       const consul = `#!/bin/sh
 echo "$*" >> ${dir}/calls
 k=${dir}/keys
+# A member that does not answer in time, once, for the operation named by FAIL_ONCE.
+if [ "$2" = "$FAIL_ONCE" ] && [ ! -e ${dir}/failed ]; then touch ${dir}/failed; echo "Error: 1 error occurred: WAN error: 5/6 nodes reported success" >&2; exit 1; fi
 case "$2" in
   -list) for p in WAN dc1 dc2; do echo; echo "$p:"; n=$(eval echo "\\$M_$p"); grep "^$p " $k | while read -r _ key; do echo "  $key [$n/$n]"; done; done ;;
   -install) for p in WAN dc1 dc2; do grep -q "^$p $3$" $k || echo "$p $3" >> $k; done ;;
@@ -70,8 +72,8 @@ esac
 `;
       fs.mkdirSync(path.join(dir, 'bin'));
       fs.writeFileSync(path.join(dir, 'bin', 'consul'), consul, { mode: 0o755 });
-      const local = keyringScript().replace(/n -ge \d+/g, 'n -ge 1');
-      const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: `${path.join(dir, 'bin')}:/usr/bin:/bin`, GOSSIP_KEY: NEW, ...Object.fromEntries(Object.entries(members).map(([p, n]) => [`M_${p}`, String(n)])) } });
+      const local = keyringScript().replace(/n -ge \d+/g, `n -ge ${options.tries ?? 1}`).replace(/sleep 0\.5/g, 'sleep 0');
+      const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: `${path.join(dir, 'bin')}:/usr/bin:/bin`, GOSSIP_KEY: NEW, FAIL_ONCE: options.failOnce ?? '', ...Object.fromEntries(Object.entries(members).map(([p, n]) => [`M_${p}`, String(n)])) } });
       const keys = fs.readFileSync(path.join(dir, 'keys'), 'utf8').trim().split('\n').sort();
       const result = { code: r.status, out: r.stdout + r.stderr, keys, primary: fs.readFileSync(path.join(dir, 'primary'), 'utf8').trim(),
         calls: fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') : [] };
@@ -99,6 +101,12 @@ esac
     test('a rotation killed after -use converges on the next run (old keys removed, from every pool)', () => {
       const r = run(everywhere(OLD, NEW), members, NEW);
       expect(r).toMatchObject({ code: 0, keys: only(NEW), primary: NEW });
+    });
+
+    test.each(['-install', '-use', '-remove', '-list'])('a member that does not answer %s once (a server just stopped): the rotation is tried again and completes', (op) => {
+      const r = run(everywhere(OLD), members, OLD, { failOnce: op, tries: 3 });
+      expect(r).toMatchObject({ code: 0, keys: only(NEW), primary: NEW });
+      expect(r.calls.filter((c) => c === `keyring -install ${NEW}`).length).toBe(op === '-list' ? 1 : 2);
     });
 
     test('two rotations in a row, the first cut short: every stale key goes', () => {
