@@ -70,6 +70,10 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 go_version=$(go env GOVERSION)
+# No symbol table or DWARF (as OpenTofu's own release builds): the linker's largest job for these 100-160 MB
+# binaries, which nothing here debugs; the Consul binary, copied into every image and server volume, shrinks too.
+# In every build key, so binaries built otherwise are rebuilt.
+strip_flags='-s -w'
 
 case "$(uname -m)" in
   x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;;
@@ -113,7 +117,7 @@ previous_bin="$cache/bin/consul-$previous_version"
 xds_bin="$cache/bin/cmesh-xds"
 
 go_build_wrapper() { # dir out pkg [ldflags]
-  (cd "$1" && go build -trimpath ${4:+-ldflags "$4"} -o "$2.tmp" "$3") && mv "$2.tmp" "$2"
+  (cd "$1" && go build -trimpath -ldflags "$strip_flags${4:+ $4}" -o "$2.tmp" "$3") && mv "$2.tmp" "$2"
 }
 
 # --- providers: upstream tarballs --------------------------------------------
@@ -121,7 +125,7 @@ provider_build() { # tarball out
   local work
   work=$(mktemp -d "$cache/bin/.src.XXXXXX")
   tar -xzf "$vendor/$1" -C "$work" &&
-    (cd "$work"/*/ && go build -trimpath -o "$2.tmp" .) && mv "$2.tmp" "$2"
+    (cd "$work"/*/ && go build -trimpath -ldflags "$strip_flags" -o "$2.tmp" .) && mv "$2.tmp" "$2"
   local rc=$?
   rm -rf "$work"
   return $rc
@@ -146,18 +150,18 @@ fi
 
 # Builds run side by side: their module downloads overlap, and go parallelises compiles anyway.
 pids=()
-wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$go_version"))" \
+wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$go_version $strip_flags"))" \
   go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!); }
-wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version"))" \
+wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version $strip_flags"))" \
   go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!); }
-wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$go_version"))" \
+wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$go_version $strip_flags"))" \
   go_build_wrapper "$tools_dir/consul-previous" "$previous_bin" github.com/hashicorp/consul & pids+=($!); }
-wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version"))" \
+wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version $strip_flags"))" \
   go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!); }
 wants providers && for spec in "${providers[@]}"; do
   read -r addr version tarball <<<"$spec"
   build "provider $addr $version" "$cache/bin/terraform-provider-${addr#*/}_v$version" \
-    "$(sha <(awk -v f="$tarball" '$2 == f' "$tools_dir/provider-sources.sha256") <(echo "$go_version"))" \
+    "$(sha <(awk -v f="$tarball" '$2 == f' "$tools_dir/provider-sources.sha256") <(echo "$go_version $strip_flags"))" \
     provider_build "$tarball" "$cache/bin/terraform-provider-${addr#*/}_v$version" & pids+=($!)
 done
 failed=0
