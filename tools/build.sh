@@ -74,6 +74,8 @@ go_version=$(go env GOVERSION)
 # binaries, which nothing here debugs; the Consul binary, copied into every image and server volume, shrinks too.
 # In every build key, so binaries built otherwise are rebuilt.
 strip_flags='-s -w'
+# What every build key holds besides its sources: the toolchain and the flags.
+build_env="$go_version $strip_flags"
 
 case "$(uname -m)" in
   x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;;
@@ -150,18 +152,18 @@ fi
 
 # Builds run side by side: their module downloads overlap, and go parallelises compiles anyway.
 pids=()
-wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$go_version $strip_flags"))" \
+wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!); }
-wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$go_version $strip_flags"))" \
+wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!); }
-wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$go_version $strip_flags"))" \
+wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/consul-previous" "$previous_bin" github.com/hashicorp/consul & pids+=($!); }
-wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$go_version $strip_flags"))" \
+wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!); }
 wants providers && for spec in "${providers[@]}"; do
   read -r addr version tarball <<<"$spec"
   build "provider $addr $version" "$cache/bin/terraform-provider-${addr#*/}_v$version" \
-    "$(sha <(awk -v f="$tarball" '$2 == f' "$tools_dir/provider-sources.sha256") <(echo "$go_version $strip_flags"))" \
+    "$(sha <(awk -v f="$tarball" '$2 == f' "$tools_dir/provider-sources.sha256") <(echo "$build_env"))" \
     provider_build "$tarball" "$cache/bin/terraform-provider-${addr#*/}_v$version" & pids+=($!)
 done
 failed=0

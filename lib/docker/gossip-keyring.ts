@@ -34,18 +34,19 @@ export interface KeyringTarget {
  */
 export function keyringScript(): string {
   // `consul keyring -list`: a pool header, then "  <key> [<members with it>/<members>]" a line.
-  const parse = 'sed -n \'s/^  \\([^ ]*\\) \\[\\([0-9]*\\)\\/\\([0-9]*\\)\\]$/\\1 \\2 \\3/p\'';
-  const entries = `consul keyring -list | ${parse}`;
-  const only = `e=$(${entries}) && [ -n "$e" ] && echo "$e" | awk -v k="$GOSSIP_KEY" '$1 != k || $2 != $3 { bad = 1 } END { exit bad }'`;
+  // As "<key> <members with it> <members>" lines; fails as the list does (a member not answering).
+  const entries = 'l=$(consul keyring -list) && echo "$l" | sed -n \'s/^  \\([^ ]*\\) \\[\\([0-9]*\\)\\/\\([0-9]*\\)\\]$/\\1 \\2 \\3/p\'';
+  const only = 'e=$(entries) && [ -n "$e" ] && echo "$e" | awk -v k="$GOSSIP_KEY" \'$1 != k || $2 != $3 { bad = 1 } END { exit bad }\'';
   return [
     'set -e',
+    `entries() { ${entries}; }`,
     `only() { ${only}; }`,
     'if only; then echo "every agent uses the configured gossip key, and only it"; exit 0; fi',
     // Every keyring operation asks every member of every pool; one that does not answer in time (a server stopped a
     // moment ago, until the pool finds it gone: up to half a minute on the WAN) fails it ("5/6 nodes reported
     // success"). Each step is idempotent, so the whole rotation is tried again, as the list before it.
     'rotate() { consul keyring -install "$GOSSIP_KEY" >/dev/null && consul keyring -use "$GOSSIP_KEY" >/dev/null'
-      + ` && l=$(consul keyring -list) && for old in $(echo "$l" | ${parse} | awk -v k="$GOSSIP_KEY" '$1 != k { print $1 }' | sort -u);`
+      + ' && e=$(entries) && [ -n "$e" ] && for old in $(echo "$e" | awk -v k="$GOSSIP_KEY" \'$1 != k { print $1 }\' | sort -u);'
       + ' do consul keyring -remove "$old" >/dev/null || return 1; done; }',
     pollUntil('rotate', 'the gossip key could not be rotated on every agent', 60),
     pollUntil('only', 'the agents did not all use the new gossip key alone', 60),

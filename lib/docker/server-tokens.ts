@@ -28,7 +28,7 @@ export interface AgentTokenTarget {
 /**
  * The agent token can only exist once the datacenter does: create a
  * node-identity token, then hand it to the running agent, which persists it.
- * With `replicationToken`, the same one-shot hands over that token too (see
+ * With `replication`, the same one-shot hands over that token too (see
  * below): one container per server instead of two, each a start the Docker
  * engine pays for, in a secondary's every deploy. Returns the one-shot.
  */
@@ -44,12 +44,11 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
     provider: server.globalProvider,
     accessorId: token.accessorId,
   });
-  const setAgent = 'consul acl set-agent-token agent "$AGENT_TOKEN"';
   return engine.oneShot(scope, replication ? 'Tokens' : 'SetAgentToken', {
     name: `${server.containerName}-${replication ? 'tokens' : 'set-agent-token'}`,
     image: engine.image(server.image).imageId,
     entrypoint: ['/bin/sh', '-c'],
-    command: [replication ? handOverReplicationToken(server, replication.primaryDatacenter, setAgent) : setAgent],
+    command: [replication ? handOverTokens(server, replication.primaryDatacenter) : SET_AGENT_TOKEN],
     env: [
       ...consulCliEnv(server.lanAddress, server.managementToken),
       `AGENT_TOKEN=${secret.secretId}`,
@@ -59,9 +58,12 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
   });
 }
 
+/** Hands the running agent its agent token (from `$AGENT_TOKEN`), which it persists. */
+const SET_AGENT_TOKEN = 'consul acl set-agent-token agent "$AGENT_TOKEN"';
+
 /**
- * The script that gives a running secondary server its ACL replication token
- * (after `first`) and waits until replication has run, for a server that
+ * The script that gives a running secondary server its agent token, then its
+ * ACL replication token, and waits until replication has run, for a server that
  * started without it (its stack is applied before the token exists). The
  * agent persists the token, so a recreated container keeps it.
  *
@@ -74,7 +76,7 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
  * again every 0.5 s, until this server has it (its replicator lists with the
  * token), then deleted: whatever is written after replicates.
  */
-function handOverReplicationToken(server: AgentTokenTarget, primaryDatacenter: string, first: string): string {
+function handOverTokens(server: AgentTokenTarget, primaryDatacenter: string): string {
   const api = `http://${server.lanAddress}:${CONSUL_PORTS.http}`;
   const replicated = `wget -qO- ${api}/v1/acl/replication | grep '"ReplicatedIndex":[1-9]' | grep -q '"ReplicatedTokenIndex":[1-9]'`;
   const probe = `cmesh-replication-probe-${server.nodeName}`;
@@ -83,7 +85,7 @@ function handOverReplicationToken(server: AgentTokenTarget, primaryDatacenter: s
   const seen = `consul config read -kind service-defaults -name ${probe} -stale >/dev/null 2>&1`;
   return [
     'set -e',
-    first,
+    SET_AGENT_TOKEN,
     'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
     pollUntil(replicated, 'ACL replication did not run', 120),
     'i=0',

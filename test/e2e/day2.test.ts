@@ -57,15 +57,20 @@ function pair(image: string, tag: string): AppDeployment {
   return run.track(new AppDeployment(engine, app, { ...vars, fed_gossip_key: rotation.gossipKey }, { backend: (stack) => new LocalBackend(stack, { path: path.join(work, `${stack.node.id}.tfstate`) }) }));
 }
 
+/** The answer of dc's first server's API, whatever its status. */
+function response(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
+  return engineApi(engine, urlPath, { scheme: 'http', host: addresses(dc, 1)[0], caFile: '', token, ...options });
+}
+
 function api(dc: Dc, urlPath: string, options: { method?: string; body?: string } = {}) {
-  const r = engineApi(engine, urlPath, { scheme: 'http', host: addresses(dc, 1)[0], caFile: '', token, ...options });
+  const r = response(dc, urlPath, options);
   if (r.status !== 200) throw new Error(`${options.method ?? 'GET'} ${urlPath} in ${dc}: ${r.status} ${r.error ?? r.body}`);
   return JSON.parse(r.body);
 }
 
 /** Each server's name and the Consul version autopilot sees it run, and whether it is a healthy voter (429: one is not). */
 function servers(dc: Dc): [string, string, boolean][] {
-  const r = engineApi(engine, '/v1/operator/autopilot/health', { scheme: 'http', host: addresses(dc, 1)[0], caFile: '', token });
+  const r = response(dc, '/v1/operator/autopilot/health');
   if (r.status !== 200 && r.status !== 429) throw new Error(`GET /v1/operator/autopilot/health in ${dc}: ${r.status} ${r.error ?? r.body}`);
   return (JSON.parse(r.body).Servers as any[]).map((s): [string, string, boolean] => [s.Name, s.Version, s.Healthy && s.Voter]).sort();
 }
@@ -181,8 +186,7 @@ test(`changing the image from Consul ${from} to ${to} upgrades one server at a t
 
   expectDataKept();
   api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-upgrade', Protocol: 'http' }) });
-  await eventually('an entry written after the upgrade reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-upgrade',
-    { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
+  await eventually('an entry written after the upgrade reaches dc2', async () => response('dc2', '/v1/config/service-defaults/after-upgrade').status, (s) => s === 200, 60_000, 500);
   await run.deployed!.expectNoChanges();
 }, 20 * 60_000);
 
@@ -278,16 +282,14 @@ test('the servers in a stack of their own: a new gossip key and the next replica
 
   // The keyring one-shot runs in the servers' stack; the hand-over one-shots in the federation's, then the old token goes.
   // The list asks every member: one slow to answer fails the whole read ("5/6 nodes reported success", seen once), which says nothing of its keys.
-  const keyring = await eventually('every member answers the keyring list', async () => engineApi(engine, '/v1/operator/keyring',
-    { scheme: 'http', host: addresses('dc1', 1)[0], caFile: '', token }), (r) => r.status === 200 || !/nodes reported success/.test(r.body ?? r.error ?? ''), 30_000, 500);
+  const keyring = await eventually('every member answers the keyring list', async () => response('dc1', '/v1/operator/keyring'), (r) => r.status === 200 || !/nodes reported success/.test(r.body ?? r.error ?? ''), 30_000, 500);
   expect(keyring.status).toBe(200);
   expect(poolsOnlyOn(JSON.parse(keyring.body), rotation.gossipKey)).toEqual([['WAN', size.dc1 + size.dc2], ['dc1 LAN', size.dc1], ['dc2 LAN', size.dc2]]);
   const now = tokenOf((p) => api('dc1', p), 'ACL replication for secondary datacenters');
   expect(now.accessor).not.toBe(old.accessor);
-  expect(engineApi(engine, `/v1/acl/token/${old.accessor}`, { scheme: 'http', host: addresses('dc1', 1)[0], caFile: '', token }).status).toBe(403);
+  expect(response('dc1', `/v1/acl/token/${old.accessor}`).status).toBe(403);
   api('dc1', '/v1/config', { method: 'PUT', body: JSON.stringify({ Kind: 'service-defaults', Name: 'after-rotation', Protocol: 'http' }) });
-  await eventually('an entry written after the rotation reaches dc2', async () => engineApi(engine, '/v1/config/service-defaults/after-rotation?stale',
-    { scheme: 'http', host: addresses('dc2', 1)[0], caFile: '', token }).status, (s) => s === 200, 60_000, 500);
+  await eventually('an entry written after the rotation reaches dc2', async () => response('dc2', '/v1/config/service-defaults/after-rotation?stale').status, (s) => s === 200, 60_000, 500);
   expect(await serversStarted()).toEqual(before);
   for (const f of probed) {
     expectUndisturbed(f);
