@@ -150,14 +150,21 @@ for spec in "${providers[@]}"; do
 done
 fi
 
-# Builds run side by side: their module downloads overlap, and go parallelises compiles anyway.
+# Builds run side by side (but for the two Consuls): their module downloads overlap, and go parallelises compiles anyway.
 pids=()
 wants tofu && { build "opentofu $tofu_version" "$tofu_bin" "$(sha "$tools_dir/opentofu/go.mod" "$tools_dir/opentofu/go.sum" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/opentofu" "$tofu_bin" github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" & pids+=($!); }
-wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$build_env"))" \
-  go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul & pids+=($!); }
-wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$build_env"))" \
-  go_build_wrapper "$tools_dir/consul-previous" "$previous_bin" github.com/hashicorp/consul & pids+=($!); }
+# The two Consuls one after the other: the second compiles only what differs (most of their module graph is the
+# same versions), instead of the whole of it side by side on the same cores.
+consuls() {
+  local rc=0
+  wants consul && { build "consul $consul_version" "$consul_bin" "$(sha "$tools_dir/consul/go.mod" "$tools_dir/consul/go.sum" <(echo "$build_env"))" \
+    go_build_wrapper "$tools_dir/consul" "$consul_bin" github.com/hashicorp/consul || rc=1; }
+  wants consul-previous && { build "consul $previous_version (to upgrade from)" "$previous_bin" "$(sha "$tools_dir/consul-previous/go.mod" "$tools_dir/consul-previous/go.sum" <(echo "$build_env"))" \
+    go_build_wrapper "$tools_dir/consul-previous" "$previous_bin" github.com/hashicorp/consul || rc=1; }
+  return $rc
+}
+if wants consul || wants consul-previous; then consuls & pids+=($!); fi
 wants xds && { build "xds reader" "$xds_bin" "$(sha "$tools_dir/xds/go.mod" "$tools_dir/xds/go.sum" "$tools_dir/xds/main.go" <(echo "$build_env"))" \
   go_build_wrapper "$tools_dir/xds" "$xds_bin" . & pids+=($!); }
 wants providers && for spec in "${providers[@]}"; do
