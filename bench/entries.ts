@@ -5,15 +5,17 @@
 //   library  the library's stack (ExistingDatacenter and the typed entries);
 //   raw      the same consul_config_entry resources as raw provider constructs
 //            at the stack's top, with the same depends_on edges.
-// Each round: apply, a second apply (no changes), plan, destroy; every step
-// must succeed and Consul must hold exactly the declared entries. Prints each
-// step's time and the ratio library/raw, and the plan's growth between sizes.
+// Each round: apply, a second apply (no changes), --plans plans with and
+// without refresh (the latter reads nothing from Consul: OpenTofu's own
+// share), destroy; every step must succeed and Consul must hold exactly the
+// declared entries. Prints each step's time and the ratio library/raw, and
+// the plans' growth between sizes.
 // With --unordered, it first applies the raw entries once without the edges,
 // as written before the library ordered them, and counts Consul's refusals.
 // Then synthesizes the library's mesh of --synth services in a fresh process:
 // time and peak RSS. Asserts nothing about time.
 //
-// Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 3,1] [--synth 10000] [--unordered]
+// Usage: npm run bench:entries -- [--services 1000,5000] [--rounds 3,1] [--plans 1] [--synth 10000] [--unordered]
 //   --rounds: per size (the last one repeats for the sizes after it).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -29,8 +31,8 @@ import { TerraformWorkspace } from '../test/support/terraform';
 import { requireTool, toolVersion } from '../test/support/tools';
 
 type Json = Record<string, any>;
-type Step = 'apply' | 're-apply' | 'plan' | 'destroy';
-const STEPS: Step[] = ['apply', 're-apply', 'plan', 'destroy'];
+type Step = 'apply' | 're-apply' | 'plan' | 'plan -refresh=false' | 'destroy';
+const STEPS: Step[] = ['apply', 're-apply', 'plan', 'plan -refresh=false', 'destroy'];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -123,13 +125,13 @@ async function unordered(cluster: ConsulCluster, library: Json, services: number
   }
 }
 
-async function measure(cluster: ConsulCluster, services: number, rounds: number): Promise<Record<string, Record<Step, number[]>>> {
+async function measure(cluster: ConsulCluster, services: number, rounds: number, plans: number): Promise<Record<string, Record<Step, number[]>>> {
   const library = libraryStack(services, cluster.dc1.httpAddr);
   const stacks: Record<string, Json> = { library, raw: rawStack(library, true) };
   const results: Record<string, Record<Step, number[]>> = {};
   const workspaces: Record<string, TerraformWorkspace> = {};
   for (const variant of Object.keys(stacks)) {
-    results[variant] = { 'apply': [], 're-apply': [], 'plan': [], 'destroy': [] };
+    results[variant] = { 'apply': [], 're-apply': [], 'plan': [], 'plan -refresh=false': [], 'destroy': [] };
     workspaces[variant] = new TerraformWorkspace(stacks[variant], { vars: { token: cluster.managementToken }, prefix: `bench-entries-${variant}-` });
     await workspaces[variant].init();
   }
@@ -146,11 +148,19 @@ async function measure(cluster: ConsulCluster, services: number, rounds: number)
           const again = await ws.apply();
           if (!again.stdout.includes('0 added, 0 changed, 0 destroyed')) throw new Error(`${variant}: the second apply changed something`);
         }));
-        r.plan.push(await time(() => ws.expectNoChanges()));
+        // Plans change nothing, so each round takes several (a steadier median); without refresh, a plan reads nothing
+        // from Consul: OpenTofu's own share.
+        for (let p = 0; p < plans; p++) {
+          r.plan.push(await time(() => ws.expectNoChanges()));
+          r['plan -refresh=false'].push(await time(async () => {
+            const run = await ws.run(['plan', '-refresh=false', '-detailed-exitcode', '-input=false', '-no-color']);
+            if (run.code !== 0) throw new Error(`${variant}: plan -refresh=false exited ${run.code}:\n${run.stderr.slice(-2000)}`);
+          }));
+        }
         r.destroy.push(await time(() => ws.destroy()));
         const left = (await entriesOf(cluster, 'service-defaults')).length;
         if (left !== 0) throw new Error(`${variant}: destroy left ${left} service-defaults`);
-        console.log(`  ${services} services, round ${round + 1}, ${variant}: ${STEPS.map((s) => `${s} ${secs(r[s][round])}`).join(', ')}`);
+        console.log(`  ${services} services, round ${round + 1}, ${variant}: ${STEPS.map((s) => `${s} ${r[s].slice(-(s.startsWith('plan') ? plans : 1)).map(secs).join('/')}`).join(', ')}`);
       }
     }
   } finally {
@@ -182,18 +192,20 @@ async function main(): Promise<void> {
   const roundsOf = arg('rounds', '1').split(',').map(Number);
   const rounds = (i: number) => roundsOf[Math.min(i, roundsOf.length - 1)];
   const synthSize = Number(arg('synth', '10000'));
+  const plans = Number(arg('plans', '1'));
   const consulBin = requireTool('consul');
   const cluster = await ConsulCluster.start({ consulBin, secondary: false });
   const all: Record<number, Record<string, Record<Step, number[]>>> = {};
   try {
     await cluster.waitForLeaders();
     if (process.argv.includes('--unordered')) await unordered(cluster, libraryStack(sizes[0], cluster.dc1.httpAddr), sizes[0]);
-    for (const [i, services] of sizes.entries()) all[services] = await measure(cluster, services, rounds(i));
+    for (const [i, services] of sizes.entries()) all[services] = await measure(cluster, services, rounds(i), plans);
   } finally {
     await cluster.stop();
   }
 
   console.log(`\nConsul ${toolVersion('consul')}, one server on loopback; OpenTofu ${toolVersion('terraform')}; medians of the rounds`);
+  console.log(`plans: ${plans} a round, the median of all`);
   console.log('| services | entries | rounds | step | library | raw | library/raw |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [i, services] of sizes.entries()) {
@@ -206,8 +218,10 @@ async function main(): Promise<void> {
   }
   if (sizes.length > 1) {
     const [a, b] = [sizes[0], sizes[sizes.length - 1]];
-    for (const variant of ['library', 'raw']) {
-      console.log(`plan growth ${a} -> ${b} services (${variant}): ${(median(all[b][variant].plan) / median(all[a][variant].plan)).toFixed(2)}x`);
+    for (const step of ['plan', 'plan -refresh=false'] as Step[]) {
+      for (const variant of ['library', 'raw']) {
+        console.log(`${step} growth ${a} -> ${b} services (${variant}): ${(median(all[b][variant][step]) / median(all[a][variant][step])).toFixed(2)}x`);
+      }
     }
   }
   const synth = spawnSync(process.execPath, ['-r', 'ts-node/register', __filename, '--synth-only', String(synthSize)], {
