@@ -93,6 +93,18 @@ export interface DatacenterOptions {
   readonly logLevel?: LogLevel;
 
   /**
+   * Seconds a server must be healthy before autopilot makes it a voter
+   * (Consul's `server_stabilization_time`): the wait of every server that
+   * joins, or restarts after it left (each step of a rolling change, a new
+   * server of a resize). Set by the first server's upgrade step on every
+   * deploy (`consul operator autopilot set-config`), so a change converges
+   * without a restart. Shorter makes rolling changes faster; a server whose
+   * health flaps may then vote too early.
+   * @default - Consul's own (10 s), not set by the library
+   */
+  readonly serverStabilizationSeconds?: number;
+
+  /**
    * The IPv4 address other datacenters' hosts reach this datacenter's Docker
    * host at. WAN traffic then goes over it instead of a Docker network the
    * datacenters share: each server publishes its RPC and WAN gossip ports
@@ -114,7 +126,8 @@ export interface DatacenterOptions {
 /** @internal */
 export const DATACENTER_OPTIONS: Record<keyof DatacenterOptions, true> = {
   name: true, servers: true, allowUnsafeServerRemoval: true, httpPort: true, lanSubnet: true, connect: true, primaryDatacenter: true,
-  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true, hostAddress: true, dockerProvider: true,
+  aclReplication: true, image: true, consulVersion: true, directlyRoutable: true, logLevel: true, serverStabilizationSeconds: true,
+  hostAddress: true, dockerProvider: true,
 };
 
 /** A datacenter run as Docker containers. */

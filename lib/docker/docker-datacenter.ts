@@ -141,6 +141,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     const prefix = checkNamePrefix(this, props.namePrefix ?? 'consul');
     this.prefix = prefix;
     this.logLevel = checkLogLevel(this, props.logLevel ?? LogLevel.INFO);
+    const stabilizationSeconds = props.serverStabilizationSeconds !== undefined ? checkStabilization(this, props.serverStabilizationSeconds) : undefined;
 
     // Named after the datacenter, so its secret variables keep their names wherever the servers are.
     const serverScope = props.serverStack !== undefined ? serverScopeIn(this, props.serverStack, this.link.serverParent) : this;
@@ -210,6 +211,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         // replaced, when it keeps its raft membership), and its grace was 1.3 s of the pair's 9.9 s destroy.
         leaveGraceSeconds: props.join !== undefined ? 20 : index === 0 && primaryDatacenter === this.name ? 0 : 1,
         shortLeaveDrain: props.join !== undefined,
+        stabilizationSeconds: index === 0 ? stabilizationSeconds : undefined,
         waitForReplication: this.link.replicationToken !== undefined && !this.link.handOverReplicationToken,
         managementToken: this.managementToken,
         upgradeOrder: {
@@ -445,6 +447,14 @@ function checkServers(scope: Construct, servers: number): number {
       'Use 1 (no fault tolerance), 3 (tolerates one failure) or 5 (tolerates two).');
   }
   return servers;
+}
+
+function checkStabilization(scope: Construct, seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) {
+    throw invalidInput(scope, 'serverStabilizationSeconds must be a whole number of seconds from 1 to 300', seconds,
+      'Use e.g. 3 for faster rolling changes, or leave it unset for Consul\'s 10.');
+  }
+  return seconds;
 }
 
 function checkSubnet(scope: Construct, subnet: string): string {

@@ -70,6 +70,8 @@ export interface UpgradeTarget {
    * (and a secondary given its replication token from the start replicates ACLs).
    */
   readonly up: string[];
+  /** Autopilot's server stabilization time to set in the datacenter (by one step: it is the datacenter's setting). */
+  readonly stabilizationSeconds?: number;
 }
 
 /** The configuration a step brings its server to. */
@@ -113,7 +115,10 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     'running=$(cat /upgrade/running 2>/dev/null || true)',
     // What the running server takes: a new replication token is set before the old one can be deleted (it is, once every step is done).
     `live() { printf '%s' "$LIVE_CONFIG" > /upgrade/${LIVE_CONFIG}.new && mv -f /upgrade/${LIVE_CONFIG}.new /upgrade/${LIVE_CONFIG}; `
-      + `[ -z "$REPLICATION_TOKEN" ] || { ${pollUntil('consul acl set-agent-token replication "$REPLICATION_TOKEN" >/dev/null', `${server.nodeName} did not take its replication token`, 120)}; }; }`,
+      + `[ -z "$REPLICATION_TOKEN" ] || { ${pollUntil('consul acl set-agent-token replication "$REPLICATION_TOKEN" >/dev/null', `${server.nodeName} did not take its replication token`, 120)}; }; `
+      // Autopilot keeps its settings in the Raft state: set there, on every deploy, so a change converges with no restart.
+      + (server.stabilizationSeconds !== undefined ? `consul operator autopilot set-config -server-stabilization-time=${server.stabilizationSeconds}s >/dev/null; ` : '')
+      + '}',
     `if [ "$running" = "$target" ]; then rm /upgrade/server.json.new; live; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
     'was=$(echo "$running" | cut -d" " -f1)',
     // Before anything is touched: what Consul's upgrade instructions allow.

@@ -39,6 +39,8 @@ export interface ConsulServerProps {
    * the reads in flight when an upgrade step makes the server leave.
    */
   readonly shortLeaveDrain?: boolean;
+  /** Autopilot's server stabilization time, which this server's upgrade step sets (the first server's). */
+  readonly stabilizationSeconds?: number;
   /** A secondary replicating ACLs: up only once replication has run. */
   readonly waitForReplication: boolean;
   readonly managementToken: string;
@@ -158,7 +160,7 @@ export class ConsulServer extends Construct {
     this.step = upgradeStep(this, engine, {
       nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
       managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
-      server: this.container, previousStep: props.upgradeOrder.previous?.ready, up,
+      server: this.container, previousStep: props.upgradeOrder.previous?.ready, up, stabilizationSeconds: props.stabilizationSeconds,
     });
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
   }

@@ -102,7 +102,7 @@ describe('the step\'s decisions, run in sh', () => {
    * Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`),
    * and `replicationToken` to hand over. `consul` records what else it is asked (`calls`).
    */
-  function run(running: string, version: string, replicationToken = '', serverUp = true) {
+  function run(running: string, version: string, replicationToken = '', serverUp = true, stepScript = script) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-upgrade-'));
     fs.mkdirSync(path.join(dir, 'bin'));
     // The step's tools, and a wget that knows only the leader (of a server that is up): a step that gets as far as
@@ -111,12 +111,12 @@ describe('the step\'s decisions, run in sh', () => {
       fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, 'bin', tool));
     }
     fs.writeFileSync(path.join(dir, 'bin', 'wget'), `#!/bin/sh
-case "$*" in *10.249.1.11:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'' : 'exit 4'} ;; *) exit 4 ;; esac
+case "$*" in *:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'' : 'exit 4'} ;; *) exit 4 ;; esac
 `, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; else echo "$*" >> ${dir}/calls; fi\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
-    const local = script.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, 'n -ge 1');
+    const local = stepScript.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, 'n -ge 1');
     const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config, LIVE_CONFIG: live, REPLICATION_TOKEN: replicationToken } });
     const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : undefined);
     const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: read('server.json') };
@@ -165,6 +165,27 @@ case "$*" in *10.249.1.11:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1
     expect(r.installed).toEqual({ binary: true, config });
     expect(r.live).toBe(live);
     expect(r.out).toContain('datacenter not healthy with 3 voting servers, so dc1-server-1 was left as it is');
+  });
+
+  test('with serverStabilizationSeconds, the first server\'s step sets autopilot\'s stabilization time on every run, restarting nothing; without it, no step touches autopilot', () => {
+    const stack = newStack();
+    new ConsulFederation(stack, 'fed', {
+      primary: { name: 'dc1', servers: 3, serverStabilizationSeconds: 3 }, secondaries: [{ name: 'dc2' }], image: 'hashicorp/consul:1.14.11',
+    });
+    const steps = synthJson(stack);
+    const first = resourceAt(steps, 'docker_container', 'fed/dc1/Server0/Upgrade').command[0] as string;
+    const r = run(`1.14.11 ${sha(config)}`, '1.14.11', '', true, first);
+    expect(r).toMatchObject({ code: 0, installed: { binary: false, config: undefined }, live });
+    expect(r.calls).toEqual(['operator autopilot set-config -server-stabilization-time=3s']);
+    // Also on the way to a restart (the live part comes first).
+    expect(run(`1.14.8 ${sha(config)}`, '1.14.11', '', true, first).calls).toEqual(['operator autopilot set-config -server-stabilization-time=3s']);
+    // One step a datacenter sets it (the setting is the datacenter's); dc2 has none of its own.
+    for (const id of ['fed/dc1/Server1/Upgrade', 'fed/dc1/Server2/Upgrade', 'fed/dc2/Server0/Upgrade']) {
+      expect(resourceAt(steps, 'docker_container', id).command[0]).not.toContain('autopilot set-config');
+    }
+    for (const id of ['fed/dc1/Server0/Upgrade', 'fed/dc1/Server1/Upgrade', 'fed/dc2/Server0/Upgrade']) {
+      expect(resourceAt(json, 'docker_container', id).command[0]).not.toContain('autopilot set-config');
+    }
   });
 
   test('the same version with another configuration goes ahead the same way', () => {

@@ -153,6 +153,10 @@ const cases: [string, (stack: TerraformStack) => void, RegExp[]][] = [
     [/^bad\/fed: namePrefix must be usable in Docker container, network and volume names/, /got: "my consul"/, /letters, digits/]],
   ['rejects an unknown log level', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', logLevel: 'verbose' as unknown as LogLevel }),
     [/^bad\/dc: unknown Consul log level/, /got: "verbose"/, /LogLevel\.TRACE, \.DEBUG, \.INFO, \.WARN or \.ERROR/]],
+  ['rejects a stabilization time that is not whole seconds', pair({ secondaries: [{ name: 'dc2', serverStabilizationSeconds: 2.5 }] }),
+    [/^bad\/fed\/dc2: serverStabilizationSeconds must be a whole number of seconds from 1 to 300/, /got: 2\.5/, /leave it unset for Consul's 10/]],
+  ['rejects a stabilization time of 0', (stack) => new DockerDatacenter(stack, 'dc', { name: 'solo', serverStabilizationSeconds: 0 }),
+    [/^bad\/dc: serverStabilizationSeconds must be a whole number/, /got: 0/]],
   ['rejects an API scheme that is not an ApiScheme', (stack) => new ExistingDatacenter(stack, 'dc', {
     name: 'dc1', address: '127.0.0.1:8500', scheme: 'ftp' as unknown as ApiScheme,
   }), [/^bad\/dc: scheme must be an ApiScheme/, /got: "ftp"/, /ApiScheme\.HTTP or ApiScheme\.HTTPS/]],
