@@ -128,6 +128,12 @@ async function unordered(cluster: ConsulCluster, library: Json, services: number
 async function measure(cluster: ConsulCluster, services: number, rounds: number, plans: number): Promise<Record<string, Record<Step, number[]>>> {
   const library = libraryStack(services, cluster.dc1.httpAddr);
   const stacks: Record<string, Json> = { library, raw: rawStack(library, true) };
+  // What the ratio compares: the same resources, bodies and edges; only the provider (aliased in the library) differs.
+  const entries = (stack: Json) => JSON.stringify(Object.entries<Json>(stack.resource.consul_config_entry)
+    .map(([id, e]) => [id, e.kind, e.name, e.config_json, e.depends_on ?? []]));
+  if (entries(library) !== entries(stacks.raw) || Object.keys(library.resource).length !== 1) {
+    throw new Error('the raw stack does not hold the same consul_config_entry resources as the library\'s, or the library\'s holds more');
+  }
   const results: Record<string, Record<Step, number[]>> = {};
   const workspaces: Record<string, TerraformWorkspace> = {};
   for (const variant of Object.keys(stacks)) {
