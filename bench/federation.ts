@@ -4,14 +4,17 @@
 // Envoy off; proxy-defaults) is applied with real OpenTofu on the project's
 // own dockerd, waited on until every datacenter has a leader, every server is
 // alive in the WAN pool and every secondary replicates ACLs, planned (must be
-// empty), measured (the engine's container memory), and destroyed (nothing
-// may be left). Prints each step per N and its ratio to the smallest N.
+// empty), measured (the engine's container memory; the machine's busy cores
+// from the first apply until healthy: where that nears all of them, the
+// deploy waits for CPU, not for a join point), and destroyed (nothing may be
+// left). Prints each step per N and its ratio to the smallest N.
 // Asserts nothing but correctness; the figures are for the README.
 //
 //   npm run bench:federation -- --datacenters 2,4,8,16
 import { spawnSync } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { ConsulFederation, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../lib';
@@ -22,6 +25,8 @@ interface Sample {
   readonly n: number;
   readonly apply: Record<string, number>;
   readonly healthy: number;
+  /** The machine's cores busy (of all), on average, from the first apply until healthy: 1 each when CPU is what it waits for. */
+  readonly coresBusy: number;
   readonly plan: number;
   readonly destroy: number;
   readonly memoryMiB: number;
@@ -38,6 +43,13 @@ function argList(name: string, fallback: number[]): number[] {
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Jiffies of all the machine's cores since boot: busy (neither idle nor waiting for I/O) and in all. */
+function cpuJiffies(): { busy: number; total: number } {
+  const [, ...fields] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3] - fields[4], total };
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const started = process.hrtime.bigint();
@@ -108,6 +120,7 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
     // Providers installed before timing, as on a user's second deploy.
     await deployment.init();
     const apply: Record<string, number> = {};
+    const cpuBefore = cpuJiffies();
     const [healthy] = await timed(async () => {
       for (const { name, deployment: stack } of deployment.stacks) {
         const [ms, run] = await timed(() => stack.apply());
@@ -117,12 +130,14 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
       }
       await waitHealthy(engine, n, token);
     });
+    const cpuAfter = cpuJiffies();
+    const coresBusy = os.cpus().length * (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total);
     const { mib, containers } = await memory(engine);
     const [plan] = await timed(() => deployment.expectNoChanges());
     const [destroy] = await timed(() => deployment.destroy());
     const left = await deployment.leftovers();
     if (left.length > 0) throw new Error(`N=${n}: destroy left ${left.join(', ')}`);
-    return { n, apply, healthy, plan, destroy, memoryMiB: mib, containers };
+    return { n, apply, healthy, coresBusy, plan, destroy, memoryMiB: mib, containers };
   } catch (e) {
     await deployment.destroy().catch(() => undefined);
     throw e;
@@ -141,16 +156,17 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       const s = await sample(engine, image, n);
       samples.push(s);
-      process.stderr.write(`N=${n}: ${Object.entries(s.apply).map(([k, v]) => `apply ${k} ${secs(v)}`).join(', ')}, healthy after ${secs(s.healthy)}, `
+      process.stderr.write(`N=${n}: ${Object.entries(s.apply).map(([k, v]) => `apply ${k} ${secs(v)}`).join(', ')}, healthy after ${secs(s.healthy)} (${s.coresBusy.toFixed(2)} cores busy), `
         + `plan ${secs(s.plan)}, destroy ${secs(s.destroy)}, ${s.containers} containers ${s.memoryMiB.toFixed(0)} MiB\n`);
     }
     const base = samples[0];
     const total = (s: Sample) => Object.values(s.apply).reduce((a, b) => a + b, 0);
     console.log(`\nfederation of N datacenters (WAN gossip, servers' stack + Consul side, a mesh gateway each, Envoy off), one run per N, on the project's own dockerd`);
-    console.log('| N | apply fed-servers | apply fed | apply total | to healthy | plan after | destroy | memory (containers) | apply / N=' + base.n + ' | destroy / N=' + base.n + ' |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log(`cores busy: of the machine's ${os.cpus().length}, on average from the first apply until healthy`);
+    console.log('| N | apply fed-servers | apply fed | apply total | to healthy | cores busy | plan after | destroy | memory (containers) | apply / N=' + base.n + ' | destroy / N=' + base.n + ' |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of samples) {
-      console.log(`| ${s.n} | ${secs(s.apply['fed-servers'])} | ${secs(s.apply.fed)} | ${secs(total(s))} | ${secs(s.healthy)} | ${secs(s.plan)} | ${secs(s.destroy)} | `
+      console.log(`| ${s.n} | ${secs(s.apply['fed-servers'])} | ${secs(s.apply.fed)} | ${secs(total(s))} | ${secs(s.healthy)} | ${s.coresBusy.toFixed(2)} | ${secs(s.plan)} | ${secs(s.destroy)} | `
         + `${s.memoryMiB.toFixed(0)} MiB (${s.containers}) | ${(total(s) / total(base)).toFixed(2)} | ${(s.destroy / base.destroy).toFixed(2)} |`);
     }
   } finally {
