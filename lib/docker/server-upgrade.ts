@@ -117,7 +117,10 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     `live() { printf '%s' "$LIVE_CONFIG" > /upgrade/${LIVE_CONFIG}.new && mv -f /upgrade/${LIVE_CONFIG}.new /upgrade/${LIVE_CONFIG}; `
       + `[ -z "$REPLICATION_TOKEN" ] || { ${pollUntil('consul acl set-agent-token replication "$REPLICATION_TOKEN" >/dev/null', `${server.nodeName} did not take its replication token`, 120)}; }; `
       // Autopilot keeps its settings in the Raft state: set there, on every deploy, so a change converges with no restart.
-      + (server.stabilizationSeconds !== undefined ? `consul operator autopilot set-config -server-stabilization-time=${server.stabilizationSeconds}s >/dev/null; ` : '')
+      // Through the leader, so retried while leadership moves (a shrink that removes the leader runs this step).
+      + (server.stabilizationSeconds !== undefined
+        ? `${pollUntil(`consul operator autopilot set-config -server-stabilization-time=${server.stabilizationSeconds}s >/dev/null`, 'autopilot\'s stabilization time could not be set', 120)}; `
+        : '')
       + '}',
     `if [ "$running" = "$target" ]; then rm /upgrade/server.json.new; live; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
     'was=$(echo "$running" | cut -d" " -f1)',

@@ -102,7 +102,7 @@ describe('the step\'s decisions, run in sh', () => {
    * Runs the step with the image's Consul at `version`, the server last started as `running` (`<version> <config sha256>`),
    * and `replicationToken` to hand over. `consul` records what else it is asked (`calls`).
    */
-  function run(running: string, version: string, replicationToken = '', serverUp = true, stepScript = script) {
+  function run(running: string, version: string, replicationToken = '', serverUp = true, stepScript = script, failOnce = '') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmesh-upgrade-'));
     fs.mkdirSync(path.join(dir, 'bin'));
     // The step's tools, and a wget that knows only the leader (of a server that is up): a step that gets as far as
@@ -113,10 +113,12 @@ describe('the step\'s decisions, run in sh', () => {
     fs.writeFileSync(path.join(dir, 'bin', 'wget'), `#!/bin/sh
 case "$*" in *:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'' : 'exit 4'} ;; *) exit 4 ;; esac
 `, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; else echo "$*" >> ${dir}/calls; fi\n`, { mode: 0o755 });
+    // With failOnce, the first call of that subcommand fails (a leader being elected): recorded, then exit 1.
+    fs.writeFileSync(path.join(dir, 'bin', 'consul'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Consul v${version}"; exit 0; fi\necho "$*" >> ${dir}/calls\n`
+      + (failOnce ? `case "$*" in "${failOnce}"*) [ -f ${dir}/failed ] || { : > ${dir}/failed; exit 1; } ;; esac\n` : ''), { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
-    const local = stepScript.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, 'n -ge 1');
+    const local = stepScript.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, `n -ge ${failOnce ? 2 : 1}`);
     const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config, LIVE_CONFIG: live, REPLICATION_TOKEN: replicationToken } });
     const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : undefined);
     const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: read('server.json') };
@@ -177,6 +179,10 @@ case "$*" in *:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'
     const r = run(`1.14.11 ${sha(config)}`, '1.14.11', '', true, first);
     expect(r).toMatchObject({ code: 0, installed: { binary: false, config: undefined }, live });
     expect(r.calls).toEqual(['operator autopilot set-config -server-stabilization-time=3s']);
+    // Retried: it goes through the leader, which a shrink may be moving (500, "lead thread didn't get connection").
+    expect(run(`1.14.11 ${sha(config)}`, '1.14.11', '', true, first, 'operator autopilot set-config')).toMatchObject({
+      code: 0, calls: ['operator autopilot set-config -server-stabilization-time=3s', 'operator autopilot set-config -server-stabilization-time=3s'],
+    });
     // Also on the way to a restart (the live part comes first).
     expect(run(`1.14.8 ${sha(config)}`, '1.14.11', '', true, first).calls).toEqual(['operator autopilot set-config -server-stabilization-time=3s']);
     // One step a datacenter sets it (the setting is the datacenter's); dc2 has none of its own.
