@@ -115,15 +115,15 @@ export class TerraformWorkspace {
     return this.must(['apply', '-auto-approve', '-input=false', '-no-color']);
   }
 
-  /** `plan -detailed-exitcode`: code 0 = no changes, 2 = changes, 1 = error. */
-  public async plan(): Promise<RunResult> {
+  /** `plan -detailed-exitcode` (and `options`, e.g. `-refresh=false`): code 0 = no changes, 2 = changes, 1 = error. */
+  public async plan(options: string[] = []): Promise<RunResult> {
     await this.init();
-    return this.run(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
+    return this.run(['plan', '-detailed-exitcode', '-input=false', '-no-color', ...options]);
   }
 
-  /** Throws unless a plan finds nothing to change, showing what it would change. */
-  public async expectNoChanges(): Promise<void> {
-    const r = await this.plan();
+  /** Throws unless a plan (with `options`) finds nothing to change, showing what it would change. */
+  public async expectNoChanges(options: string[] = []): Promise<void> {
+    const r = await this.plan(options);
     if (r.code !== 0) throw new Error(`plan after apply is not empty (exit ${r.code}):\n${tail(r.stdout + r.stderr, 120)}`);
   }
 
