@@ -211,14 +211,16 @@ export class ConsulFederation extends Construct implements FederationScope {
       this.links.set(options.name, link);
       return new DockerDatacenter(this, options.name, shared(options, i + 1));
     });
-    if (serverParent) this.primary._entriesWaitAlsoFor(this.secondaries.flatMap((dc) => dc.readiness));
-    // The rotations that span the federation (the keyring, each datacenter's TLS phases) start once every datacenter's servers are done.
+    // An entry written through any datacenter is replicated to every secondary: with servers started without the
+    // token, it waits for every hand-over (one written before a replicator holds its token reaches it only with the next change).
     const all = [this.primary, ...this.secondaries];
+    if (serverParent) for (const dc of all) dc._entriesWaitAlsoFor(this.secondaries.filter((other) => other !== dc).flatMap((other) => other._replicating));
+    // The rotations that span the federation (the keyring, each datacenter's TLS phases) start once every datacenter's servers are done.
     for (const dc of all) dc._rotationsWaitAlsoFor(all.filter((other) => other !== dc).flatMap((other) => other._serverSteps));
     if (generation > 1) {
       // The old token goes once every secondary's servers hold the new one (their steps, or their hand-overs).
       this.primary._runtime.retireTokens!(this, {
-        name: 'replication', description: REPLICATION_TOKEN_DESCRIPTION, keep: token.accessor, after: this.secondaries.flatMap((dc) => dc.readiness),
+        name: 'replication', description: REPLICATION_TOKEN_DESCRIPTION, keep: token.accessor, after: this.secondaries.flatMap((dc) => dc._replicating),
       });
     }
   }

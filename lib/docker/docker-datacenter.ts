@@ -57,8 +57,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
   /** The engine as the datacenter's stack declares it (gateways, agent tokens): the same engine unless the servers have a stack of their own. */
   private readonly engine: StackEngine;
   private readonly serversElsewhere: boolean;
-  /** With servers elsewhere: what the Consul side waits on (a secondary: its replication running). */
-  private readonly consulSideReadiness: ITerraformDependable[] = [];
+  /** With servers elsewhere: a secondary's token hand-overs, done once its replication runs with the token. */
+  private readonly handOvers: ITerraformDependable[] = [];
   /** What config entries written through this datacenter wait on too (the primary: its secondaries' replication). */
   private readonly entriesAlsoWaitFor: ITerraformDependable[] = [];
   /** What the federation-wide rotations wait on too: the other datacenters' servers (keyring operations reach all, TLS phases wait for all). */
@@ -247,7 +247,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
         const site = new Construct(this, server.node.id);
         const target = server.tokenTarget(networkName);
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
-          this.consulSideReadiness.push(setAgentToken(site, this.engine, target, { token: this.link.replicationToken, primaryDatacenter: this.primaryDatacenter }));
+          this.handOvers.push(setAgentToken(site, this.engine, target, { token: this.link.replicationToken, primaryDatacenter: this.primaryDatacenter }));
         } else {
           setAgentToken(site, this.engine, target);
         }
@@ -283,19 +283,30 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * The one-shots Terraform waits on (the servers' upgrade steps: each waits
    * until its server knows a leader and, where it applies, replicates ACLs).
    * None when the servers are in a stack of their own, which is applied, its
-   * servers up, first.
+   * servers up, first: ACLs, tokens and gateways need no more. A secondary
+   * whose replication has not begun resolves tokens in the primary, and a
+   * gateway's registration retries a token not replicated yet. Config
+   * entries wait for the replication hand-overs too (`_entryReadiness`).
    */
   public get readiness(): ITerraformDependable[] {
-    return this.serversElsewhere ? [...this.consulSideReadiness] : this._serverSteps;
+    return this.serversElsewhere ? [] : this._serverSteps;
+  }
+
+  /**
+   * Done once this datacenter replicates with its token: the servers' steps,
+   * or, for servers started without the token, its hand-overs.
+   * @internal
+   */
+  public get _replicating(): ITerraformDependable[] {
+    return this.serversElsewhere ? [...this.handOvers] : this._serverSteps;
   }
 
   /**
    * Makes config entries written through this datacenter wait on `items`
-   * too: a federation's primary, whose entries must be written once its
-   * secondaries replicate (servers in a stack of their own: an entry
-   * written before a secondary's replicator holds its token reaches it only
-   * with the next change). ACLs, tokens and gateways need not wait: each
-   * secondary's own wait on its replication covers what it reads.
+   * too: in a federation whose servers are in a stack of their own, the
+   * other secondaries' hand-overs (an entry written before a secondary's
+   * replicator holds its token reaches it only with the next change). ACLs,
+   * tokens and gateways need not wait (see `readiness`).
    * @internal
    */
   public _entriesWaitAlsoFor(items: ITerraformDependable[]): void {
@@ -319,7 +330,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
 
   /** @internal */
   public get _entryReadiness(): ITerraformDependable[] {
-    return [...this.readiness, ...this.entriesAlsoWaitFor];
+    return [...this._replicating, ...this.entriesAlsoWaitFor];
   }
 
   /** WAN addresses of this datacenter's mesh gateways (what secondaries dial as `primary_gateways`). */

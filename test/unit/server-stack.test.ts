@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
 import { outputsBesidesServerCounts, uploadedConfig } from '../support/synth';
 
 function written(app: App, stack: string): any {
@@ -156,18 +156,32 @@ describe('a ConsulFederation with serverStack', () => {
     expect(site.resource.consul_acl_policy.fed_ReplicationPolicy_3FB04556.depends_on).toBeUndefined();
   });
 
-  test('the primary\'s gateway does not wait for the secondaries\' replication; its config entries do; each secondary\'s gateway waits for its own', () => {
-    const { app, fed } = federationApp();
+  test('gateways wait for no hand-over; an entry written through any datacenter waits for every other secondary\'s; the old replication token for all', () => {
+    const app = Testing.app();
+    const servers = new TerraformStack(app, 'pair-servers');
+    const site = new TerraformStack(app, 'pair');
+    const fed = new ConsulFederation(site, 'fed', { primary: { name: 'dc1' }, secondaries: [{ name: 'dc2' }, { name: 'dc3' }], serverStack: servers, replicationTokenGeneration: 2 });
     for (const dc of fed.datacenters) dc.addMeshGateway('gateway', { startEnvoy: false });
     new ProxyDefaults(fed, 'proxy-defaults', { datacenter: fed.primary, meshGatewayMode: MeshGatewayMode.local() });
+    new ServiceDefaults(fed, 'api', { datacenter: fed.datacenter('dc2'), service: 'api' });
     app.synth();
-    const site = written(app, 'pair');
-    const handOver = Object.keys(site.resource.docker_container).find((id) => id.startsWith('fed_dc2_Server0_Tokens'));
-    const policy = (dc: string) => Object.entries<any>(site.resource.consul_acl_policy).find(([id]) => id.startsWith(`fed_${dc}_gateway_Acl_Policy`))![1];
-    // An ACL policy, a token and a registration in dc1 read nothing dc2 replicates.
-    expect(policy('dc1').depends_on).toBeUndefined();
-    expect(policy('dc2').depends_on).toEqual([`docker_container.${handOver}`]);
-    expect(Object.values<any>(site.resource.consul_config_entry)[0].depends_on).toEqual([`docker_container.${handOver}`]);
+    const json = written(app, 'pair');
+    const containers = Object.entries<any>(json.resource.docker_container);
+    const id = (prefix: string) => `docker_container.${containers.find(([k]) => k.startsWith(prefix))![0]}`;
+    const [dc2, dc3] = [id('fed_dc2_Server0_Tokens'), id('fed_dc3_Server0_Tokens')];
+    const byPrefix = (type: string, prefix: string) => Object.entries<any>(json.resource[type]).find(([k]) => k.startsWith(prefix))![1];
+    // A gateway's policy, token and registration: a secondary that does not replicate yet resolves tokens in the primary.
+    for (const dc of ['dc1', 'dc2', 'dc3']) {
+      expect(byPrefix('consul_acl_policy', `fed_${dc}_gateway_Acl_Policy`).depends_on).toBeUndefined();
+      expect(byPrefix('docker_container', `fed_${dc}_gateway_Replica0_Registration`).depends_on.filter((d: string) => d.startsWith('docker_container.'))).toEqual([]);
+    }
+    // Entries are replicated to every secondary: through the primary they wait for both hand-overs, through dc2 for dc3's and its own.
+    expect(json.resource.consul_config_entry['proxy-defaults_dc1_global'].depends_on).toEqual([dc2, dc3]);
+    const api = json.resource.consul_config_entry['service-defaults_dc1_api'];
+    expect(api.provider).toBe('consul.dc2-global');
+    expect(api.depends_on).toEqual([dc2, dc3]);
+    // The old replication token goes once every secondary holds the new one.
+    expect(byPrefix('docker_container', 'fed_RetireTokens').depends_on).toEqual([dc2, dc3]);
   });
 
   test('is refused in mesh-gateway federation, and with a secret from the federation\'s own stack', () => {
