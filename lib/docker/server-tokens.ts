@@ -73,7 +73,7 @@ const SET_AGENT_TOKEN = 'consul acl set-agent-token agent "$AGENT_TOKEN"';
  * waits for the write after. Entries written together right after the
  * handover could all fall in between and stay unreplicated until the next
  * change. So a probe entry of this server's own is written in the primary,
- * again every 0.5 s, until this server has it (its replicator lists with the
+ * again every 0.2 s (one to four writes), until this server has it (its replicator lists with the
  * token), then deleted: whatever is written after replicates.
  */
 function handOverTokens(server: AgentTokenTarget, primaryDatacenter: string): string {
@@ -87,9 +87,9 @@ function handOverTokens(server: AgentTokenTarget, primaryDatacenter: string): st
     'set -e',
     SET_AGENT_TOKEN,
     'consul acl set-agent-token replication "$REPLICATION_TOKEN"',
-    pollUntil(replicated, 'ACL replication did not run', 120),
+    pollUntil(replicated, 'ACL replication did not run', 120, 0.1),
     'i=0',
-    pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120),
+    pollUntil(`{ ${write}; ${seen}; }`, 'config entry replication did not list with the token', 120, 0.2),
     `consul config delete -kind service-defaults -name ${probe} -datacenter ${primaryDatacenter}`,
   ].join('; ');
 }

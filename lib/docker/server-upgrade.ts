@@ -108,7 +108,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     'set -e',
     // What reads through the server waits on this step, so the step waits until the server is up: a Docker health
     // check would run a process in the server every few seconds for as long as it lives (0.03 of a core each).
-    pollUntil(`{ ${server.up.join(' && ')}; }`, `${server.nodeName} did not come up (a leader known${server.up.length > 1 ? ', ACLs replicated' : ''})`, 180),
+    pollUntil(`{ ${server.up.join(' && ')}; }`, `${server.nodeName} did not come up (a leader known${server.up.length > 1 ? ', ACLs replicated' : ''})`, 180, 0.1),
     'printf \'%s\' "$SERVER_CONFIG" > /upgrade/server.json.new',
     'version=$(consul version | sed -n \'1s/^Consul v//p\')',
     'target="$version $(sha256sum /upgrade/server.json.new | cut -c1-64)"',

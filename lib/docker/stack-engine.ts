@@ -333,7 +333,14 @@ export function consulCliEnv(address: string, token: string): string[] {
   return [`CONSUL_HTTP_ADDR=http://${address}:${CONSUL_PORTS.http}`, `CONSUL_HTTP_TOKEN=${token}`];
 }
 
-/** A shell loop that runs `check` every 0.5 s until it succeeds, failing with `failure` after `seconds`. */
-export function pollUntil(check: string, failure: string, seconds: number): string {
-  return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${seconds * 2} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep 0.5; done`;
+/**
+ * A shell loop that runs `check` every `every` seconds until it succeeds,
+ * failing with `failure` after `seconds`. A wait on a deploy's critical path
+ * whose check is a cheap read (busybox `wget`, not the `consul` CLI, a Go
+ * binary of ~30 ms CPU a start) polls every 0.1 s: at 0.5 s, a leader elected
+ * or a replication begun was seen 0.25 s late on average, at each of the
+ * chain's waits.
+ */
+export function pollUntil(check: string, failure: string, seconds: number, every: number = 0.5): string {
+  return `n=0; until ${check}; do n=$((n+1)); if [ $n -ge ${Math.ceil(seconds / every)} ]; then echo "${failure} within ${seconds} s" >&2; exit 1; fi; sleep ${every}; done`;
 }

@@ -65,9 +65,9 @@ describe('ConsulFederation over WAN gossip', () => {
       expect(server).not.toHaveProperty('healthcheck');
       expect(server).not.toHaveProperty('wait');
     }
-    // What reads through a server waits on its step, which waits first of all until the server is up (polling every 0.5 s, up to 180 s).
+    // What reads through a server waits on its step, which waits first of all until the server is up (a busybox wget every 0.1 s, up to 180 s).
     const up = (dc: string) => resourceAt(json, 'docker_container', `fed/${dc}/Server0/Upgrade`).command[0].split('\n')[1];
-    expect(up('dc1')).toMatch(/^n=0; until \{ wget -qO- http:\/\/10\.249\.1\.10:8500\/v1\/status\/leader 2>\/dev\/null \| grep -q ':8300'; \}; do .* -ge 360 \]; then echo "dc1-server-0 did not come up \(a leader known\)/);
+    expect(up('dc1')).toMatch(/^n=0; until \{ wget -qO- http:\/\/10\.249\.1\.10:8500\/v1\/status\/leader 2>\/dev\/null \| grep -q ':8300'; \}; do .* -ge 1800 \]; then echo "dc1-server-0 did not come up \(a leader known\) within 180 s" >&2; exit 1; fi; sleep 0\.1; done$/);
     expect(up('dc2')).toContain('10.249.2.10:8500/v1/acl/replication');
     // A secondary that starts before the primary answers joins a second after it does, not 30 s.
     expect(uploadedConfig(secondary)).toMatchObject({ retry_join_wan: ['10.249.0.128'], retry_interval_wan: '1s', retry_interval: '1s' });
