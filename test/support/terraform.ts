@@ -82,7 +82,16 @@ export class TerraformWorkspace {
     const child = spawn(cmd, argv, { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
+    // CMESH_TF_TIMESTAMPS=1 prefixes each output line with the seconds since start (where an apply spends its time).
+    let lineStart = true;
+    const stamp = (text: string) => {
+      if (process.env.CMESH_TF_TIMESTAMPS !== '1') return text;
+      const at = `[${((Date.now() - started) / 1000).toFixed(2).padStart(6)}] `;
+      const out = (lineStart ? at : '') + text.replace(/\n(?=.)/g, `\n${at}`);
+      lineStart = text.endsWith('\n');
+      return out;
+    };
+    child.stdout!.on('data', (d) => { stdout += stamp(String(d)); });
     child.stderr!.on('data', (d) => { stderr += d; });
     const done = new Promise<RunResult>((resolve, reject) => {
       child.once('error', reject);
