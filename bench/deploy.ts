@@ -23,12 +23,16 @@ const PLAIN = path.join(__dirname, 'deploy-plain.sh');
 
 type Json = Record<string, any>;
 
-type Variant = 'library' | 'split' | 'plain' | 'floor';
+type Variant = 'library' | 'split' | 'plain' | 'floor' | 'splitFloor';
 
 /** The stack with only its networks, volumes and images (and the providers). */
 function floorOf(stack: Json): Json {
   const keep = ['docker_network', 'docker_volume', 'docker_image'];
-  return { ...stack, resource: Object.fromEntries(Object.entries(stack.resource).filter(([type]) => keep.includes(type))), data: undefined, output: undefined, locals: undefined };
+  // Only the docker provider: the Consul side's consul providers read the servers' stack's outputs (its remote state).
+  return {
+    ...stack, resource: Object.fromEntries(Object.entries(stack.resource).filter(([type]) => keep.includes(type))), data: undefined, output: undefined, locals: undefined,
+    provider: { docker: stack.provider.docker },
+  };
 }
 
 const median = (xs: number[]) => {
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
   let deployment: DockerDeployment | undefined;
   let floor: DockerDeployment | undefined;
   let split: AppDeployment | undefined;
+  let splitFloor: DockerDeployment[] = [];
   try {
     const image = await ensureConsulImage(engine, consulBin);
     // One stack (servers and Consul side together), and the example's default: the servers' stack, then the Consul side.
@@ -130,12 +135,15 @@ async function main(): Promise<void> {
 
     const results: Record<Variant, { apply: number[]; destroy: number[] }> = {
       library: { apply: [], destroy: [] }, split: { apply: [], destroy: [] }, plain: { apply: [], destroy: [] }, floor: { apply: [], destroy: [] },
+      splitFloor: { apply: [], destroy: [] },
     };
     deployment = new DockerDeployment(engine, stack, vars);
     // The same stack's networks, volumes and image alone: what OpenTofu and the
     // docker provider cost before any container runs (the provider waits 2 s
     // after creating, refreshing or deleting a network, and deleting a volume).
     floor = new DockerDeployment(engine, floorOf(stack), vars);
+    // The same for the two stacks: what OpenTofu and the provider cost the default layout (a second run, its own waits).
+    splitFloor = split.stacks.map(({ json }) => new DockerDeployment(engine, floorOf(json), vars));
     const variants = {
       library: {
         up: async () => { await deployment!.apply(); },
@@ -153,26 +161,31 @@ async function main(): Promise<void> {
         up: async () => { await floor!.apply(); },
         down: async () => { await floor!.destroy(); },
       },
+      splitFloor: {
+        up: async () => { for (const d of splitFloor) await d.apply(); },
+        down: async () => { for (const d of [...splitFloor].reverse()) await d.destroy(); },
+      },
     };
     // A clean engine (whatever an interrupted run left), and providers installed once.
     await deployment.clearEngine();
     await deployment.workspace.init();
     await floor.workspace.init();
+    for (const d of splitFloor) await d.workspace.init();
     await split.init();
     await runPlain(engine, image, configDir, token, 'down');
 
     for (let run = 0; run < RUNS; run++) {
       // Interleaved, alternating which goes first.
-      const order: Variant[] = run % 2 === 0 ? ['library', 'split', 'plain', 'floor'] : ['floor', 'plain', 'split', 'library'];
+      const order: Variant[] = run % 2 === 0 ? ['library', 'split', 'plain', 'floor', 'splitFloor'] : ['splitFloor', 'floor', 'plain', 'split', 'library'];
       for (const v of order) {
         const apply = await time(variants[v].up);
-        if (v !== 'floor') await check(engine, token, v);
+        if (v !== 'floor' && v !== 'splitFloor') await check(engine, token, v);
         const destroy = await time(variants[v].down);
         const left = await engine.mustDocker(['ps', '-aq']) + await engine.mustDocker(['volume', 'ls', '-q']);
         if (left !== '') throw new Error(`${v}: destroy left ${left}`);
         results[v].apply.push(apply);
         results[v].destroy.push(destroy);
-        process.stderr.write(`run ${run + 1} ${v.padEnd(7)} apply ${secs(apply)}  destroy ${secs(destroy)}\n`);
+        process.stderr.write(`run ${run + 1} ${v.padEnd(10)} apply ${secs(apply)}  destroy ${secs(destroy)}\n`);
       }
     }
 
@@ -187,13 +200,17 @@ async function main(): Promise<void> {
     console.log(`                     plain        median ${secs(m('plain', 'destroy'))}  [${results.plain.destroy.map(secs).join(', ')}]`);
     console.log(`                     ratio library / plain      ${(m('library', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
     console.log(`  provider floor     networks, volumes, image only: apply median ${secs(m('floor', 'apply'))}, destroy median ${secs(m('floor', 'destroy'))}`);
-    console.log(`                     library minus floor / plain: apply ${((m('library', 'apply') - m('floor', 'apply')) / m('plain', 'apply')).toFixed(2)}, `
-      + `destroy ${((m('library', 'destroy') - m('floor', 'destroy')) / m('plain', 'destroy')).toFixed(2)}`);
+    const overFloor = (v: Variant, floorOf: Variant, k: 'apply' | 'destroy') => ((m(v, k) - m(floorOf, k)) / m('plain', k)).toFixed(2);
+    console.log(`                     two stacks' networks, volumes, images: apply median ${secs(m('splitFloor', 'apply'))}, destroy median ${secs(m('splitFloor', 'destroy'))}`);
+    console.log(`  (library minus floor) / plain, one stack:                   apply ${overFloor('library', 'floor', 'apply')}, destroy ${overFloor('library', 'floor', 'destroy')}`);
+    console.log(`                                 two stacks (one-stack floor): apply ${overFloor('split', 'floor', 'apply')}, destroy ${overFloor('split', 'floor', 'destroy')}`);
+    console.log(`                                 two stacks (their own floor): apply ${overFloor('split', 'splitFloor', 'apply')}, destroy ${overFloor('split', 'splitFloor', 'destroy')}`);
   } finally {
     try {
       await deployment?.destroy().catch(() => undefined);
       await floor?.destroy().catch(() => undefined);
       await split?.destroy().catch(() => undefined);
+      for (const d of [...splitFloor].reverse()) await d.destroy().catch(() => undefined);
       await deployment?.clearEngine().catch(() => undefined);
     } finally {
       await engine.stop();
@@ -201,6 +218,7 @@ async function main(): Promise<void> {
       deployment?.workspace.remove();
       floor?.workspace.remove();
       split?.remove();
+      for (const d of splitFloor) d.workspace.remove();
     }
   }
 }
