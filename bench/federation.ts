@@ -1,9 +1,10 @@
 // How a real deploy grows with the federation: for each N, a ConsulFederation
 // of N datacenters (dc1 the primary; WAN gossip; the servers in a stack of
 // their own, as the example deploys them; a mesh gateway per datacenter,
-// Envoy off; proxy-defaults) is applied with real OpenTofu on the project's
+// Envoy off; proxy-defaults and a service-defaults) is applied with real OpenTofu on the project's
 // own dockerd, waited on until every datacenter has a leader, every server is
-// alive in the WAN pool and every secondary replicates ACLs, planned (must be
+// alive in the WAN pool, every secondary replicates ACLs and has the primary's
+// service-defaults (config entries replicate), planned (must be
 // empty), measured (the engine's container memory; the machine's busy cores
 // from the first apply until healthy: where that nears all of them, the
 // deploy waits for CPU, not for a join point), and destroyed (nothing may be
@@ -17,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
-import { ConsulFederation, FederationMethod, MeshGatewayMode, ProxyDefaults } from '../lib';
+import { ConsulFederation, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../lib';
 import { AppDeployment } from '../test/support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../test/support/docker-engine';
 
@@ -71,10 +72,11 @@ function federationApp(n: number, image: string): App {
   });
   for (const dc of federation.datacenters) dc.addMeshGateway('gateway', { startEnvoy: false });
   new ProxyDefaults(consulSide, 'proxy-defaults', { datacenter: federation.primary, meshGatewayMode: MeshGatewayMode.local() });
+  new ServiceDefaults(consulSide, 'api', { datacenter: federation.primary, service: 'api' });
   return app;
 }
 
-/** Every datacenter led, every server alive on the WAN, every secondary replicating: polled through the servers' own CLI. */
+/** Every datacenter led, every server alive on the WAN, every secondary replicating ACLs and holding the primary's service-defaults. */
 async function waitHealthy(engine: DockerEngine, n: number, token: string): Promise<void> {
   const consul = (dc: number, args: string[]) => engine.mustDocker(['exec', '-e', `CONSUL_HTTP_TOKEN=${token}`, `consul-dc${dc}-server-0`, 'consul', ...args]);
   // Each datacenter's API on its published port (ConsulFederation: 8500 + its index), read inside the engine's namespace.
@@ -91,8 +93,13 @@ async function waitHealthy(engine: DockerEngine, n: number, token: string): Prom
       const leaders = await Promise.all(Array.from({ length: n }, (_, i) => api(i + 1, '/v1/status/leader')));
       const wan = (await consul(1, ['members', '-wan'])).split('\n').filter((l) => / alive /.test(l)).length;
       const replication = await Promise.all(Array.from({ length: n - 1 }, (_, i) => api(i + 2, '/v1/acl/replication')));
-      last = JSON.stringify({ leaders: leaders.filter(Boolean).length, wan, replicating: replication.filter((r) => r.Running && r.ReplicatedTokenIndex > 0).length });
-      if (leaders.every(Boolean) && wan === n && replication.every((r) => r.Running && r.ReplicatedTokenIndex > 0)) return;
+      // A service-defaults written in the primary, read from each datacenter's own state (`stale`). Not proxy-defaults,
+      // which anyone may read, so a replicator without its token copies them: this one reaches a secondary only once
+      // its replicator lists with the token (see lib/docker/server-tokens.ts).
+      const entries = await Promise.all(Array.from({ length: n }, (_, i) => api(i + 1, '/v1/config/service-defaults/api?stale').then(() => true, () => false)));
+      last = JSON.stringify({ leaders: leaders.filter(Boolean).length, wan, replicating: replication.filter((r) => r.Running && r.ReplicatedTokenIndex > 0).length,
+        entries: entries.filter(Boolean).length });
+      if (leaders.every(Boolean) && wan === n && replication.every((r) => r.Running && r.ReplicatedTokenIndex > 0) && entries.every(Boolean)) return;
     } catch (e) {
       last = String(e).slice(0, 300);
     }
