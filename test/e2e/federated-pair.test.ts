@@ -108,8 +108,8 @@ describe('the deployed federation', () => {
       const checks = (await api(dc, '/v1/health/checks/mesh-gateway')).json;
       expect(checks.map((c: any) => [c.ServiceID, c.Type, c.Status])).toEqual([['mesh-gateway-0', 'tcp', 'critical']]);
     }
-    // The gateway registers last in the apply (after dc2 replicates), and its agent may take a while to have a
-    // whole snapshot to serve (once more than cmesh-xds's 15 s): what is served is the point, so read until served.
+    // The gateway registers at the end of the apply, and its agent may take a while to have a whole snapshot to
+    // serve (once more than cmesh-xds's 15 s): what is served is the point, so read until served.
     const read = () => {
       try {
         return xdsAt('10.249.1.10:8502', token, 'mesh-gateway-0', 'mesh-gateway', consulVersion, (argv) => engine.inEngineNetwork(argv));
