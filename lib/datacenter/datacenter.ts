@@ -59,6 +59,17 @@ export interface IDatacenter extends IConstruct {
 }
 
 /**
+ * What a peering token or peering made through `dc` waits on: its readiness,
+ * and for a secondary whose servers started without the replication token,
+ * its hand-over (the primary signs the secondary's Connect CA only once it
+ * holds the token, and a peering token carries the CA's roots).
+ * @internal
+ */
+export function replicationReadiness(dc: IDatacenter): ITerraformDependable[] {
+  return (dc as { _replicating?: ITerraformDependable[] })._replicating ?? dc.readiness;
+}
+
+/**
  * What a config entry written through `dc` waits on: its readiness, and for
  * a federation's primary whose servers are in a stack of their own, its
  * secondaries' replication (DockerDatacenter).

@@ -286,7 +286,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * servers up, first: ACLs, tokens and gateways need no more. A secondary
    * whose replication has not begun resolves tokens in the primary, and a
    * gateway's registration retries a token not replicated yet. Config
-   * entries also wait until every secondary replicates with its token.
+   * entries also wait until every secondary replicates with its token, and
+   * a peering until its own datacenter does (its Connect CA needs the token).
    */
   public get readiness(): ITerraformDependable[] {
     return this.serversElsewhere ? [] : this._serverSteps;

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ClusterPeeringBase, ClusterPeeringSides, IClusterPeering, PeeredServiceOptions, peeringsOf } from './cluster-peering-base';
 import { MeshConfig } from '../config-entries/mesh-config';
-import { gatewaysOf, IDatacenter } from '../datacenter/datacenter';
+import { gatewaysOf, IDatacenter, replicationReadiness } from '../datacenter/datacenter';
 import { runtimeOf } from '../datacenter/runtime';
 import { addDependencies, dependsOnAll } from '../internal/dependencies';
 import { invalidInput, validationMessage } from '../internal/errors';
@@ -103,13 +103,13 @@ export class ClusterPeering extends ClusterPeeringBase implements IFinalizable {
       provider: acceptor.provider,
       peerName: this.dialerName,
       serverExternalAddresses: props.acceptorServerAddresses ?? directAddresses,
-      dependsOn: dependsOnAll([...acceptor.readiness, ...meshEntries]),
+      dependsOn: dependsOnAll([...replicationReadiness(acceptor), ...meshEntries]),
     });
     this.peering = new Peering(this, 'Peering', {
       provider: dialer.provider,
       peerName: this.acceptorName,
       peeringToken: this.token.peeringToken,
-      dependsOn: dependsOnAll([...dialer.readiness, ...meshEntries]),
+      dependsOn: dependsOnAll([...replicationReadiness(dialer), ...meshEntries]),
     });
     for (const service of props.exportedServices ?? []) this.exportService(service);
     FinalizePass.of(this).add(this);

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
+import { ClusterPeering, ConsulFederation, DockerDatacenter, FederationMethod, MeshGatewayMode, ProxyDefaults, ServiceDefaults } from '../../lib';
 import { outputsBesidesServerCounts, uploadedConfig } from '../support/synth';
 
 function written(app: App, stack: string): any {
@@ -182,6 +182,17 @@ describe('a ConsulFederation with serverStack', () => {
     expect(api.depends_on).toEqual([dc2, dc3]);
     // The old replication token goes once every secondary holds the new one.
     expect(byPrefix('docker_container', 'fed_RetireTokens').depends_on).toEqual([dc2, dc3]);
+  });
+
+  test('a peering made through a secondary still waits for its hand-over: the primary signs its Connect CA only once it holds the token', () => {
+    const { app, site, fed } = federationApp();
+    const east = new DockerDatacenter(site, 'east', { name: 'east', httpPort: 8510, lanSubnet: '10.249.9.0/24' });
+    new ClusterPeering(site, 'peering', { acceptor: fed.datacenter('dc2'), dialer: east, throughMeshGateways: false });
+    app.synth();
+    const json = written(app, 'pair');
+    const handOver = Object.keys(json.resource.docker_container).find((id) => id.startsWith('fed_dc2_Server0_Tokens'));
+    const [token] = Object.values<any>(json.resource.consul_peering_token);
+    expect(token.depends_on).toEqual([`docker_container.${handOver}`]);
   });
 
   test('is refused in mesh-gateway federation, and with a secret from the federation\'s own stack', () => {
