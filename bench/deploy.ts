@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     console.log(`                     plain        median ${secs(m('plain', 'destroy'))}  [${results.plain.destroy.map(secs).join(', ')}]`);
     console.log(`                     ratio library / plain      ${(m('library', 'destroy') / m('plain', 'destroy')).toFixed(2)}`);
     console.log(`  provider floor     networks, volumes, image only: apply median ${secs(m('floor', 'apply'))}, destroy median ${secs(m('floor', 'destroy'))}`);
-    const overFloor = (v: Variant, floorOf: Variant, k: 'apply' | 'destroy') => ((m(v, k) - m(floorOf, k)) / m('plain', k)).toFixed(2);
+    const overFloor = (v: Variant, base: Variant, k: 'apply' | 'destroy') => ((m(v, k) - m(base, k)) / m('plain', k)).toFixed(2);
     console.log(`                     two stacks' networks, volumes, images: apply median ${secs(m('splitFloor', 'apply'))}, destroy median ${secs(m('splitFloor', 'destroy'))}`);
     console.log(`  (library minus floor) / plain, one stack:                   apply ${overFloor('library', 'floor', 'apply')}, destroy ${overFloor('library', 'floor', 'destroy')}`);
     console.log(`                                 two stacks (one-stack floor): apply ${overFloor('split', 'floor', 'apply')}, destroy ${overFloor('split', 'floor', 'destroy')}`);

@@ -97,9 +97,12 @@ async function waitHealthy(engine: DockerEngine, n: number, token: string): Prom
       // which anyone may read, so a replicator without its token copies them: this one reaches a secondary only once
       // its replicator lists with the token (see lib/docker/server-tokens.ts).
       const entries = await Promise.all(Array.from({ length: n }, (_, i) => api(i + 1, '/v1/config/service-defaults/api?stale').then(() => true, () => false)));
-      last = JSON.stringify({ leaders: leaders.filter(Boolean).length, wan, replicating: replication.filter((r) => r.Running && r.ReplicatedTokenIndex > 0).length,
-        entries: entries.filter(Boolean).length });
-      if (leaders.every(Boolean) && wan === n && replication.every((r) => r.Running && r.ReplicatedTokenIndex > 0) && entries.every(Boolean)) return;
+      const seen = {
+        leaders: leaders.filter(Boolean).length, wan, replicating: replication.filter((r) => r.Running && r.ReplicatedTokenIndex > 0).length,
+        entries: entries.filter(Boolean).length,
+      };
+      last = JSON.stringify(seen);
+      if (seen.leaders === n && seen.wan === n && seen.replicating === n - 1 && seen.entries === n) return;
     } catch (e) {
       last = String(e).slice(0, 300);
     }

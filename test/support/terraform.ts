@@ -84,8 +84,7 @@ export class TerraformWorkspace {
     let stderr = '';
     // CMESH_TF_TIMESTAMPS=1 prefixes each output line with the seconds since start (where an apply spends its time).
     let lineStart = true;
-    const stamp = (text: string) => {
-      if (process.env.CMESH_TF_TIMESTAMPS !== '1') return text;
+    const stamp = process.env.CMESH_TF_TIMESTAMPS !== '1' ? (text: string) => text : (text: string) => {
       const at = `[${((Date.now() - started) / 1000).toFixed(2).padStart(6)}] `;
       const out = (lineStart ? at : '') + text.replace(/\n(?=.)/g, `\n${at}`);
       lineStart = text.endsWith('\n');
