@@ -231,7 +231,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     if (primaryDatacenter === this.name) {
       // The federation's keyring is rotated from its primary, beside the servers, which hold the key (see gossip-keyring.ts).
       this.keyring = rotateGossipKey(serverScope, this.serverEngine, {
-        name: `${prefix}-${this.name}-gossip-keyring`, serverAddress: this.servers[0].lanAddress, networkName: this.network.name,
+        name: `${prefix}-${this.name}-gossip-keyring`, serverAddress: this.servers[0].lanAddress, serverContainer: this.servers[0].containerName,
         image: this.image, managementToken: this.managementToken, gossipKey: this.gossipKey, after: this._serverSteps,
       });
     }
@@ -245,7 +245,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     if (this.serversElsewhere) {
       for (const server of this.servers) {
         const site = new Construct(this, server.node.id);
-        const target = server.tokenTarget(networkName);
+        const target = server.tokenTarget();
         if (this.link.handOverReplicationToken && this.link.replicationToken !== undefined) {
           this.handOvers.push(setAgentToken(site, this.engine, target, { token: this.link.replicationToken, primaryDatacenter: this.primaryDatacenter }));
         } else {
@@ -268,6 +268,7 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       },
       image: this.image,
       serverAddress: this.servers[0].lanAddress,
+      serverContainer: this.servers[0].containerName,
       readiness: this.readiness,
       meshGatewayFederation: this.link.meshGatewayFederation,
       hostAddress: this.hostAddress,

@@ -29,6 +29,8 @@ export interface DockerPlacement {
   readonly image: string;
   /** LAN address of the server gateways register through. */
   readonly serverAddress: string;
+  /** That server's container: registrations run in its network namespace, once it is ready. */
+  readonly serverContainer: string;
   /** The servers' containers: registration waits for them (none when they are in a stack applied before). */
   readonly readiness: ITerraformDependable[];
   /** Servers federate through mesh gateways: mesh gateways expose them. */
@@ -160,10 +162,9 @@ function runGatewayReplicas(gateway: Construct, placement: DockerPlacement, spec
         `CONSUL_GRPC_ADDR=http://${placement.serverAddress}:${CONSUL_PORTS.grpc}`,
         `CONSUL_HTTP_TOKEN=${spec.tokenSecret}`,
       ],
-      networksAdvanced: [{ name: placement.networkName }],
       volumes: [{ volumeName: bootstrap.name, containerPath: '/bootstrap' }],
       dependsOn: [...placement.readiness, ...spec.dependsOn],
-    });
+    }, { joins: placement.serverContainer });
     const envoy = spec.startEnvoy ? new Container(scope, 'Envoy', {
       provider: engine.provider,
       name: base,

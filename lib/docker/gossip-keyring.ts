@@ -16,9 +16,9 @@ import { ITerraformDependable } from '../internal/tf';
 export interface KeyringTarget {
   /** Name of the one-shot container. */
   readonly name: string;
-  /** A server's LAN address, and the network to reach it on. */
+  /** A server's LAN address, and its container, in whose network namespace the one-shot runs. */
   readonly serverAddress: string;
-  readonly networkName: string;
+  readonly serverContainer: string;
   readonly image: string;
   readonly managementToken: string;
   /** The key every agent is to use, and only it. */
@@ -62,7 +62,6 @@ export function rotateGossipKey(scope: Construct, engine: StackEngine, target: K
     entrypoint: ['/bin/sh', '-c'],
     command: [keyringScript()],
     env: [...consulCliEnv(target.serverAddress, target.managementToken), `GOSSIP_KEY=${target.gossipKey}`],
-    networksAdvanced: [{ name: target.networkName }],
     dependsOn: target.after,
-  });
+  }, { joins: target.serverContainer });
 }

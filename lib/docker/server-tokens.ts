@@ -15,8 +15,6 @@ export interface AgentTokenTarget {
   readonly containerName: string;
   readonly datacenter: string;
   readonly lanAddress: string;
-  /** The network the one-shot reaches the server on. */
-  readonly networkName: string;
   readonly image: string;
   readonly managementToken: string;
   /** Where the token is created (the primary's ACLs). */
@@ -54,8 +52,7 @@ export function setAgentToken(scope: Construct, engine: StackEngine, server: Age
       `AGENT_TOKEN=${secret.secretId}`,
       ...(replication ? [`REPLICATION_TOKEN=${replication.token}`] : []),
     ],
-    networksAdvanced: [{ name: server.networkName }],
-  });
+  }, { joins: server.containerName });
 }
 
 /** Hands the running agent its agent token (from `$AGENT_TOKEN`), which it persists. */

@@ -162,13 +162,13 @@ export class ConsulServer extends Construct {
       managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
       server: this.container, previousStep: props.upgradeOrder.previous?.ready, up, stabilizationSeconds: props.stabilizationSeconds,
     });
-    if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(props.network.name), after: this.ready });
+    if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(), after: this.ready });
   }
 
-  /** What the one-shots that hand this server its tokens need of it, reaching it on network `networkName`. */
-  public tokenTarget(networkName: string): AgentTokenTarget {
+  /** What the one-shots that hand this server its tokens need of it (they run in its network namespace). */
+  public tokenTarget(): AgentTokenTarget {
     const { datacenter, image, managementToken, globalProvider } = this.props;
-    return { nodeName: this.nodeName, containerName: this.containerName, datacenter, lanAddress: this.lanAddress, networkName, image, managementToken, globalProvider };
+    return { nodeName: this.nodeName, containerName: this.containerName, datacenter, lanAddress: this.lanAddress, image, managementToken, globalProvider };
   }
 
   /** `address:port` other datacenters' servers dial for WAN gossip. */

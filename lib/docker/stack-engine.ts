@@ -187,11 +187,25 @@ export class StackEngine extends Construct implements IFinalizable {
    * A container that runs to completion during apply (registration, tokens,
    * certificates). The docker provider only records `exit_code`, so a
    * postcondition makes a failed step fail the apply instead of passing silently.
+   *
+   * `joins` runs it in a running container's network namespace (a server's)
+   * instead of on a network: Docker then sets up no endpoint, address or DNS
+   * resolver for it, about two thirds of a one-shot's start (0.33 s and 0.3
+   * CPU-seconds on a network, 0.12 s and 0.12 in a namespace, measured on 2
+   * cores). The server's own addresses still reach it, and its LAN too. Only
+   * for one-shots that start once that container's upgrade steps are done (in
+   * the same apply, or a stack applied before): a server that restarts while a
+   * one-shot runs takes the namespace's network with it. Docker records the
+   * container's ID, not its name: changes to the mode are ignored, so a later
+   * server container replaces no one-shot, and one-shots created on a network
+   * (before this option) are kept as they are.
    */
-  public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle' | 'logs' | 'tty'>,
-    options: { readonly showLogs?: boolean; readonly replaceTriggeredBy?: string[] } = {}): Container {
+  public oneShot(scope: Construct, id: string, config: Omit<ContainerConfig, 'provider' | 'attach' | 'mustRun' | 'lifecycle' | 'logs' | 'tty' | 'networkMode'>,
+    options: { readonly showLogs?: boolean; readonly replaceTriggeredBy?: string[]; readonly joins?: string } = {}): Container {
+    if (options.joins !== undefined && config.networksAdvanced !== undefined) throw new Error(`${config.name}: a one-shot joins a container's network namespace or networks, not both`);
     return new Container(scope, id, {
       ...config,
+      ...(options.joins !== undefined ? { networkMode: `container:${options.joins}` } : {}),
       provider: this.provider,
       attach: true,
       mustRun: false,
@@ -205,6 +219,7 @@ export class StackEngine extends Construct implements IFinalizable {
             : `${config.name} exited non-zero: see \`docker logs ${config.name}\`.`,
         }],
         ...(options.replaceTriggeredBy ? { replaceTriggeredBy: options.replaceTriggeredBy } : {}),
+        ...(options.joins !== undefined ? { ignoreChanges: ['network_mode', 'networks_advanced'] } : {}),
       },
     });
   }

@@ -153,11 +153,31 @@ describe('ConsulFederation through mesh gateways', () => {
     const { json } = meshPair();
     for (const path of ['fed/CreateCa', 'fed/dc1/Server0/IssueCertificate', 'fed/dc1/Server0/SetAgentToken', 'fed/dc2/gateway/Replica0/Registration']) {
       const container = resourceAt(json, 'docker_container', path);
+      // Those that run in a server's network namespace ignore the mode Docker records (the server's ID).
+      const joins = container.network_mode?.startsWith('container:');
       expect({ path, attach: container.attach, must_run: container.must_run, lifecycle: container.lifecycle }).toEqual({
         path, attach: true, must_run: false,
-        lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: expect.stringContaining(`${container.name} exited non-zero`) }] },
+        lifecycle: {
+          postcondition: [{ condition: '${self.exit_code == 0}', error_message: expect.stringContaining(`${container.name} exited non-zero`) }],
+          ...(joins ? { ignore_changes: ['network_mode', 'networks_advanced'] } : {}),
+        },
       });
     }
+  });
+
+  test('one-shots that run once their server is ready share its network namespace; steps that restart a server stay on its network', () => {
+    const { json } = meshPair();
+    const containers = resourcesOf(json, 'docker_container');
+    const mode = (path: string) => ({ mode: containers[path].network_mode, networks: containers[path].networks_advanced?.map((n: any) => n.name) });
+    // Docker sets up no endpoint or DNS resolver for these: most of a one-shot's start.
+    for (const dc of ['dc1', 'dc2']) {
+      expect(mode(`fed/${dc}/gateway/Replica0/Registration`)).toEqual({ mode: `container:consul-${dc}-server-0`, networks: undefined });
+      // A server's upgrade step restarts it (consul leave), which would take a shared namespace's network away mid-run.
+      expect(mode(`fed/${dc}/Server0/Upgrade`)).toEqual({ mode: undefined, networks: [`\${${addressOf(json, 'docker_network', `fed/${dc}/Lan`)}.name}`] });
+    }
+    expect(mode('fed/dc1/Server0/SetAgentToken')).toEqual({ mode: 'container:consul-dc1-server-0', networks: undefined });
+    // The registration starts only once the servers' steps are done (in this one-stack layout, by dependency).
+    expect(containers['fed/dc2/gateway/Replica0/Registration'].depends_on).toContain(addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade'));
   });
 
   test('a secondary is up only once policies and tokens have replicated', () => {

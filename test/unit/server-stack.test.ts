@@ -55,7 +55,9 @@ test('the Consul side names the servers\' Docker objects instead of referencing 
   const json = written(app, 'dc1');
   const containers = Object.values<any>(json.resource.docker_container);
   for (const container of containers) {
-    expect(container.networks_advanced.map((n: any) => n.name)).toContain('consul-dc1');
+    // On the datacenter's network, or in a server's network namespace, both by name.
+    expect(container.network_mode === undefined ? container.networks_advanced.map((n: any) => n.name) : [container.network_mode])
+      .toEqual(expect.arrayContaining([expect.stringMatching(/^(consul-dc1|container:consul-dc1-server-[0-2])$/)]));
     // A dependency on the servers' containers would cross stacks: the stack order stands in for it.
     expect(JSON.stringify(container.depends_on ?? [])).not.toMatch(/docker_container\.dc1_Server/);
   }
