@@ -155,11 +155,28 @@ const stackDir = (stack: string) => path.join(repo, 'cdktf.out', 'stacks', stack
 async function adoptLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
   for (const stack of STACKS) {
     const dir = stackDir(stack);
-    const init = spawnSync(env.TERRAFORM_BINARY_NAME ?? 'tofu', ['init', '-input=false', '-no-color'], { cwd: dir, env, encoding: 'utf8' });
-    if (init.status !== 0) throw new Error(`tofu init in ${dir} failed:\n${init.stdout}${init.stderr}`);
+    initStack(dir, env);
     const { adopted } = await adopt(dir, localTools(dir, env));
     if (adopted.length > 0) say(`${stack}: adopting ${adopted.length} objects a killed apply left (imported by this apply): ${adopted.join(', ')}`);
   }
+}
+
+/**
+ * `tofu init` of a stack's working directory. The providers are built on this
+ * machine (npm run tools), so a rebuild (a newer Go) changes their checksums,
+ * and the lock file an earlier run left in cdktf.out then stops init ("doesn't
+ * match any of the checksums previously recorded"): it is replaced, once, by
+ * the checksums of the providers there are now.
+ */
+function initStack(dir: string, env: NodeJS.ProcessEnv): void {
+  const init = () => spawnSync(env.TERRAFORM_BINARY_NAME ?? 'tofu', ['init', '-input=false', '-no-color'], { cwd: dir, env, encoding: 'utf8' });
+  let run = init();
+  if (run.status !== 0 && /doesn't match any of the checksums previously recorded/.test(`${run.stdout}${run.stderr}`.replace(/\s+/g, ' '))) {
+    say(`${path.basename(dir)}: the providers were rebuilt since the last run; their checksums replace those of its lock file`);
+    fs.rmSync(path.join(dir, '.terraform.lock.hcl'));
+    run = init();
+  }
+  if (run.status !== 0) throw new Error(`tofu init in ${dir} failed:\n${run.stdout}${run.stderr}`);
 }
 
 /** State an earlier version of this script left in the repo, in plaintext: its deployment is not this one's to adopt. */
@@ -271,6 +288,8 @@ async function down(): Promise<void> {
   if (own) await startOwnEngine();
   const env = deployEnv(tools, knobs, host, vars);
   forgetOtherBackends();
+  // What up synthesized: its lock files may predate a rebuild of the providers (cdktf's own init would stop there).
+  for (const stack of STACKS) if (fs.existsSync(path.join(stackDir(stack), 'cdk.tf.json'))) initStack(stackDir(stack), env);
   // The Consul side is destroyed through the servers: a server that died since is recreated first (from its
   // volume; the servers' stack reads nothing through Consul), so a teardown never waits on a manual step.
   cdktf(['deploy', STACKS[0], '--auto-approve', '--skip-provider-lock'], env);

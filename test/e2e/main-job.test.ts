@@ -33,10 +33,23 @@ afterAll(async () => {
   if (upRan) await npmRun('down');
 }, 5 * 60_000);
 
+/** A lock file an earlier up left, from before the providers were rebuilt: same versions, other checksums. */
+function staleLockFile(stack: string): string {
+  const dir = path.join(repo, 'cdktf.out', 'stacks', stack);
+  fs.mkdirSync(dir, { recursive: true });
+  const entry = (source: string, version: string) => `provider "${source}" {\n  version     = "${version}"\n  constraints = "${version}"\n  hashes = [\n    "h1:${Buffer.alloc(32, 7).toString('base64')}",\n  ]\n}\n`;
+  fs.writeFileSync(path.join(dir, '.terraform.lock.hcl'), entry('registry.opentofu.org/kreuzwerker/docker', '3.6.2') + entry('registry.opentofu.org/hashicorp/consul', '2.22.1'));
+  return path.join(dir, '.terraform.lock.hcl');
+}
+
 test('npm run up deploys the federated pair and says where each datacenter answers, and which gateway each upstream uses', async () => {
   upRan = true;
+  const stale = staleLockFile('federated-pair-servers');
   const up = await npmRun('up');
   expect({ code: up.code, tail: up.out.slice(-3000) }).toEqual({ code: 0, tail: expect.stringContaining('federated pair up in') });
+  // A lock file of earlier provider builds is replaced, and says so, rather than stopping init.
+  expect(up.out).toContain('federated-pair-servers: the providers were rebuilt since the last run; their checksums replace those of its lock file');
+  expect(fs.readFileSync(stale, 'utf8')).not.toContain(Buffer.alloc(32, 7).toString('base64'));
   expect(up.out).toMatch(/dc1: API http:\/\/127\.0\.0\.1:8500 {2}UI http:\/\/127\.0\.0\.1:8500\/ui {2}\(Consul 1\.14\.11, leader 10\.249\.1\.10:8300\)/);
   expect(up.out).toMatch(/dc2: API http:\/\/127\.0\.0\.1:8501 {2}UI http:\/\/127\.0\.0\.1:8501\/ui {2}\(Consul 1\.14\.11, leader 10\.249\.2\.10:8300\)/);
   expect(up.out).toMatch(/web +dc1 +api +dc2 +local +proxy-defaults MeshGateway/);
