@@ -135,7 +135,7 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
       for (const { name, deployment: stack } of deployment.stacks) {
         const [ms, run] = await timed(() => stack.apply());
         apply[name] = ms;
-        // BENCH_APPLY_LOG=dir keeps each apply's output (what took how long), for a closer look.
+        // BENCH_APPLY_LOG=dir keeps each apply's and destroy's output (what took how long), for a closer look.
         if (process.env.BENCH_APPLY_LOG) fs.writeFileSync(path.join(process.env.BENCH_APPLY_LOG, `apply-${n}-${name}.log`), run.stdout);
       }
       await waitHealthy(engine, n, token);
@@ -144,7 +144,13 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
     const coresBusy = os.cpus().length * (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total);
     const { mib, containers } = await memory(engine);
     const [plan] = await timed(() => deployment.expectNoChanges());
-    const [destroy] = await timed(() => deployment.destroy());
+    // Each stack, the last applied first, as AppDeployment.destroy does, timed and logged apart.
+    const [destroy] = await timed(async () => {
+      for (const { name, deployment: stack } of [...deployment.stacks].reverse()) {
+        const run = await stack.destroy();
+        if (process.env.BENCH_APPLY_LOG) fs.writeFileSync(path.join(process.env.BENCH_APPLY_LOG, `destroy-${n}-${name}.log`), run.stdout);
+      }
+    });
     const left = await deployment.leftovers();
     if (left.length > 0) throw new Error(`N=${n}: destroy left ${left.join(', ')}`);
     return { n, apply, healthy, coresBusy, plan, destroy, memoryMiB: mib, containers };
