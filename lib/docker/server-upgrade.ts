@@ -5,8 +5,8 @@
 // destroy runs before any create in a dependency chain, and
 // create_before_destroy would start a second server on the same data volume
 // and host ports. So a server container keeps the image and configuration it
-// was created with, and runs the Consul binary and configuration of a volume
-// of its own (`bin`). Each server has an upgrade step, a one-shot that
+// was created with, and runs the Consul binary and configuration of a
+// directory of its data volume (`BIN_DIR`). Each server has an upgrade step, a one-shot that
 // Terraform recreates when the server's image or configuration changes, and
 // the steps of a datacenter run one after another (each depends on the
 // previous one). Every step first hands the running server what it takes
@@ -20,13 +20,17 @@
 // primary runs it.
 import { Construct } from 'constructs';
 import { consulCliEnv, pollUntil, StackEngine } from './stack-engine';
-import { CONFIG_DIR, CONSUL_PORTS, LIVE_CONFIG } from '../internal/agent-config';
+import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, LIVE_CONFIG } from '../internal/agent-config';
 import { Container } from '../internal/providers';
 import { replaceTrigger } from '../internal/dependencies';
 import { ITerraformDependable } from '../internal/tf';
 
-/** Where a server's Consul binary and configuration live: the server runs what is here, and its upgrade step replaces it. */
-export const BIN_DIR = '/consul/bin';
+/**
+ * Where a server's Consul binary and configuration live: the server runs what is here, and its upgrade step replaces
+ * it. In the data volume, beside what Consul keeps there (which it does not read): a volume of its own would be one
+ * more object each destroy waits 2 s for (the docker provider's fixed delay), in OpenTofu's 10 parallel slots.
+ */
+export const BIN_DIR = `${DATA_DIR}/cmesh-bin`;
 
 /** `<version> <sha256 of the configuration>` of a server's current start, as its start script records it in BIN_DIR. */
 const RUNNING = `${BIN_DIR}/running`;
@@ -38,6 +42,7 @@ const RUNNING = `${BIN_DIR}/running`;
  */
 export function serverStartScript(): string {
   return [
+    `mkdir -p ${BIN_DIR}`,
     `b=${BIN_DIR}/consul`,
     '[ -x "$b" ] || { cp "$(command -v consul)" "$b.new" && mv "$b.new" "$b"; }',
     `for f in server.json ${LIVE_CONFIG}; do if [ -f ${BIN_DIR}/$f ]; then cp ${BIN_DIR}/$f ${CONFIG_DIR}/$f; fi; done`,
@@ -55,8 +60,8 @@ export interface UpgradeTarget {
   /** The datacenter's image: the version the step brings the server to. */
   readonly image: string;
   readonly managementToken: string;
-  /** The server's `bin` volume. */
-  readonly binVolume: string;
+  /** The server's data volume, which holds BIN_DIR. */
+  readonly dataVolume: string;
   /** How many servers its datacenter has. */
   readonly servers: number;
   /** A secondary's primary, whose servers take a new version first, and how many it has when known (same app). */
@@ -109,12 +114,12 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     // What reads through the server waits on this step, so the step waits until the server is up: a Docker health
     // check would run a process in the server every few seconds for as long as it lives (0.03 of a core each).
     pollUntil(`{ ${server.up.join(' && ')}; }`, `${server.nodeName} did not come up (a leader known${server.up.length > 1 ? ', ACLs replicated' : ''})`, 180, 0.1),
-    'printf \'%s\' "$SERVER_CONFIG" > /upgrade/server.json.new',
+    `printf '%s' "$SERVER_CONFIG" > ${BIN_DIR}/server.json.new`,
     'version=$(consul version | sed -n \'1s/^Consul v//p\')',
-    'target="$version $(sha256sum /upgrade/server.json.new | cut -c1-64)"',
-    'running=$(cat /upgrade/running 2>/dev/null || true)',
+    `target="$version $(sha256sum ${BIN_DIR}/server.json.new | cut -c1-64)"`,
+    `running=$(cat ${BIN_DIR}/running 2>/dev/null || true)`,
     // What the running server takes: a new replication token is set before the old one can be deleted (it is, once every step is done).
-    `live() { printf '%s' "$LIVE_CONFIG" > /upgrade/${LIVE_CONFIG}.new && mv -f /upgrade/${LIVE_CONFIG}.new /upgrade/${LIVE_CONFIG}; `
+    `live() { printf '%s' "$LIVE_CONFIG" > ${BIN_DIR}/${LIVE_CONFIG}.new && mv -f ${BIN_DIR}/${LIVE_CONFIG}.new ${BIN_DIR}/${LIVE_CONFIG}; `
       + `[ -z "$REPLICATION_TOKEN" ] || { ${pollUntil('consul acl set-agent-token replication "$REPLICATION_TOKEN" >/dev/null', `${server.nodeName} did not take its replication token`, 120)}; }; `
       // Autopilot keeps its settings in the Raft state: set there, on every deploy, so a change converges with no restart.
       // Through the leader, so retried while leadership moves (a shrink that removes the leader runs this step).
@@ -122,7 +127,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
         ? `${pollUntil(`consul operator autopilot set-config -server-stabilization-time=${server.stabilizationSeconds}s >/dev/null`, 'autopilot\'s stabilization time could not be set', 120)}; `
         : '')
       + '}',
-    `if [ "$running" = "$target" ]; then rm /upgrade/server.json.new; live; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
+    `if [ "$running" = "$target" ]; then rm ${BIN_DIR}/server.json.new; live; echo "${server.nodeName} runs Consul $version and its configuration"; exit 0; fi`,
     'was=$(echo "$running" | cut -d" " -f1)',
     // Before anything is touched: what Consul's upgrade instructions allow.
     'set -- $(echo "$was $version" | tr \'.\' \' \')',
@@ -132,7 +137,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
       + ` echo "${scope.node.path}: ${server.nodeName} runs Consul $was, and the image is Consul $version, $(($5 - $2)) minor versions ahead: Consul upgrades at most two at a time. Nothing was changed. Deploy an image of Consul $1.$(($2 + 2)).x first, then $version." >&2; exit 1; fi`,
     'live',
     // Installed, but not run until the server restarts.
-    'cp /bin/consul /upgrade/consul.new && mv -f /upgrade/consul.new /upgrade/consul && mv -f /upgrade/server.json.new /upgrade/server.json',
+    `cp /bin/consul ${BIN_DIR}/consul.new && mv -f ${BIN_DIR}/consul.new ${BIN_DIR}/consul && mv -f ${BIN_DIR}/server.json.new ${BIN_DIR}/server.json`,
     ...(server.primary !== undefined ? [
       `primary() { h=$(${health(`?dc=${server.primary.datacenter}`)}); ${allHealthy(server.primary.servers)} && ! echo "$h" | grep -v '"Version":"'"$version"'"' | grep -q '"Name"'; }`,
       `if [ "$was" != "$version" ]; then ${pollUntil('primary', `the servers of primary ${server.primary.datacenter} did not all run Consul $version`, 1800)}; fi`,
@@ -142,7 +147,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     `echo "${server.nodeName}: Consul $was -> $version$([ "$was" = "$version" ] && echo ", configuration changed")"`,
     'consul leave',
     // Back: restarted on what was installed, healthy, a voter, and the datacenter healthy again.
-    `back() { [ "$(cat /upgrade/running)" = "$target" ] && h=$(${health('')}) && ${allHealthy(server.servers)}`
+    `back() { [ "$(cat ${BIN_DIR}/running)" = "$target" ] && h=$(${health('')}) && ${allHealthy(server.servers)}`
       + ` && echo "$h" | grep '"Name":"${server.nodeName}"' | grep '"Version":"'"$version"'"' | grep -q '"Healthy":true,"Voter":true'; }`,
     pollUntil('back', `${server.nodeName} did not come back healthy on Consul $version`, 300),
   ].join('\n');
@@ -153,7 +158,7 @@ export function upgradeStep(scope: Construct, engine: StackEngine, server: Upgra
     entrypoint: ['/bin/sh', '-c'],
     command: [script],
     env,
-    volumes: [{ volumeName: server.binVolume, containerPath: '/upgrade' }],
+    volumes: [{ volumeName: server.dataVolume, containerPath: DATA_DIR }],
     networksAdvanced: [{ name: server.networkName }],
     dependsOn: [server.server, ...(server.previousStep ? [server.previousStep] : [])],
   }, { showLogs: true, replaceTriggeredBy: [replaceTrigger(server.server)] });

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { CertificateAuthority, issueServerCertificate } from './certificates';
 import { AgentTokenTarget, setAgentToken } from './server-tokens';
-import { BIN_DIR, serverStartScript, UpgradeStep, upgradeStep } from './server-upgrade';
+import { serverStartScript, UpgradeStep, upgradeStep } from './server-upgrade';
 import { AddressPool, StackEngine } from './stack-engine';
 import { CONFIG_DIR, CONSUL_PORTS, DATA_DIR, heldReplicationToken, LIVE_CONFIG, renderLiveConfig, renderServerConfig, ServerConfigInput, TLS_DIR } from '../internal/agent-config';
 import { dependsOnAll } from '../internal/dependencies';
@@ -100,10 +100,9 @@ export class ConsulServer extends Construct {
     const { engine } = props;
     const base = `${props.prefix}-${this.nodeName}`;
     this.containerName = base;
+    // Also holds the Consul binary the server runs (server-upgrade.ts, BIN_DIR): replaced by its upgrade step, not by replacing the container.
     const data = new Volume(this, 'Data', { provider: engine.provider, name: `${base}-data` });
-    // The Consul binary the server runs: replaced by its upgrade step, not by replacing the container.
-    const bin = new Volume(this, 'Bin', { provider: engine.provider, name: `${base}-bin` });
-    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }, { volumeName: bin.name, containerPath: BIN_DIR }];
+    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }];
     const dependsOn: ITerraformDependable[] = [];
     if (props.ca) {
       const tls = issueServerCertificate(this, engine, {
@@ -159,7 +158,7 @@ export class ConsulServer extends Construct {
     });
     this.step = upgradeStep(this, engine, {
       nodeName: this.nodeName, containerName: base, lanAddress: this.lanAddress, networkName: props.network.name, image: props.image,
-      managementToken: props.managementToken, binVolume: bin.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
+      managementToken: props.managementToken, dataVolume: data.name, servers: props.upgradeOrder.servers, primary: props.upgradeOrder.primary,
       server: this.container, previousStep: props.upgradeOrder.previous?.ready, up, stabilizationSeconds: props.stabilizationSeconds,
     });
     if (!props.agentTokenElsewhere) setAgentToken(this, engine, { ...this.tokenTarget(), after: this.ready });

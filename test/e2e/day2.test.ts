@@ -17,6 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { ConsulFederation, MeshGatewayMode, ProxyDefaults } from '../../lib';
+import { BIN_DIR } from '../../lib/docker/server-upgrade';
 import { ChangeRun, poolsOnlyOn, startedAt, tokenOf } from '../support/changes';
 import { AppDeployment } from '../support/docker-deployment';
 import { DockerEngine, ensureConsulImage, startDockerEngine } from '../support/docker-engine';
@@ -234,7 +235,7 @@ async function resize(dc: Dc, before: number, after: number, leaderRemoved = fal
   // What the next start takes, as the steps installed it: every other server now there, and the new count.
   for (const d of ['dc1', 'dc2'] as Dc[]) {
     for (const [i, address] of addresses(d, during[d]).entries()) {
-      const live = JSON.parse(await engine.mustDocker(['exec', `consul-${d}-server-${i}`, 'cat', '/consul/bin/live.json']));
+      const live = JSON.parse(await engine.mustDocker(['exec', `consul-${d}-server-${i}`, 'cat', `${BIN_DIR}/live.json`]));
       expect([d, i, live.bootstrap_expect, live.retry_join]).toEqual([d, i, size[d], addresses(d, size[d]).filter((a) => a !== address)]);
     }
   }

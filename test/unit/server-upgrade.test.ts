@@ -20,13 +20,15 @@ function federation() {
   return synthJson(stack);
 }
 
-test('a server runs the binary and configuration of its bin volume, and neither a new image nor a new configuration replaces it', () => {
+test('a server runs the binary and configuration in its data volume, and neither a new image nor a new configuration replaces it', () => {
   const json = federation();
   const server = resourceAt(json, 'docker_container', 'fed/dc1/Server1/Container');
   expect(server.entrypoint).toEqual(['/bin/sh', '-c']);
-  expect(server.command[0]).toContain('for f in server.json live.json; do if [ -f /consul/bin/$f ]; then cp /consul/bin/$f /consul/config/$f; fi; done');
+  expect(server.command[0]).toContain('mkdir -p /consul/data/cmesh-bin; b=/consul/data/cmesh-bin/consul;');
+  expect(server.command[0]).toContain('for f in server.json live.json; do if [ -f /consul/data/cmesh-bin/$f ]; then cp /consul/data/cmesh-bin/$f /consul/config/$f; fi; done');
   expect(server.command[0]).toContain('exec "$b" agent -config-dir=/consul/config');
-  expect(server.volumes).toContainEqual({ container_path: '/consul/bin', volume_name: `\${${addressOf(json, 'docker_volume', 'fed/dc1/Server1/Bin')}.name}` });
+  // One volume: a second (the binary's own, before) is one more object each destroy waits 2 s for.
+  expect(server.volumes).toEqual([{ container_path: '/consul/data', volume_name: `\${${addressOf(json, 'docker_volume', 'fed/dc1/Server1/Data')}.name}` }]);
   expect(server.lifecycle.ignore_changes).toEqual(['image', 'upload']);
 });
 
@@ -38,7 +40,7 @@ test('each server has an upgrade step of the datacenter\'s image and the server\
     expect(step).toMatchObject({
       name: `consul-${dc}-server-${i}-upgrade`,
       image: server.image,
-      volumes: [{ container_path: '/upgrade', volume_name: `\${${addressOf(json, 'docker_volume', `fed/${dc}/Server${i}/Bin`)}.name}` }],
+      volumes: [{ container_path: '/consul/data', volume_name: `\${${addressOf(json, 'docker_volume', `fed/${dc}/Server${i}/Data`)}.name}` }],
       depends_on: [addressOf(json, 'docker_container', `fed/${dc}/Server${i}/Container`),
         ...(i > 0 ? [addressOf(json, 'docker_container', `fed/${dc}/Server${i - 1}/Upgrade`)] : [])],
       attach: true, logs: true, tty: true,
@@ -118,7 +120,7 @@ case "$*" in *:8500/v1/status/leader*) ${serverUp ? 'echo \'"10.249.1.10:8300"\'
       + (failOnce ? `case "$*" in "${failOnce}"*) [ -f ${dir}/failed ] || { : > ${dir}/failed; exit 1; } ;; esac\n` : ''), { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'running'), `${running}\n`);
     // The volume's path, and one try at each wait.
-    const local = stepScript.replace(/\/upgrade\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, `n -ge ${failOnce ? 2 : 1}`);
+    const local = stepScript.replace(/\/consul\/data\/cmesh-bin\//g, `${dir}/`).replace('cp /bin/consul', `cp ${dir}/bin/consul`).replace(/n -ge \d+/g, `n -ge ${failOnce ? 2 : 1}`);
     const r = spawnSync('/bin/sh', ['-c', local], { encoding: 'utf8', env: { PATH: path.join(dir, 'bin'), SERVER_CONFIG: config, LIVE_CONFIG: live, REPLICATION_TOKEN: replicationToken } });
     const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : undefined);
     const installed = { binary: fs.existsSync(path.join(dir, 'consul')), config: read('server.json') };
