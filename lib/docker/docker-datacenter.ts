@@ -184,7 +184,9 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
     claimProviderAlias(this, 'Rename one: Docker datacenters of a stack need distinct names (their containers and networks are named after them).');
     // A secondary of another stack writes its global state (its servers' tokens) through the primary's API.
     const primaryApi = props.join?.primaryApiAddress ?? this.link.primary?._apiAddress;
-    this._connect(api, primaryApi !== undefined ? { ...api, address: primaryApi } : api);
+    // In a federation the primary's provider, where it serves as is (DatacenterBase._connect).
+    const primary = this.link.primary instanceof DatacenterBase ? this.link.primary : undefined;
+    this._connect(api, primaryApi !== undefined ? { ...api, address: primaryApi } : api, primary);
 
     const wanAddress = this.link.wanGossip && this.hostAddress === undefined ? this.serverEngine.wanServerBlock(this) : undefined;
     for (let index = 0; index < this.serverCount; index++) {

@@ -25,7 +25,7 @@ describe('ProxyDefaults', () => {
     const { stack, fed } = setup();
     new ProxyDefaults(stack, 'pd', { datacenter: fed.datacenter('dc2') });
     const entry = resourceAt(synthJson(stack), 'consul_config_entry', 'pd/Resource');
-    expect(entry.provider).toBe('consul.dc2-global');
+    expect(entry.provider).toBe('consul.dc1');
     expect(JSON.parse(entry.config_json)).toEqual({ TransparentProxy: {}, MeshGateway: { Mode: '' }, Expose: {}, AccessLogs: {} });
   });
 });

@@ -225,7 +225,7 @@ describe('Docker engines', () => {
       expect(config.tls.internal_rpc).toEqual({ verify_incoming: true, verify_server_hostname: true });
       expect(config.ports.https).toBe(8501);
     }
-    expect(json.provider.consul.map((p: any) => p.scheme)).toEqual(['https', 'https', 'https']);
+    expect(json.provider.consul.map((p: any) => p.scheme)).toEqual(['https', 'https']);
     expect(Object.keys(resourcesOf(json, 'docker_container')).filter((p) => p.endsWith('IssueCertificate'))).toEqual(['fed/dc1/Server0/IssueCertificate', 'fed/dc2/Server0/IssueCertificate']);
   });
 });
@@ -250,8 +250,9 @@ describe('one stack across hosts', () => {
     const dc2 = resourceAt(json, 'docker_container', 'fed/dc2/Server0/Container');
     expect(dc2.provider).toBe('docker.b');
     expect(uploadedConfig(dc2)).toMatchObject({ retry_join_wan: ['192.0.2.1:8302'], advertise_addr_wan: '192.0.2.2' });
-    // dc2's global provider writes at the primary's host address.
-    expect(json.provider.consul.map((p: any) => p.address)).toEqual(['192.0.2.1:8500', '192.0.2.2:8501', '192.0.2.1:8500']);
+    // dc2's global state is written at the primary's host address, through the primary's provider.
+    expect(json.provider.consul.map((p: any) => p.address)).toEqual(['192.0.2.1:8500', '192.0.2.2:8501']);
+    expect(resourceAt(json, 'consul_acl_token', 'fed/dc2/Server0/AgentToken').provider).toBe('consul.dc1');
     expect(Object.values(resourcesOf(json, 'docker_network')).map((n) => n.name)).toEqual(['consul-dc1', 'consul-dc2']);
   });
 

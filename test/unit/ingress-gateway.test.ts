@@ -48,9 +48,9 @@ describe('IngressGateway', () => {
     const json = synthJson(stack);
     expect(gw.rules).toBe(INGRESS_RULES);
     expect(resourceAt(json, 'consul_acl_policy', 'ingress/Acl/Policy')).toMatchObject({
-      name: 'ingress-gateway-dc2', rules: INGRESS_RULES, datacenters: ['dc2'], provider: 'consul.dc2-global',
+      name: 'ingress-gateway-dc2', rules: INGRESS_RULES, datacenters: ['dc2'], provider: 'consul.dc1',
     });
-    expect(entryOf(json).provider).toBe('consul.dc2-global');
+    expect(entryOf(json).provider).toBe('consul.dc1');
   });
 
   test('addListener() and listener.addService() after construction land in the entry, and return what they created', () => {

@@ -180,7 +180,7 @@ describe('a ConsulFederation with serverStack', () => {
     // Entries are replicated to every secondary: through the primary they wait for both hand-overs, through dc2 for dc3's and its own.
     expect(json.resource.consul_config_entry['proxy-defaults_dc1_global'].depends_on).toEqual([dc2, dc3]);
     const api = json.resource.consul_config_entry['service-defaults_dc1_api'];
-    expect(api.provider).toBe('consul.dc2-global');
+    expect(api.provider).toBe('consul.dc1');
     expect(api.depends_on).toEqual([dc2, dc3]);
     // The old replication token goes once every secondary holds the new one.
     expect(byPrefix('docker_container', 'fed_RetireTokens').depends_on).toEqual([dc2, dc3]);

@@ -67,7 +67,7 @@ describe('ServiceIntentions', () => {
     const json = synthJson(stack);
     // Written in a secondary, config entries go to the primary.
     expect(resourceAt(json, 'consul_config_entry', 'api')).toMatchObject({
-      provider: 'consul.dc2-global', depends_on: [addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade')],
+      provider: 'consul.dc1', depends_on: [addressOf(json, 'docker_container', 'fed/dc2/Server0/Upgrade')],
     });
     expect(bodyOf(json, 'api')).toEqual({ Sources: [{ Name: 'web', Action: 'allow', Precedence: 9, Type: 'consul' }] });
   });

@@ -58,7 +58,7 @@ describe('TerminatingGateway', () => {
     const json = synthJson(stack);
     expect(gw.rules).toBe(rules('billing', 'ledger'));
     expect(resourceAt(json, 'consul_acl_policy', 'egress/Acl/Policy')).toMatchObject({
-      name: 'terminating-gateway-dc2', rules: rules('billing', 'ledger'), datacenters: ['dc2'], provider: 'consul.dc2-global',
+      name: 'terminating-gateway-dc2', rules: rules('billing', 'ledger'), datacenters: ['dc2'], provider: 'consul.dc1',
     });
     expect(JSON.parse(resourceAt(json, 'consul_config_entry', 'egress').config_json)).toEqual({ Services: [{ Name: 'billing' }, { Name: 'ledger' }] });
   });
