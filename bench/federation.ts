@@ -144,13 +144,10 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
     const coresBusy = os.cpus().length * (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total);
     const { mib, containers } = await memory(engine);
     const [plan] = await timed(() => deployment.expectNoChanges());
-    // Each stack, the last applied first, as AppDeployment.destroy does, timed and logged apart.
-    const [destroy] = await timed(async () => {
-      for (const { name, deployment: stack } of [...deployment.stacks].reverse()) {
-        const run = await stack.destroy();
-        if (process.env.BENCH_APPLY_LOG) fs.writeFileSync(path.join(process.env.BENCH_APPLY_LOG, `destroy-${n}-${name}.log`), run.stdout);
-      }
-    });
+    const [destroy, runs] = await timed(() => deployment.destroy());
+    if (process.env.BENCH_APPLY_LOG) {
+      deployment.stacks.forEach(({ name }, i) => fs.writeFileSync(path.join(process.env.BENCH_APPLY_LOG!, `destroy-${n}-${name}.log`), runs[i].stdout));
+    }
     const left = await deployment.leftovers();
     if (left.length > 0) throw new Error(`N=${n}: destroy left ${left.join(', ')}`);
     return { n, apply, healthy, coresBusy, plan, destroy, memoryMiB: mib, containers };

@@ -124,9 +124,11 @@ export class AppDeployment {
     for (const { deployment } of this.stacks) await deployment.expectNoChanges();
   }
 
-  /** Destroys every stack, the last applied first. */
-  public async destroy(): Promise<void> {
-    for (const { deployment } of [...this.stacks].reverse()) await deployment.destroy();
+  /** Destroys every stack, the last applied first; each one's output at its place in `stacks`. */
+  public async destroy(): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    for (let i = this.stacks.length - 1; i >= 0; i--) results[i] = await this.stacks[i].deployment.destroy();
+    return results;
   }
 
   /** Every stack's state in one map (addresses do not collide: logical ids carry the construct path). */
