@@ -1,7 +1,8 @@
 // A realistic mesh at scale, deployed for real: N services (service-defaults in
 // mixed modes and protocols, an intention each, a resolver per ten services,
-// exports; test/support/scale-mesh.ts) on one Consul 1.14.11 server on
-// loopback, by real OpenTofu, two ways in one run, alternating:
+// exports; test/support/scale-mesh.ts) on Consul 1.14.11 servers on loopback
+// (one for each way, started alike), by real OpenTofu, two ways in one run,
+// each step taken by both back to back, alternating which goes first:
 //   library  the library's stack (ExistingDatacenter and the typed entries);
 //   raw      the same consul_config_entry resources as raw provider constructs
 //            at the stack's top, with the same depends_on edges.
@@ -59,11 +60,11 @@ function libraryStack(services: number, address: string): Json {
  * consul_config_entry per entry with the same kind, name and body, and (unless
  * `edges` is false) the same depends_on.
  */
-function rawStack(library: Json, edges: boolean): Json {
+function rawStack(library: Json, edges: boolean, address: string): Json {
   const stack = new TerraformStack(Testing.app(), 'raw');
   const token = new TerraformVariable(stack, 'token', { type: 'string', sensitive: true });
   const [providerConfig] = library.provider.consul;
-  const provider = new ConsulProvider(stack, 'consul', { address: providerConfig.address, datacenter: providerConfig.datacenter, token: token.stringValue });
+  const provider = new ConsulProvider(stack, 'consul', { address, datacenter: providerConfig.datacenter, token: token.stringValue });
   const entries = Object.entries<Json>(library.resource.consul_config_entry);
   const byAddress = new Map<string, ConfigEntry>();
   for (const [id, entry] of entries) {
@@ -105,7 +106,7 @@ async function expectEntries(cluster: ConsulCluster, services: number, variant: 
 
 /** Applies the raw entries without edges once: how many writes Consul refuses, and what is left. */
 async function unordered(cluster: ConsulCluster, library: Json, services: number): Promise<void> {
-  const ws = new TerraformWorkspace(rawStack(library, false), { vars: { token: cluster.managementToken }, prefix: 'bench-entries-unordered-' });
+  const ws = new TerraformWorkspace(rawStack(library, false, cluster.dc1.httpAddr), { vars: { token: cluster.managementToken }, prefix: 'bench-entries-unordered-' });
   try {
     await ws.init();
     const applied = await ws.run(['apply', '-auto-approve', '-input=false', '-no-color']);
@@ -125,44 +126,58 @@ async function unordered(cluster: ConsulCluster, library: Json, services: number
   }
 }
 
-async function measure(cluster: ConsulCluster, services: number, rounds: number, plans: number): Promise<Record<string, Record<Step, number[]>>> {
-  const library = libraryStack(services, cluster.dc1.httpAddr);
-  const stacks: Record<string, Json> = { library, raw: rawStack(library, true) };
+/** A variant's stack and the Consul server it deploys to. */
+interface Target { readonly stack: Json; readonly cluster: ConsulCluster }
+
+async function measure(clusters: Record<'library' | 'raw', ConsulCluster>, services: number, rounds: number, plans: number): Promise<Record<string, Record<Step, number[]>>> {
+  const library = libraryStack(services, clusters.library.dc1.httpAddr);
+  const targets: Record<string, Target> = {
+    library: { stack: library, cluster: clusters.library },
+    raw: { stack: rawStack(library, true, clusters.raw.dc1.httpAddr), cluster: clusters.raw },
+  };
   // What the ratio compares: the same resources, bodies and edges; only the provider (aliased in the library) differs.
   const entries = (stack: Json) => JSON.stringify(Object.entries<Json>(stack.resource.consul_config_entry)
     .map(([id, e]) => [id, e.kind, e.name, e.config_json, e.depends_on ?? []]));
-  if (entries(library) !== entries(stacks.raw) || Object.keys(library.resource).length !== 1) {
+  if (entries(library) !== entries(targets.raw.stack) || Object.keys(library.resource).length !== 1) {
     throw new Error('the raw stack does not hold the same consul_config_entry resources as the library\'s, or the library\'s holds more');
   }
   const results: Record<string, Record<Step, number[]>> = {};
   const workspaces: Record<string, TerraformWorkspace> = {};
-  for (const variant of Object.keys(stacks)) {
+  for (const [variant, { stack, cluster }] of Object.entries(targets)) {
     results[variant] = { 'apply': [], 're-apply': [], 'plan': [], 'plan -refresh=false': [], 'destroy': [] };
-    workspaces[variant] = new TerraformWorkspace(stacks[variant], { vars: { token: cluster.managementToken }, prefix: `bench-entries-${variant}-` });
+    workspaces[variant] = new TerraformWorkspace(stack, { vars: { token: cluster.managementToken }, prefix: `bench-entries-${variant}-` });
     await workspaces[variant].init();
   }
   try {
     for (let round = 0; round < rounds; round++) {
-      // Alternate which goes first, so neither always meets a fresher server.
+      // Each step is taken by both variants back to back, alternating which goes first each round, so a
+      // machine that speeds up or slows down over a round's minutes weighs on both alike. Each variant has a
+      // server of its own, so both stay deployed through the steps that change nothing.
       const order = round % 2 === 0 ? ['library', 'raw'] : ['raw', 'library'];
-      for (const variant of order) {
-        const ws = workspaces[variant];
-        const r = results[variant];
-        r.apply.push(await time(() => ws.apply()));
-        await expectEntries(cluster, services, variant);
-        r['re-apply'].push(await time(async () => {
-          const again = await ws.apply();
-          if (!again.stdout.includes('0 added, 0 changed, 0 destroyed')) throw new Error(`${variant}: the second apply changed something`);
-        }));
-        // Plans change nothing, so each round takes several (a steadier median); without refresh, a plan reads nothing
-        // from Consul: OpenTofu's own share.
-        for (let p = 0; p < plans; p++) {
-          r.plan.push(await time(() => ws.expectNoChanges()));
-          r['plan -refresh=false'].push(await time(() => ws.expectNoChanges(['-refresh=false'])));
-        }
-        r.destroy.push(await time(() => ws.destroy()));
-        const left = (await entriesOf(cluster, 'service-defaults')).length;
+      const step = async (name: Step, fn: (ws: TerraformWorkspace, variant: string) => Promise<unknown>) => {
+        for (const variant of order) results[variant][name].push(await time(() => fn(workspaces[variant], variant)));
+      };
+      await step('apply', async (ws, variant) => {
+        await ws.apply();
+        await expectEntries(targets[variant].cluster, services, variant);
+      });
+      await step('re-apply', async (ws, variant) => {
+        const again = await ws.apply();
+        if (!again.stdout.includes('0 added, 0 changed, 0 destroyed')) throw new Error(`${variant}: the second apply changed something`);
+      });
+      // Plans change nothing, so each round takes several (a steadier median); without refresh, a plan reads nothing
+      // from Consul: OpenTofu's own share.
+      for (let p = 0; p < plans; p++) {
+        await step('plan', (ws) => ws.expectNoChanges());
+        await step('plan -refresh=false', (ws) => ws.expectNoChanges(['-refresh=false']));
+      }
+      await step('destroy', async (ws, variant) => {
+        await ws.destroy();
+        const left = (await entriesOf(targets[variant].cluster, 'service-defaults')).length;
         if (left !== 0) throw new Error(`${variant}: destroy left ${left} service-defaults`);
+      });
+      for (const variant of order) {
+        const r = results[variant];
         console.log(`  ${services} services, round ${round + 1}, ${variant}: ${STEPS.map((s) => `${s} ${r[s].slice(-(s.startsWith('plan') ? plans : 1)).map(secs).join('/')}`).join(', ')}`);
       }
     }
@@ -197,17 +212,18 @@ async function main(): Promise<void> {
   const synthSize = Number(arg('synth', '10000'));
   const plans = Number(arg('plans', '1'));
   const consulBin = requireTool('consul');
-  const cluster = await ConsulCluster.start({ consulBin, secondary: false });
+  // One server for each variant, started alike.
+  const clusters = { library: await ConsulCluster.start({ consulBin, secondary: false }), raw: await ConsulCluster.start({ consulBin, secondary: false }) };
   const all: Record<number, Record<string, Record<Step, number[]>>> = {};
   try {
-    await cluster.waitForLeaders();
-    if (process.argv.includes('--unordered')) await unordered(cluster, libraryStack(sizes[0], cluster.dc1.httpAddr), sizes[0]);
-    for (const [i, services] of sizes.entries()) all[services] = await measure(cluster, services, rounds(i), plans);
+    for (const cluster of Object.values(clusters)) await cluster.waitForLeaders();
+    if (process.argv.includes('--unordered')) await unordered(clusters.raw, libraryStack(sizes[0], clusters.raw.dc1.httpAddr), sizes[0]);
+    for (const [i, services] of sizes.entries()) all[services] = await measure(clusters, services, rounds(i), plans);
   } finally {
-    await cluster.stop();
+    for (const cluster of Object.values(clusters)) await cluster.stop();
   }
 
-  console.log(`\nConsul ${toolVersion('consul')}, one server on loopback; OpenTofu ${toolVersion('terraform')}; medians of the rounds`);
+  console.log(`\nConsul ${toolVersion('consul')}, one server on loopback for each variant; OpenTofu ${toolVersion('terraform')}; medians of the rounds`);
   console.log(`plans: ${plans} a round, the median of all`);
   console.log('| services | entries | rounds | step | library | raw | library/raw |');
   console.log('|---|---|---|---|---|---|---|');
