@@ -122,6 +122,16 @@ async function memory(engine: DockerEngine): Promise<{ mib: number; containers: 
   return { mib, containers: lines.length };
 }
 
+/** The last lines of every container that exited non-zero. */
+async function printFailedContainers(engine: DockerEngine): Promise<void> {
+  const exited = (await engine.mustDocker(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}'])).split('\n');
+  for (const line of exited.filter((l) => /Exited \([1-9]/.test(l))) {
+    const name = line.split(' ')[0];
+    const logs = await engine.docker(['logs', '--tail', '15', name]);
+    process.stderr.write(`--- ${line}\n${logs.stdout}${logs.stderr}\n`);
+  }
+}
+
 async function sample(engine: DockerEngine, image: string, n: number): Promise<Sample> {
   const token = randomUUID();
   const vars = { fed_management_token: token, fed_gossip_key: randomBytes(32).toString('base64') };
@@ -152,6 +162,8 @@ async function sample(engine: DockerEngine, image: string, n: number): Promise<S
     if (left.length > 0) throw new Error(`N=${n}: destroy left ${left.join(', ')}`);
     return { n, apply, healthy, coresBusy, plan, destroy, memoryMiB: mib, containers };
   } catch (e) {
+    // The engine goes with the run: what the failed one-shots said is printed before the teardown.
+    await printFailedContainers(engine).catch(() => undefined);
     await deployment.destroy().catch(() => undefined);
     throw e;
   } finally {

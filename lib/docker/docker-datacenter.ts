@@ -271,7 +271,8 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
       image: this.image,
       serverAddress: this.servers[0].lanAddress,
       serverContainer: this.servers[0].containerName,
-      readiness: this.readiness,
+      // A registration reads the gateway's policy in this datacenter: a secondary's once it replicates (see `readiness`).
+      readiness: this._replicating,
       meshGatewayFederation: this.link.meshGatewayFederation,
       hostAddress: this.hostAddress,
       // The gRPC TLS port, which Consul prefers for peering: published on the host address, or on the shared network (joined if need be).
@@ -286,11 +287,14 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * The one-shots Terraform waits on (the servers' upgrade steps: each waits
    * until its server knows a leader and, where it applies, replicates ACLs).
    * None when the servers are in a stack of their own, which is applied, its
-   * servers up, first: ACLs, tokens and gateways need no more. A secondary
-   * whose replication has not begun resolves tokens in the primary, and a
-   * gateway's registration retries a token not replicated yet. Config
-   * entries also wait until every secondary replicates with its token, and
-   * a peering until its own datacenter does (its Connect CA needs the token).
+   * servers up, first: ACL policies and tokens, written in the primary,
+   * need no more. A secondary's gateway registrations wait for its
+   * hand-over (`_replicating`): until the secondary replicates policies, it
+   * asks the primary for a token's policies, and the primary leaves out
+   * those scoped to other datacenters, as a gateway's is (to its own), so
+   * the token has no rights there yet. Config entries also wait until every
+   * secondary replicates with its token, and a peering until its own
+   * datacenter does (its Connect CA needs the token).
    */
   public get readiness(): ITerraformDependable[] {
     return this.serversElsewhere ? [] : this._serverSteps;
@@ -309,8 +313,9 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * Makes config entries written through this datacenter wait on `items`
    * too: in a federation whose servers are in a stack of their own, the
    * other secondaries' hand-overs (an entry written before a secondary's
-   * replicator holds its token reaches it only with the next change). ACLs,
-   * tokens and gateways need not wait (see `readiness`).
+   * replicator holds its token reaches it only with the next change). ACL
+   * policies and tokens need not wait; gateways wait for their own
+   * datacenter's only (see `readiness`).
    * @internal
    */
   public _entriesWaitAlsoFor(items: ITerraformDependable[]): void {

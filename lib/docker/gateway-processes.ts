@@ -31,7 +31,7 @@ export interface DockerPlacement {
   readonly serverAddress: string;
   /** That server's container: registrations run in its network namespace, once it is ready. */
   readonly serverContainer: string;
-  /** The servers' containers: registration waits for them (none when they are in a stack applied before). */
+  /** What registration waits for: the servers' steps, or in a stack applied after them, a secondary's replication hand-over. */
   readonly readiness: ITerraformDependable[];
   /** Servers federate through mesh gateways: mesh gateways expose them. */
   readonly meshGatewayFederation: boolean;

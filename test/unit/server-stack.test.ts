@@ -158,7 +158,7 @@ describe('a ConsulFederation with serverStack', () => {
     expect(site.resource.consul_acl_policy.fed_ReplicationPolicy_3FB04556.depends_on).toBeUndefined();
   });
 
-  test('gateways wait for no hand-over; an entry written through any datacenter waits for every other secondary\'s; the old replication token for all', () => {
+  test('a secondary\'s gateway registration waits for its own hand-over, its policy and token for none; an entry written through any datacenter waits for every other secondary\'s; the old replication token for all', () => {
     const app = Testing.app();
     const servers = new TerraformStack(app, 'pair-servers');
     const site = new TerraformStack(app, 'pair');
@@ -172,11 +172,15 @@ describe('a ConsulFederation with serverStack', () => {
     const id = (prefix: string) => `docker_container.${containers.find(([k]) => k.startsWith(prefix))![0]}`;
     const [dc2, dc3] = [id('fed_dc2_Server0_Tokens'), id('fed_dc3_Server0_Tokens')];
     const byPrefix = (type: string, prefix: string) => Object.entries<any>(json.resource[type]).find(([k]) => k.startsWith(prefix))![1];
-    // A gateway's policy, token and registration: a secondary that does not replicate yet resolves tokens in the primary.
+    // A gateway's policy and token are written in the primary. Its registration reads the policy in its own datacenter:
+    // a secondary that does not replicate policies yet asks the primary, which leaves out a policy scoped to another
+    // datacenter (found at 16 datacenters: registrations refused until the hand-over, which they kept from its slot).
+    const waits = (dc: string) => byPrefix('docker_container', `fed_${dc}_gateway_Replica0_Registration`).depends_on.filter((d: string) => d.startsWith('docker_container.'));
     for (const dc of ['dc1', 'dc2', 'dc3']) {
+      expect(byPrefix('consul_acl_policy', `fed_${dc}_gateway_Acl_Policy`).datacenters).toEqual([dc]);
       expect(byPrefix('consul_acl_policy', `fed_${dc}_gateway_Acl_Policy`).depends_on).toBeUndefined();
-      expect(byPrefix('docker_container', `fed_${dc}_gateway_Replica0_Registration`).depends_on.filter((d: string) => d.startsWith('docker_container.'))).toEqual([]);
     }
+    expect([waits('dc1'), waits('dc2'), waits('dc3')]).toEqual([[], [dc2], [dc3]]);
     // Entries are replicated to every secondary: through the primary they wait for both hand-overs, through dc2 for dc3's and its own.
     expect(json.resource.consul_config_entry['proxy-defaults_dc1_global'].depends_on).toEqual([dc2, dc3]);
     const api = json.resource.consul_config_entry['service-defaults_dc1_api'];
