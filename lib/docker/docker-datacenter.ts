@@ -289,12 +289,13 @@ export class DockerDatacenter extends DatacenterBase implements FederationPrimar
    * None when the servers are in a stack of their own, which is applied, its
    * servers up, first: ACL policies and tokens, written in the primary,
    * need no more. A secondary's gateway registrations wait for its
-   * hand-over (`_replicating`): until the secondary replicates policies, it
-   * asks the primary for a token's policies, and the primary leaves out
-   * those scoped to other datacenters, as a gateway's is (to its own), so
-   * the token has no rights there yet. Config entries also wait until every
-   * secondary replicates with its token, and a peering until its own
-   * datacenter does (its Connect CA needs the token).
+   * hand-over (the one-shot giving its servers the replication token):
+   * until the secondary replicates policies, it asks the primary for a
+   * token's policies, and the primary leaves out those scoped to other
+   * datacenters, as a gateway's is (to its own), so the token has no
+   * rights there yet. Config entries also wait until every secondary
+   * replicates with its token, and a peering until its own datacenter does
+   * (its Connect CA needs the token).
    */
   public get readiness(): ITerraformDependable[] {
     return this.serversElsewhere ? [] : this._serverSteps;
