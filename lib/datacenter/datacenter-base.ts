@@ -153,7 +153,11 @@ export abstract class DatacenterBase extends Construct implements IDatacenter {
   }
 }
 
-/** Whether two provider configurations address the same API the same way (token and CA included). */
+/**
+ * Whether two provider configurations address the same API the same way:
+ * every field of either, so one added to DatacenterApi is compared too.
+ */
 function sameApi(a: DatacenterApi, b: DatacenterApi): boolean {
-  return a.address === b.address && a.scheme === b.scheme && a.token === b.token && a.caPem === b.caPem && a.caFile === b.caFile;
+  const fields = new Set([...Object.keys(a), ...Object.keys(b)] as Array<keyof DatacenterApi>);
+  return [...fields].every((field) => a[field] === b[field]);
 }
